@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import helmet from '@fastify/helmet'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from '../shared/config.js'
+import { loggerOptions } from '../shared/logger.js'
+import { errorHandler, notFoundHandler } from './errors.js'
+import { validatorCompiler } from './validation.js'
+import { acceptFormBodies } from './form-body.js'
+import dbPlugin from './plugins/db.js'
+import redisPlugin from './plugins/redis.js'
+import authPlugin from './plugins/auth.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
+import docsPlugin from './plugins/docs.js'
+import healthRoutes from './routes/health.js'
+import accountRoutes from './routes/accounts.js'
+import contentRoutes from './routes/contents.js'
+
+const BODY_LIMIT_BYTES = 16 * 1024
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** The whole API as a Fastify instance, ready for `listen` (server/main.ts) or `inject` (tests). Never listens. */
+export async function buildApp(config: Config, opts: FastifyServerOptions = {}) {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT_BYTES,
+    logger: loggerOptions(config.LOG_LEVEL, 'tally-api'),
+    trustProxy: config.TRUST_PROXY,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
+    requestIdHeader: 'x-request-id',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    ajv: undefined,
+    ...opts,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(validatorCompiler())
+  app.setErrorHandler(errorHandler)
+  acceptFormBodies(app)
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+  })
+
+  // JSON API: a content-security policy only matters for the docs pages, which set their own.
+  await app.register(helmet, { contentSecurityPolicy: false, global: true })
+  await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
+  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
+  await app.register(authPlugin, { secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL })
+  await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE })
+  await app.register(docsPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(accountRoutes, { prefix: '/api' })
+  await app.register(contentRoutes, { prefix: '/api' })
+
+  // Unknown routes are rate limited too, so scanning for them costs the scanner, not us.
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyRequest } from 'fastify'
+import { notAuthenticated, tokenInvalid } from '../errors.js'
+
+export type TokenType = 'access' | 'refresh'
+export interface TokenPair { access: string; refresh: string }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    issueTokens(userId: number): TokenPair
+    issueAccessToken(userId: number): string
+    /** The user id a token of `type` names; throws 401 token_invalid otherwise. */
+    verifyToken(token: string, type: TokenType): number
+  }
+  interface FastifyRequest {
+    authVerdict: unknown
+    /** The caller's user id from a valid access token; throws 401 when there is none. */
+    requireUser(): number
+    /** The caller's user id, or null: public reads ignore a missing, bad or expired token. */
+    optionalUser(): number | null
+  }
+}
+
+export interface AuthOptions {
+  secret: string
+  accessTtlSeconds: number
+  refreshTtlSeconds: number
+}
+
+interface Claims { sub?: unknown; token_type?: unknown }
+type Verdict = { userId: number } | { error: Error } | typeof NO_TOKEN
+const NO_TOKEN = Object.freeze({ none: true as const })
+
+export default fp<AuthOptions>(async (app, opts) => {
+  await app.register(fastifyJwt, {
+    secret: opts.secret,
+    sign: { algorithm: 'HS256' },
+    // HS256 only: `alg: none` and every other algorithm fail verification. Verified tokens are
+    // cached (fast-jwt), so a voter's repeated requests cost one HMAC, not one per request.
+    verify: { algorithms: ['HS256'], cache: 10_000, cacheTTL: 60_000 },
+  })
+
+  const sign = (userId: number, type: TokenType, ttl: number) =>
+    app.jwt.sign({ sub: String(userId), token_type: type, jti: randomUUID() }, { expiresIn: ttl })
+
+  app.decorate('issueAccessToken', (userId: number) => sign(userId, 'access', opts.accessTtlSeconds))
+  app.decorate('issueTokens', (userId: number) => ({
+    access: sign(userId, 'access', opts.accessTtlSeconds),
+    refresh: sign(userId, 'refresh', opts.refreshTtlSeconds),
+  }))
+  app.decorate('verifyToken', (token: string, type: TokenType) => {
+    let claims: Claims
+    try {
+      claims = app.jwt.verify<Claims>(token)
+    } catch {
+      throw tokenInvalid()
+    }
+    // A refresh token is never an access token, nor the other way round.
+    if (claims.token_type !== type) throw tokenInvalid(`token is not an ${type} token`)
+    const id = typeof claims.sub === 'string' && /^[1-9][0-9]{0,9}$/.test(claims.sub) ? Number(claims.sub) : NaN
+    if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw tokenInvalid()
+    return id
+  })
+
+  // The verdict is computed once per request: the rate limiter's key and the route share it.
+  // Decorated up front (null = not computed yet) so every request object keeps one shape.
+  app.decorateRequest('authVerdict', null)
+  function verdict(req: FastifyRequest): Verdict {
+    if (req.authVerdict !== null) return req.authVerdict as Verdict
+    const header = req.headers.authorization
+    let result: Verdict = NO_TOKEN
+    if (header !== undefined) {
+      const match = /^Bearer +(\S+) *$/i.exec(header)
+      if (!match?.[1]) result = { error: tokenInvalid('authorization header must be "Bearer <access token>"') }
+      else {
+        try {
+          result = { userId: app.verifyToken(match[1], 'access') }
+        } catch (err) {
+          result = { error: err as Error }
+        }
+      }
+    }
+    req.authVerdict = result
+    return result
+  }
+
+  app.decorateRequest('requireUser', function (this: FastifyRequest) {
+    const v = verdict(this)
+    if ('none' in v) throw notAuthenticated()
+    if ('error' in v) throw v.error
+    return v.userId
+  })
+  app.decorateRequest('optionalUser', function (this: FastifyRequest) {
+    const v = verdict(this)
+    return 'userId' in v ? v.userId : null
+  })
+}, { name: 'auth' })

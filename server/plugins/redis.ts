@@ -1,0 +1,45 @@
+import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
+import { createRedis, waitForReady } from '../../shared/redis/client.js'
+import { redisKeys, type RedisKeys } from '../../shared/redis/keys.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    redis: Redis
+    keys: RedisKeys
+  }
+}
+
+export interface RedisPluginOptions {
+  url: string
+  prefix: string
+  commandTimeoutMs: number
+}
+
+export default fp<RedisPluginOptions>(async (app, opts) => {
+  // No offline queue: while Redis is away a vote fails at once (503) and the rate limiter fails open,
+  // instead of requests piling up behind a reconnect.
+  const redis = createRedis(opts.url, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, name: 'tally-api' })
+  let wasReady = false
+  redis.on('ready', () => {
+    if (wasReady) app.log.info('redis connection restored')
+    wasReady = true
+  })
+  redis.on('end', () => app.log.debug('redis connection ended'))
+  redis.on('error', (err: Error) => {
+    if (wasReady) app.log.warn({ err: err.message }, 'redis connection error')
+  })
+  app.decorate('redis', redis)
+  app.decorate('keys', redisKeys(opts.prefix))
+  // The API may start before Redis: reads work without it, and the client reconnects by itself.
+  if (!(await waitForReady(redis, Math.max(2000, opts.commandTimeoutMs)))) {
+    app.log.warn('redis is not reachable yet: votes will be refused with 503 until it is')
+  }
+  app.addHook('onClose', async () => {
+    try {
+      await redis.quit()
+    } catch {
+      redis.disconnect()
+    }
+  })
+}, { name: 'redis' })

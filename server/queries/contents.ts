@@ -1,0 +1,68 @@
+import { sql, type SQL } from 'drizzle-orm'
+import type { Db } from '../../shared/db/client.js'
+
+export type ContentRow = {
+  id: number
+  title: string
+  description: string
+  author_id: number | null
+  /** ISO 8601 with zone, as PostgreSQL's JSON rendering writes it. */
+  created_at: string
+  vote_count: number
+  average_vote: number | null
+  user_vote: number | null
+}
+
+
+/** Where a page starts: an offset (page numbers), or strictly before/after an id (keyset). */
+export type PageStart = { offset: number } | { beforeId: number } | { afterId: number }
+
+// The columns every content read returns; average_vote is computed from the maintained sums, never from votes.
+const itemColumns = sql`c.id, c.title, c.description, c.author_id, to_json(c.created_at) #>> '{}' as created_at, c.vote_count,
+  case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count end as average_vote`
+
+// The caller's own score comes from the same select (a primary-key probe per row), so a page is one query.
+const userVote = (userId: number | null) => (userId === null
+  ? { column: sql`null::smallint as user_vote`, join: sql`` }
+  : { column: sql`v.score as user_vote`, join: sql`left join votes v on v.content_id = c.id and v.user_id = ${userId}` })
+
+export async function insertContent(db: Db, input: { title: string; description: string; authorId: number | null }): Promise<ContentRow> {
+  const rows = await db.execute<ContentRow>(sql`insert into contents as c (title, description, author_id)
+    values (${input.title}, ${input.description}, ${input.authorId}) returning ${itemColumns}, null::smallint as user_vote`)
+  if (!rows[0]) throw new Error('insert returned no row')
+  return rows[0]
+}
+
+export async function findContent(db: Db, id: number, userId: number | null): Promise<ContentRow | undefined> {
+  const uv = userVote(userId)
+  const rows = await db.execute<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join} where c.id = ${id}`)
+  return rows[0]
+}
+
+/**
+ * One page of contents, newest (highest id) first; one extra row is read to tell whether more follow.
+ * Keyset starts walk the primary key from the cursor, so page 20,000 costs what page 1 does.
+ * Offsets first find the page's top id with an index-only scan, then join only that page's rows.
+ */
+export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null): Promise<{ rows: ContentRow[]; hasMore: boolean }> {
+  const uv = userVote(userId)
+  let where: SQL
+  let order = sql`desc`
+  if ('beforeId' in start) where = sql`c.id < ${start.beforeId}`
+  else if ('afterId' in start) {
+    where = sql`c.id > ${start.afterId}`
+    order = sql`asc`
+  } else if (start.offset === 0) where = sql`true`
+  else where = sql`c.id <= (select id from contents order by id desc offset ${start.offset} limit 1)`
+  const rows = await db.execute<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join}
+    where ${where} order by c.id ${order} limit ${limit + 1}`)
+  // hasMore: rows beyond this page in the walking direction (older for offset/before, newer for after).
+  const page = rows.slice(0, limit)
+  return { rows: 'afterId' in start ? page.reverse() : page, hasMore: rows.length > limit }
+}
+
+/** Exact number of contents, from the trigger-maintained counter (one primary-key read). */
+export async function countContents(db: Db): Promise<number> {
+  const rows = await db.execute<{ value: string }>(sql`select value from counters where name = 'contents'`)
+  return Number(rows[0]?.value ?? 0)
+}

@@ -1,0 +1,112 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { AppError, contentNotFound } from '../errors.js'
+import { ContentItemSchema, ContentPageSchema, IdParams, errors, type ContentItem } from '../schemas.js'
+import { countContents, findContent, insertContent, listContents, type ContentRow, type PageStart } from '../queries/contents.js'
+import { lockedUntil } from '../queries/locks.js'
+import { decodeCursor, encodeCursor } from '../cursor.js'
+
+const DEFAULT_PAGE_SIZE = 50
+const MAX_PAGE_SIZE = 100
+
+const ContentBody = Type.Object({
+  // Not blank: at least one non-space character, as the system we replace required.
+  title: Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' }),
+  description: Type.Optional(Type.String({ maxLength: 10_000 })),
+}, { additionalProperties: false })
+
+const ListQuery = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+})
+
+const pageNotFound = () => new AppError(404, 'page_not_found', 'invalid page: past the last page')
+const invalidCursor = () => new AppError(400, 'invalid_cursor', 'cursor is malformed; use the one from next or previous')
+
+const toItem = (row: ContentRow, locked: Date | null): ContentItem => ({
+  id: row.id,
+  title: row.title,
+  description: row.description,
+  author_id: row.author_id,
+  created_at: row.created_at,
+  vote_count: row.vote_count,
+  average_vote: row.average_vote,
+  user_vote: row.user_vote,
+  locked_until: locked === null ? null : locked.toISOString(),
+})
+
+/** An absolute link back to this list with `params`, like the system we replace returned. */
+function listLink(req: FastifyRequest, params: Record<string, string | number>): string {
+  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))
+  return `${req.protocol}://${req.host}${req.url.split('?')[0]}?${query}`
+}
+
+const contentRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const withLocks = async (rows: ContentRow[]) => {
+    const { until } = await lockedUntil(app.redis, app.keys, rows.map((r) => r.id))
+    return rows.map((row, i) => toItem(row, until[i] ?? null))
+  }
+
+  app.post('/contents/', {
+    schema: {
+      tags: ['contents'],
+      summary: 'Create a content item (anonymous allowed; the author is recorded when a valid token comes along)',
+      body: ContentBody,
+      response: { 201: ContentItemSchema, ...errors(400, 413, 415, 429) },
+    },
+  }, async (req, reply) => {
+    const row = await insertContent(app.db, { title: req.body.title, description: req.body.description ?? '', authorId: req.optionalUser() })
+    return reply.code(201).send(toItem(row, null))
+  })
+
+  app.get('/contents/', {
+    schema: {
+      tags: ['contents'],
+      summary: 'List contents, newest first: page numbers (?page=) or keyset cursors (?cursor=, fast at any depth)',
+      querystring: ListQuery,
+      response: { 200: ContentPageSchema, ...errors(400, 404, 429) },
+    },
+  }, async (req) => {
+    const size = req.query.page_size ?? DEFAULT_PAGE_SIZE
+    const userId = req.optionalUser()
+    const cursor = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor)
+    if (cursor === null) throw invalidCursor()
+    const page = req.query.page ?? 1
+    const start: PageStart = cursor ?? { offset: (page - 1) * size }
+    const [{ rows, hasMore }, count] = await Promise.all([listContents(app.db, start, size, userId), countContents(app.db)])
+    if (cursor === undefined && page > 1 && rows.length === 0) throw pageNotFound()
+    const first = rows[0]
+    const last = rows[rows.length - 1]
+    // Walking backwards (afterId), hasMore means newer rows exist; every other walk means older ones.
+    const hasOlder = 'afterId' in start ? last !== undefined : hasMore
+    const hasNewer = 'afterId' in start ? hasMore : 'beforeId' in start ? first !== undefined : page > 1
+    const nextCursor = hasOlder && last ? encodeCursor({ beforeId: last.id }) : null
+    let next: string | null = null
+    let previous: string | null = null
+    if (cursor === undefined) {
+      if (hasOlder) next = listLink(req, { page: page + 1, page_size: size })
+      if (page > 1) previous = listLink(req, page === 2 ? { page_size: size } : { page: page - 1, page_size: size })
+    } else {
+      if (nextCursor) next = listLink(req, { cursor: nextCursor, page_size: size })
+      if (hasNewer && first) previous = listLink(req, { cursor: encodeCursor({ afterId: first.id }), page_size: size })
+    }
+    return { count, next, previous, next_cursor: nextCursor, results: await withLocks(rows) }
+  })
+
+  app.get('/contents/:id/', {
+    schema: {
+      tags: ['contents'],
+      summary: 'One content item, with the caller\'s own score when a valid token comes along',
+      params: IdParams,
+      response: { 200: ContentItemSchema, ...errors(400, 404, 429) },
+    },
+  }, async (req) => {
+    const row = await findContent(app.db, req.params.id, req.optionalUser())
+    if (!row) throw contentNotFound(req.params.id)
+    const [item] = await withLocks([row])
+    return item!
+  })
+}
+
+export default contentRoutes

@@ -1,0 +1,38 @@
+import { Type, type Static } from '@fastify/type-provider-typebox'
+
+export const ErrorReply = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.String({ description: 'stable machine-readable error code' }),
+}, { title: 'ErrorReply' })
+
+// PostgreSQL integer ids: anything past 2^31-1 can name no row, so it is a bad request, not a 404.
+export const MAX_ID = 2_147_483_647
+export const Id = Type.Integer({ minimum: 1, maximum: MAX_ID })
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
+
+export const ContentItemSchema = Type.Object({
+  id: Type.Integer(),
+  title: Type.String(),
+  description: Type.String(),
+  author_id: Type.Union([Type.Integer(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  vote_count: Type.Integer(),
+  average_vote: Type.Union([Type.Number(), Type.Null()], { description: 'mean of current scores, null without votes' }),
+  user_vote: Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], { description: "the caller's own score; null when anonymous or not voted" }),
+  locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'votes are refused until then' }),
+}, { title: 'ContentItem' })
+export type ContentItem = Static<typeof ContentItemSchema>
+
+export const ContentPageSchema = Type.Object({
+  count: Type.Integer({ description: 'exact number of contents (a counter kept by the database, not a COUNT(*))' }),
+  next: Type.Union([Type.String(), Type.Null()]),
+  previous: Type.Union([Type.String(), Type.Null()]),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  results: Type.Array(ContentItemSchema),
+}, { title: 'ContentPage' })
+export type ContentPage = Static<typeof ContentPageSchema>
+
+/** The error replies a route can send, keyed by status, so each route lists its own. */
+export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorReply]))

@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally'
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+const MIN_SECRET_LENGTH = 32
+
+const Seconds = (def: number, description: string) =>
+  Type.Integer({ minimum: 1, maximum: 31_536_000, default: def, description })
+
+// Every setting the processes read, with its default and meaning; .env.example mirrors this list.
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
+  HOST: Type.String({ minLength: 1, default: '::', description: 'address the API listens on (:: = every IPv4 and IPv6 address)' }),
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8003 }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client IP from X-Forwarded-For (only behind a proxy you run)' }),
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: DEFAULT_DATABASE_URL }),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
+  REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]*$', default: 'tally:' }),
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_ACCESS_TTL: Seconds(900, 'access token lifetime in seconds'),
+  JWT_REFRESH_TTL: Seconds(86_400, 'refresh token lifetime in seconds'),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  VOTE_THRESHOLD_PERIOD: Seconds(60, 'length of a content vote window in seconds'),
+  VOTE_THRESHOLD_COUNT_LIMIT: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: 10 }),
+  LOCK_DURATION: Seconds(120, 'how long a content stays locked after a burst, in seconds'),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 3000 }),
+  RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 20 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  CONSUMERS: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
+})
+
+export type Env = Static<typeof EnvSchema>
+export type Config = Readonly<Env & { JWT_SECRET: string; warnings: readonly string[] }>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Validate the environment once, at start-up. Throws a ConfigError naming the first bad variable
+ * and what it expects, so a typo stops the process before it listens instead of failing later.
+ */
+export function loadConfig(env: Record<string, string | undefined> = readProcessEnv()): Config {
+  const known = Value.Clean(EnvSchema, pickKnown(env))
+  const value = Value.Convert(EnvSchema, Value.Default(EnvSchema, known))
+  const bad = Value.Errors(EnvSchema, value).First()
+  if (bad) {
+    const name = bad.path.slice(1) || 'environment'
+    const got = env[name] === undefined ? 'nothing' : JSON.stringify(env[name])
+    throw new ConfigError(`invalid ${name}: ${bad.message} (got ${got})`)
+  }
+  const valid = value as Env
+  const warnings: string[] = []
+  let secret = valid.JWT_SECRET
+  if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
+    if (valid.NODE_ENV === 'production') {
+      throw new ConfigError(`invalid JWT_SECRET: must be at least ${MIN_SECRET_LENGTH} characters in production`)
+    }
+    // Outside production a throwaway secret keeps `npm start` a one-command affair; tokens die with the process.
+    secret = randomBytes(32).toString('base64url')
+    warnings.push('JWT_SECRET is missing or short: using a random one, tokens will not survive a restart')
+  }
+  return Object.freeze({ ...valid, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
+}
+
+function pickKnown(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const raw = env[key]
+    // An empty variable (FOO=) means "not set", as in most tools, so the default applies.
+    if (raw !== undefined && raw !== '') out[key] = raw
+  }
+  return out
+}
+
+/** The only place that reads process.env: `.env` fills in what the real environment leaves unset. */
+export function readProcessEnv(envFile = '.env'): Record<string, string | undefined> {
+  if (existsSync(envFile)) process.loadEnvFile(envFile)
+  return process.env
+}

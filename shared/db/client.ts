@@ -1,0 +1,24 @@
+import postgres from 'postgres'
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import * as schema from './schema.js'
+
+export type Db = PostgresJsDatabase<typeof schema> & { close(): Promise<void> }
+
+export interface DbOptions {
+  max?: number
+  /** Seconds to wait for a connection before a query fails; keeps requests bounded when PostgreSQL is gone. */
+  connectTimeoutSeconds?: number
+}
+
+export function createDb(url: string, opts: DbOptions = {}): Db {
+  const client = postgres(url, {
+    max: opts.max ?? 10,
+    connect_timeout: opts.connectTimeoutSeconds ?? 5,
+    onnotice: () => {},
+    // bigint (vote_sum) and numeric (version) stay exact: postgres.js hands both back as strings by default.
+  })
+  const db = drizzle(client, { schema }) as unknown as Db
+  let closing: Promise<void> | undefined
+  db.close = () => (closing ??= client.end({ timeout: 5 }))
+  return db
+}

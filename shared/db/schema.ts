@@ -1,0 +1,52 @@
+import { sql } from 'drizzle-orm'
+import { bigint, check, index, integer, numeric, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
+
+export const users = pgTable('users', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  username: varchar('username', { length: 150 }).notNull(),
+  // NFKC + case folding of username (see shared/usernames.ts): "Ａlice", "alice" and "ALICE" are one account.
+  usernameKey: text('username_key').notNull(),
+  passwordHash: text('password_hash').notNull(),
+  email: varchar('email', { length: 254 }).notNull().default(''),
+  firstName: varchar('first_name', { length: 150 }).notNull().default(''),
+  lastName: varchar('last_name', { length: 150 }).notNull().default(''),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [uniqueIndex('users_username_key_unique').on(t.usernameKey)])
+
+// vote_count and vote_sum are maintained by the consumer in the transaction that changes votes,
+// so a read never aggregates votes. Newest first is id order: ids are handed out at insert.
+export const contents = pgTable('contents', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  title: varchar('title', { length: 255 }).notNull(),
+  description: text('description').notNull().default(''),
+  authorId: integer('author_id').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  voteCount: integer('vote_count').notNull().default(0),
+  voteSum: bigint('vote_sum', { mode: 'number' }).notNull().default(0),
+}, (t) => [
+  index('contents_author_id_idx').on(t.authorId),
+  check('contents_vote_count_nonnegative', sql`${t.voteCount} >= 0`),
+  check('contents_vote_sum_in_range', sql`${t.voteSum} >= 0 and ${t.voteSum} <= 5 * ${t.voteCount}::bigint`),
+])
+
+// One row per (user, content). version is the stream entry id "<ms>-<seq>" as ms * 2^64 + seq:
+// a single numeric that orders like the ids, so "apply only if newer" is one comparison.
+export const votes = pgTable('votes', {
+  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  contentId: integer('content_id').notNull().references(() => contents.id, { onDelete: 'cascade' }),
+  score: smallint('score').notNull(),
+  version: numeric('version', { precision: 40, scale: 0 }).notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  primaryKey({ name: 'votes_pkey', columns: [t.userId, t.contentId] }),
+  index('votes_content_id_idx').on(t.contentId),
+  check('votes_score_range', sql`${t.score} between 0 and 5`),
+])
+
+// Row counts kept exact by statement-level triggers (migration 0001), so the list's `count` is one
+// primary-key read instead of a COUNT(*) over a million rows. Content inserts are rare next to votes,
+// so the one hot row they update costs little.
+export const counters = pgTable('counters', {
+  name: text('name').primaryKey(),
+  value: bigint('value', { mode: 'number' }).notNull(),
+})

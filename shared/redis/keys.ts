@@ -1,0 +1,23 @@
+/**
+ * Every Redis key name is built here and nowhere else. A content's lock, window counter and
+ * existence bitmap share the {shard} hash tag of the stream shard its votes go to, so the vote
+ * script touches one Cluster slot. One shard today; more shards only change `shards`.
+ */
+export function redisKeys(prefix: string, shards = 1) {
+  const shardOf = (contentId: number) => contentId % shards
+  const tag = (contentId: number) => `{${shardOf(contentId)}}`
+  return {
+    shards,
+    shardOf,
+    stream: (shard: number) => `${prefix}votes:{${shard}}`,
+    deadLetters: `${prefix}votes:dead`,
+    /** One bit per content id that exists, per shard; offsets are content ids. */
+    contentExists: (shard: number) => `${prefix}exists:{${shard}}`,
+    lock: (contentId: number) => `${prefix}lock:${tag(contentId)}:${contentId}`,
+    window: (contentId: number) => `${prefix}win:${tag(contentId)}:${contentId}`,
+    /** @fastify/rate-limit's nameSpace: it appends the client key itself. */
+    rateLimit: `${prefix}rl:`,
+  }
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>
