@@ -15,6 +15,7 @@ import docsPlugin from './plugins/docs.js'
 import healthRoutes from './routes/health.js'
 import accountRoutes from './routes/accounts.js'
 import contentRoutes from './routes/contents.js'
+import voteRoutes from './routes/votes.js'
 
 const BODY_LIMIT_BYTES = 16 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
@@ -54,6 +55,15 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   await app.register(healthRoutes)
   await app.register(accountRoutes, { prefix: '/api' })
   await app.register(contentRoutes, { prefix: '/api' })
+  await app.register(voteRoutes, {
+    prefix: '/api',
+    settings: {
+      limit: config.VOTE_THRESHOLD_COUNT_LIMIT,
+      windowSeconds: config.VOTE_THRESHOLD_PERIOD,
+      lockSeconds: config.LOCK_DURATION,
+      timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    },
+  })
 
   // Unknown routes are rate limited too, so scanning for them costs the scanner, not us.
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, notFoundHandler)

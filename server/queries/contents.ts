@@ -26,11 +26,20 @@ const userVote = (userId: number | null) => (userId === null
   ? { column: sql`null::smallint as user_vote`, join: sql`` }
   : { column: sql`v.score as user_vote`, join: sql`left join votes v on v.content_id = c.id and v.user_id = ${userId}` })
 
-export async function insertContent(db: Db, input: { title: string; description: string; authorId: number | null }): Promise<ContentRow> {
-  const rows = await db.execute<ContentRow>(sql`insert into contents as c (title, description, author_id)
-    values (${input.title}, ${input.description}, ${input.authorId}) returning ${itemColumns}, null::smallint as user_vote`)
-  if (!rows[0]) throw new Error('insert returned no row')
-  return rows[0]
+/**
+ * Insert a content and run `beforeCommit` (it marks the id in Redis' content index) inside the same
+ * transaction: if that fails, the insert is rolled back, so no content exists that votes would refuse.
+ */
+export async function insertContent(db: Db, input: { title: string; description: string; authorId: number | null },
+  beforeCommit: (id: number) => Promise<void>): Promise<ContentRow> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.execute<ContentRow>(sql`insert into contents as c (title, description, author_id)
+      values (${input.title}, ${input.description}, ${input.authorId}) returning ${itemColumns}, null::smallint as user_vote`)
+    const row = rows[0]
+    if (!row) throw new Error('insert returned no row')
+    await beforeCommit(row.id)
+    return row
+  })
 }
 
 export async function findContent(db: Db, id: number, userId: number | null): Promise<ContentRow | undefined> {

@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { AppError, contentNotFound } from '../errors.js'
+import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
+import { markContentExists } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, IdParams, errors, type ContentItem } from '../schemas.js'
 import { countContents, findContent, insertContent, listContents, type ContentRow, type PageStart } from '../queries/contents.js'
 import { lockedUntil } from '../queries/locks.js'
@@ -53,10 +54,17 @@ const contentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['contents'],
       summary: 'Create a content item (anonymous allowed; the author is recorded when a valid token comes along)',
       body: ContentBody,
-      response: { 201: ContentItemSchema, ...errors(400, 413, 415, 429) },
+      response: { 201: ContentItemSchema, ...errors(400, 413, 415, 429, 503) },
     },
   }, async (req, reply) => {
-    const row = await insertContent(app.db, { title: req.body.title, description: req.body.description ?? '', authorId: req.optionalUser() })
+    const input = { title: req.body.title, description: req.body.description ?? '', authorId: req.optionalUser() }
+    const row = await insertContent(app.db, input, async (id) => {
+      try {
+        await markContentExists(app.redis, app.keys, id)
+      } catch {
+        throw serviceUnavailable('redis')
+      }
+    })
     return reply.code(201).send(toItem(row, null))
   })
 

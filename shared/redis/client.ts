@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import { readFileSync } from 'node:fs'
+import { Redis, type RedisOptions, type Result } from 'ioredis'
 
 export interface RedisClientOptions {
   /** Bound on every command: a stalled Redis turns into an error instead of a hung request. */
@@ -8,13 +9,26 @@ export interface RedisClientOptions {
    * The API wants that (fail fast with 503, rate limiter fails open); blocking readers do not.
    */
   offlineQueue?: boolean
+  autoPipelining?: boolean
   name?: string
+}
+
+const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** shared/redis/vote.lua: KEYS exists, lock, window, stream; see its header for ARGV and the reply. */
+    castVote(exists: string, lock: string, window: string, stream: string,
+      userId: number, contentId: number, score: number, limit: number, windowSeconds: number, lockSeconds: number,
+      deadlineMs: number): Result<[number, (string | number)?], Context>
+  }
 }
 
 export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
   const options: RedisOptions = {
     connectionName: opts.name,
     enableOfflineQueue: opts.offlineQueue ?? true,
+    enableAutoPipelining: opts.autoPipelining ?? false,
     commandTimeout: opts.commandTimeoutMs,
     connectTimeout: Math.max(1000, opts.commandTimeoutMs ?? 0),
     maxRetriesPerRequest: opts.offlineQueue === false ? 0 : 20,
@@ -24,6 +38,8 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
   const redis = new Redis(url, options)
   // Without a listener ioredis prints every failed reconnect; the owners log state changes instead.
   redis.on('error', () => {})
+  // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT.
+  redis.defineCommand('castVote', { numberOfKeys: 4, lua: script('vote.lua') })
   return redis
 }
 

@@ -1,0 +1,37 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Id, errors } from '../schemas.js'
+import { createVoteService, type VoteSettings } from '../vote-service.js'
+
+const VoteBody = Type.Object({
+  content: Id,
+  score: Type.Integer({ minimum: 0, maximum: 5 }),
+}, { additionalProperties: false })
+
+const VoteAccepted = Type.Object({
+  content: Type.Integer(),
+  score: Type.Integer(),
+  status: Type.Literal('accepted'),
+  id: Type.String({ description: 'stream entry id: the vote\'s place in the order votes are applied' }),
+})
+
+const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async (app, opts) => {
+  const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log })
+
+  app.post('/vote/', {
+    // After the rate limiter (onRequest), before validation: an anonymous caller gets 401 whatever the body.
+    preValidation: async (req) => { req.requireUser() },
+    schema: {
+      tags: ['votes'],
+      summary: 'Rate a content 0..5, or change your rating. Accepted votes reach PostgreSQL shortly after (202).',
+      security: [{ bearer: [] }],
+      body: VoteBody,
+      response: { 202: VoteAccepted, ...errors(400, 401, 404, 413, 415, 429, 503) },
+    },
+  }, async (req, reply) => {
+    const { content, score } = req.body
+    const id = await votes.castVote(req.requireUser(), content, score)
+    return reply.code(202).send({ content, score, status: 'accepted' as const, id })
+  })
+}
+
+export default voteRoutes

@@ -1,0 +1,77 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Db } from '../shared/db/client.js'
+import type { RedisKeys } from '../shared/redis/keys.js'
+import { parseVoteReply, type VoteOutcome } from '../shared/redis/vote-reply.js'
+import { rebuildContentIndex } from '../shared/content-index.js'
+import { contentLocked, contentNotFound, queueUnavailable } from './errors.js'
+
+export interface VoteSettings {
+  limit: number
+  windowSeconds: number
+  lockSeconds: number
+  /** The client hears 503 after this long; the script refuses to act once it has passed. */
+  timeoutMs: number
+}
+
+// The script's deadline sits this far before the client's timeout, to absorb the reply's trip back.
+const DEADLINE_MARGIN = 0.2
+
+/**
+ * Casting a vote: one EVALSHA in the normal case. PostgreSQL is touched only to rebuild the
+ * content index after Redis lost its data, once per process at a time.
+ */
+export function createVoteService(deps: { db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger }) {
+  const { db, redis, keys, settings, log } = deps
+  // Redis' clock minus ours, so the deadline is stated in the clock the script reads.
+  let clockOffsetMs = 0
+  const syncClock = async () => {
+    try {
+      const before = Date.now()
+      const [sec, usec] = await redis.time()
+      const after = Date.now()
+      clockOffsetMs = Number(sec) * 1000 + Math.floor(Number(usec) / 1000) - (before + after) / 2
+    } catch { /* keep the last offset; the next `ready` tries again */ }
+  }
+  redis.on('ready', () => void syncClock())
+  if (redis.status === 'ready') void syncClock()
+
+  let rebuilding: Promise<unknown> | undefined
+  const rebuild = () => (rebuilding ??= rebuildContentIndex(db, redis, keys)
+    .then((n) => log.warn({ contents: n }, 'content index rebuilt from postgresql (redis had lost it)'))
+    .finally(() => { rebuilding = undefined }))
+
+  const send = async (userId: number, contentId: number, score: number): Promise<VoteOutcome> => {
+    const shard = keys.shardOf(contentId)
+    const deadline = Date.now() + clockOffsetMs + Math.floor(settings.timeoutMs * (1 - DEADLINE_MARGIN))
+    const reply = await redis.castVote(keys.contentExists(shard), keys.lock(contentId), keys.window(contentId), keys.stream(shard),
+      userId, contentId, score, settings.limit, settings.windowSeconds, settings.lockSeconds, deadline)
+    return parseVoteReply(reply)
+  }
+
+  /** Returns the stream entry id of an accepted vote; throws 404, 429 or 503 as an AppError. */
+  async function castVote(userId: number, contentId: number, score: number): Promise<string> {
+    let outcome: VoteOutcome
+    try {
+      outcome = await send(userId, contentId, score)
+      if (outcome.kind === 'index_incomplete') {
+        await rebuild()
+        outcome = await send(userId, contentId, score)
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'vote not queued: redis unavailable')
+      throw queueUnavailable()
+    }
+    switch (outcome.kind) {
+      case 'accepted': return outcome.entryId
+      case 'locked': throw contentLocked(outcome.retryAfterSeconds)
+      case 'unknown_content': throw contentNotFound(contentId)
+      case 'index_incomplete':
+      case 'deadline_passed': throw queueUnavailable()
+    }
+  }
+
+  return { castVote }
+}
+
+export type VoteService = ReturnType<typeof createVoteService>
