@@ -1,15 +1,15 @@
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadConfig } from '../shared/config.js'
+import { ConfigError, loadConfig, type Config } from '../shared/config.js'
 import { buildApp } from './app.js'
 
 // The only place that listens: load config → build → listen; close on signal.
-let config
+let config: Config
 try {
   config = loadConfig()
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err
   console.error(`tally-api: ${err.message}`)
-  process.exit(1)
+  process.exit(78) // EX_CONFIG: npm start does not restart a process that cannot start
 }
 
 const app = await buildApp(config)

@@ -1,0 +1,22 @@
+# tally: one image for the API, the consumer and the migration (compose.yaml picks the command).
+
+# Build: dev dependencies (TypeScript) compile to dist/, which also gets the migrations and *.lua (scripts/copy-assets.mjs).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# The lockfile alone first: the npm ci layer stays cached until dependencies change.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+# Runtime: production dependencies and the compiled output only; no compiler, no sources, no tests.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# Root-owned files, a non-root process: the app cannot rewrite its own code or dependencies.
+USER node
+EXPOSE 8003
+CMD ["node", "dist/server/main.js"]

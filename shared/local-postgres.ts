@@ -1,0 +1,99 @@
+// A PostgreSQL cluster of npm start's own: initdb once into <dataDir>/postgres, pg_ctl start/stop around the run.
+import { access, chown, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { debianPostgresBinDirs, findExecutable, isRoot, lastLines, run, runOrThrow } from './local-exec.js'
+import type { Endpoint } from './local-probe.js'
+
+export interface PostgresBinaries { initdb: string; pgCtl: string }
+
+const exists = (path: string) => access(path).then(() => true, () => false)
+
+/**
+ * initdb and pg_ctl from one bin directory (mixing majors corrupts nothing but fails confusingly). A data
+ * directory made earlier pins its major: its PG_VERSION's bin directory is tried first.
+ */
+export async function findPostgresBinaries(pgdata: string, searchPath?: string): Promise<PostgresBinaries | undefined> {
+  const major = (await readFile(join(pgdata, 'PG_VERSION'), 'utf8').catch(() => '')).trim()
+  const dirs = await debianPostgresBinDirs()
+  const pinned = dirs.filter((dir) => major !== '' && dir.endsWith(`/${major}/bin`))
+  const initdb = await findExecutable('initdb', searchPath, [...pinned, ...dirs])
+  if (!initdb) return undefined
+  const pgCtl = join(dirname(initdb), 'pg_ctl')
+  return (await exists(pgCtl)) ? { initdb, pgCtl } : undefined
+}
+
+// PostgreSQL refuses to run as root: as root, every server-side command runs as the postgres system user.
+const asPostgres = (cmd: string, args: string[]): [string, string[]] =>
+  isRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]
+
+/** As root: make <dataDir>/postgres and the log file the postgres user's, after checking it can reach them. */
+async function handOverToPostgresUser(dataDir: string, pgdata: string, logFile: string): Promise<void> {
+  const uid = await run('id', ['-u', 'postgres'])
+  const gid = await run('id', ['-g', 'postgres'])
+  if (uid.code !== 0 || gid.code !== 0) {
+    throw new Error('PostgreSQL does not run as root and there is no "postgres" system user to run it as: ' +
+      'install PostgreSQL from your distribution (apt-get install postgresql) or run npm start as a normal user')
+  }
+  const reachable = await run(...asPostgres('test', ['-x', dataDir]))   // -x on the dir needs x on every parent
+  if (reachable.code !== 0) {
+    throw new Error(`the postgres system user cannot enter ${dataDir}: make it and every parent directory ` +
+      'searchable (chmod o+x), or run npm start as a normal user')
+  }
+  await writeFile(logFile, '', { flag: 'a' })
+  await chown(pgdata, Number(uid.output), Number(gid.output))
+  await chown(logFile, Number(uid.output), Number(gid.output))
+}
+
+// The shell inside pg_ctl re-parses -o: quote what we pass through it.
+const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`
+
+/** A loopback host from the URL, as listen_addresses spells it ('localhost' covers 127.0.0.1 and ::1). */
+const listenAddressOf = (host: string) => (host === 'localhost' ? 'localhost' : host)
+
+export interface StartPostgresOptions {
+  binaries: PostgresBinaries
+  dataDir: string
+  at: Endpoint
+  log: (msg: string) => void
+}
+
+/**
+ * Starts a cluster in <dataDir>/postgres, creating it on first use: superuser postgres, trust auth (it listens
+ * on loopback only), UTF8 with the C locale (no dependency on the machine's locales). Returns its stop().
+ */
+export async function startPostgres({ binaries, dataDir, at, log }: StartPostgresOptions): Promise<{ stop(): Promise<void> }> {
+  const pgdata = join(dataDir, 'postgres')
+  const logFile = join(dataDir, 'postgres.log')
+  await mkdir(dataDir, { recursive: true })
+  await mkdir(pgdata, { recursive: true, mode: 0o700 })
+  if (isRoot()) await handOverToPostgresUser(dataDir, pgdata, logFile)
+
+  if (!(await exists(join(pgdata, 'PG_VERSION')))) {
+    log(`creating a PostgreSQL cluster in ${pgdata}`)
+    await runOrThrow(...asPostgres(binaries.initdb, ['-D', pgdata, '-U', 'postgres', '--auth=trust',
+      '--encoding=UTF8', '--locale=C']))
+  }
+
+  // The socket lives in the data directory, never in /var/run/postgresql (root's, and the system cluster's).
+  // sun_path holds ~107 bytes: a deeper data directory gets no unix socket, which TCP-only clients never miss.
+  const socketDir = join(pgdata, `.s.PGSQL.${at.port}`).length < 100 ? pgdata : ''
+  const serverOptions = [`-c listen_addresses=${shellQuote(listenAddressOf(at.host))}`, `-p ${at.port}`,
+    `-c unix_socket_directories=${shellQuote(socketDir)}`].join(' ')
+  log(`starting PostgreSQL on ${at.host}:${at.port} (data ${pgdata}, log ${logFile})`)
+  const started = await run(...asPostgres(binaries.pgCtl, ['start', '-w', '-t', '60', '-D', pgdata, '-l', logFile,
+    '-o', serverOptions]))
+  if (started.code !== 0) {
+    const serverLog = await readFile(logFile, 'utf8').catch(() => '')
+    throw new Error(`PostgreSQL did not start: ${lastLines(started.output, 3)}\n${lastLines(serverLog, 10)}`)
+  }
+
+  let stopping: Promise<void> | undefined
+  const stop = async () => {
+    const { code, output } = await run(...asPostgres(binaries.pgCtl, ['stop', '-D', pgdata, '-m', 'fast', '-w']))
+    // Exit 3 from status = not running: someone stopped it first, which is what stop() wanted anyway.
+    if (code !== 0 && (await run(...asPostgres(binaries.pgCtl, ['status', '-D', pgdata]))).code !== 3) {
+      throw new Error(`pg_ctl stop failed: ${lastLines(output, 5)}`)
+    }
+  }
+  return { stop: () => (stopping ??= stop()) }   // idempotent: every caller awaits the one shutdown
+}
