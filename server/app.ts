@@ -27,9 +27,10 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
     logger: loggerOptions(config.LOG_LEVEL, 'tally-api'),
     trustProxy: config.TRUST_PROXY,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
-    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
-    requestIdHeader: 'x-request-id',
+    // false: genReqId sees every request, so an insane incoming id is replaced rather than echoed.
+    requestIdHeader: false,
     genReqId: (req) => {
+      // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
@@ -39,6 +40,8 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
 
   app.setValidatorCompiler(validatorCompiler())
   app.setErrorHandler(errorHandler)
+  // JSON and forms only: a text/plain body is refused with 415 instead of failing validation as a string.
+  app.removeContentTypeParser('text/plain')
   acceptFormBodies(app)
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id)

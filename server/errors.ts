@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
+import { loggableDbError } from '../shared/db/errors.js'
 
 /** An error a handler throws on purpose: its status, stable code and message reach the client as they are. */
 export class AppError extends Error {
@@ -48,7 +49,7 @@ export function errorHandler(this: unknown, err: FastifyError | AppError, req: F
   }
   const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
   if (status >= 500) {
-    req.log.error({ err }, 'request failed')
+    req.log.error({ err: loggableDbError(err) }, 'request failed')
     return reply.code(status).send(body(status, 'internal_error', 'internal server error'))
   }
   // Malformed JSON from a client is expected; it is not worth more than a debug line.

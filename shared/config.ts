@@ -68,12 +68,19 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
   return Object.freeze({ ...valid, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
 }
 
+const DECIMAL_INTEGER = /^[0-9]+$/
+
 function pickKnown(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const key of Object.keys(EnvSchema.properties)) {
-    const raw = env[key]
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
+    const raw = env[key]?.trim()
     // An empty variable (FOO=) means "not set", as in most tools, so the default applies.
-    if (raw !== undefined && raw !== '') out[key] = raw
+    if (raw === undefined || raw === '') continue
+    // Value.Convert would read "1e3" as 1 and "80.5" as 80: numbers must be written plainly.
+    if (schema.type === 'integer' && !DECIMAL_INTEGER.test(raw)) {
+      throw new ConfigError(`invalid ${key}: expected a whole number (got ${JSON.stringify(env[key])})`)
+    }
+    out[key] = raw
   }
   return out
 }

@@ -52,7 +52,7 @@ export async function throwawayRedis(t: TestContext): Promise<ThrowawayServer> {
       await waitForPort(port)
     },
     async stop() {
-      if (!child || child.exitCode !== null) return
+      if (!child || child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
       child.kill('SIGKILL')
       await exited

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
-import { createRedis, waitForReady } from '../../shared/redis/client.js'
+import { closeRedis, createRedis, waitForReady } from '../../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../../shared/redis/keys.js'
 
 declare module 'fastify' {
@@ -35,11 +35,5 @@ export default fp<RedisPluginOptions>(async (app, opts) => {
   if (!(await waitForReady(redis, Math.max(2000, opts.commandTimeoutMs)))) {
     app.log.warn('redis is not reachable yet: votes will be refused with 503 until it is')
   }
-  app.addHook('onClose', async () => {
-    try {
-      await redis.quit()
-    } catch {
-      redis.disconnect()
-    }
-  })
+  app.addHook('onClose', () => closeRedis(redis))
 }, { name: 'redis' })

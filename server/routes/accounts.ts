@@ -1,13 +1,15 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { eq } from 'drizzle-orm'
 import { users } from '../../shared/db/schema.js'
+import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
 import { invalidCredentials, usernameTaken } from '../errors.js'
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js'
 import { usernameKey } from '../usernames.js'
 import { errors } from '../schemas.js'
 
-// Django's rule for usernames (letters, digits and @ . + - _), Unicode letters included.
-const Username = Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\p{L}\\p{M}\\p{N}_.@+-]+$' })
+// Django's rule for usernames (letters, digits and @ . + - _), Unicode included; \p{Pc} admits the
+// underscore's compatibility forms (fullwidth ＿), which NFKC folds to _ for uniqueness.
+const Username = Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\p{L}\\p{M}\\p{N}\\p{Pc}.@+-]+$' })
 const Password = Type.String({ minLength: 8, maxLength: 1024 })
 const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() })
 
@@ -24,8 +26,6 @@ const LoginBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 150 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
 }, { additionalProperties: false })
-
-const UNIQUE_VIOLATION = '23505'
 
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const authLimit = { rateLimit: app.authRateLimit }
@@ -48,7 +48,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(201).send(row!)
     } catch (err) {
       // The unique index decides, so two racing registrations cannot both win.
-      if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw usernameTaken()
+      if (pgErrorCode(err) === UNIQUE_VIOLATION) throw usernameTaken()
       throw err
     }
   })

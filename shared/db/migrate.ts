@@ -2,12 +2,13 @@ import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
+import { DUPLICATE_DATABASE, pgErrorCode, UNIQUE_VIOLATION } from './errors.js'
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url))
 // Any constant works; it only has to be the same for every process that migrates this database.
 const MIGRATION_LOCK_KEY = 7_310_201
 
-/** Create the database named in `url` when it does not exist yet (42P04 = someone else just did). */
+/** Create the database named in `url` when it does not exist yet. */
 export async function createDatabaseIfMissing(url: string): Promise<boolean> {
   const target = new URL(url)
   const name = decodeURIComponent(target.pathname.slice(1))
@@ -21,7 +22,9 @@ export async function createDatabaseIfMissing(url: string): Promise<boolean> {
     await sql`create database ${sql(name)}`
     return true
   } catch (err) {
-    if ((err as { code?: string }).code === '42P04') return false
+    // Two processes racing: the loser gets 42P04, or 23505 from the catalog's unique index.
+    const code = pgErrorCode(err)
+    if (code === DUPLICATE_DATABASE || code === UNIQUE_VIOLATION) return false
     throw err
   } finally {
     await sql.end()

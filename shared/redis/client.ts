@@ -57,3 +57,23 @@ export function waitForReady(redis: Redis, timeoutMs: number): Promise<boolean> 
     redis.on('ready', onReady)
   })
 }
+
+/**
+ * QUIT when connected (pending replies arrive first), else drop the socket and stop reconnecting:
+ * a QUIT sent while Redis is away would wait for a reconnect that may never come.
+ */
+export async function closeRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
+  if (redis.status === 'end') return
+  if (redis.status !== 'ready') {
+    redis.disconnect()
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([redis.quit(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('quit timed out')), timeoutMs) })])
+  } catch {
+    redis.disconnect()
+  } finally {
+    clearTimeout(timer)
+  }
+}
