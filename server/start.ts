@@ -42,15 +42,19 @@ try {
 const childEnv = { ...env, JWT_SECRET: config.JWT_SECRET }
 let stopping = false
 
-interface Supervised { name: string; entry: string; child?: ChildProcess; delayMs: number }
+interface Supervised { name: string; entry: string; env: Record<string, string | undefined>; child?: ChildProcess; delayMs: number }
+const metricsPort = (i: number) => String(config.CONSUMER_METRICS_PORT === 0 ? 0 : config.CONSUMER_METRICS_PORT + i)
 const processes: Supervised[] = [
-  { name: 'api', entry: 'server/main.ts', delayMs: 0 },
-  ...Array.from({ length: config.CONSUMERS }, (_, i) => ({ name: `consumer-${i + 1}`, entry: 'consumer/main.ts', delayMs: 0 })),
+  { name: 'api', entry: 'server/main.ts', env: childEnv, delayMs: 0 },
+  // One metrics port per consumer (base, base+1, …): they share a host here.
+  ...Array.from({ length: config.CONSUMERS }, (_, i) => ({
+    name: `consumer-${i + 1}`, entry: 'consumer/main.ts', env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i) }, delayMs: 0,
+  })),
 ]
 
 function launch(p: Supervised): void {
   const startedAt = Date.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', p.entry], { cwd: ROOT, env: childEnv, stdio: 'inherit' })
+  const child = spawn(process.execPath, ['--import', 'tsx', p.entry], { cwd: ROOT, env: p.env, stdio: 'inherit' })
   p.child = child
   child.on('exit', (code, signal) => {
     if (stopping) return

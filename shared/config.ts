@@ -31,7 +31,14 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 3000 }),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 20 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
-  CONSUMERS: Type.Integer({ minimum: 0, maximum: 64, default: 1 }),
+  CONSUMERS: Type.Integer({ minimum: 0, maximum: 64, default: 1, description: 'consumer processes npm start runs beside the API' }),
+  CONSUMER_GROUP: Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', default: 'tally-consumers' }),
+  CONSUMER_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', description: 'unique per process; default <host>-<pid>' })),
+  CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 50_000, default: 2000 }),
+  CONSUMER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
+  CONSUMER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000 }),
+  CONSUMER_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  CONSUMER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: '0 = no metrics endpoint' }),
 })
 
 export type Env = Static<typeof EnvSchema>

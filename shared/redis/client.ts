@@ -21,6 +21,8 @@ declare module 'ioredis' {
     castVote(exists: string, lock: string, window: string, stream: string,
       userId: number, contentId: number, score: number, limit: number, windowSeconds: number, lockSeconds: number,
       deadlineMs: number): Result<[number, (string | number)?], Context>
+    /** shared/redis/trim.lua: XTRIM MINID below what every group still needs; returns the threshold. */
+    trimAcked(stream: string): Result<string, Context>
   }
 }
 
@@ -40,6 +42,7 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
   redis.on('error', () => {})
   // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT.
   redis.defineCommand('castVote', { numberOfKeys: 4, lua: script('vote.lua') })
+  redis.defineCommand('trimAcked', { numberOfKeys: 1, lua: script('trim.lua') })
   return redis
 }
 

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Db } from '../shared/db/client.js'
+import { pgErrorCode } from '../shared/db/errors.js'
+import { applyVotes, type ApplyResult } from './apply.js'
+import { collapse } from './collapse.js'
+import { decodeAll, type Rejected, type Vote } from './decode.js'
+import { isPermanent, sleep, withRetry, Aborted } from './retry.js'
+import { ack, claimStale, deadLetter, ensureGroup, readNew, type Batch, type StreamSettings } from './stream.js'
+import type { ConsumerMetrics } from './metrics.js'
+
+export interface LoopDeps {
+  db: Db
+  /** Commands: XACK, XADD, XAUTOCLAIM, XTRIM. */
+  redis: Redis
+  /** Its own connection for XREADGROUP BLOCK, which holds a connection while it waits. */
+  blocking: Redis
+  streams: readonly string[]
+  settings: StreamSettings
+  metrics: ConsumerMetrics
+  log: Logger
+  signal: AbortSignal
+  claimIntervalMs: number
+  trimIntervalMs: number
+}
+
+/**
+ * The thin loop: claim stale entries or read new ones → decode → collapse → apply (one transaction)
+ * → dead-letter the rejects → XACK → now and then trim. It holds no rules of its own.
+ * XACK only after COMMIT: a crash in between redelivers the batch, and the versioned upsert makes the replay a no-op.
+ */
+export async function runLoop(deps: LoopDeps): Promise<void> {
+  const { signal, log } = deps
+  await withRetry(async () => { for (const s of deps.streams) await ensureGroup(deps.redis, s, deps.settings.group) },
+    { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
+  const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
+  let nextClaimAt = 0
+  let nextTrimAt = Date.now() + deps.trimIntervalMs
+  let failures = 0
+  while (!signal.aborted) {
+    try {
+      for (const stream of deps.streams) {
+        let batch: Batch | null = null
+        if (Date.now() >= nextClaimAt) {
+          const claimed = await claimStale(deps.redis, stream, deps.settings, claimCursors.get(stream)!)
+          claimCursors.set(stream, claimed.cursor)
+          batch = claimed.batch
+          // A full pass over the pending list is done when the cursor wraps to 0-0.
+          if (claimed.cursor === '0-0' && stream === deps.streams[deps.streams.length - 1]) nextClaimAt = Date.now() + deps.claimIntervalMs
+        }
+        batch ??= await readNew(deps.blocking, stream, deps.settings)
+        if (batch) await processBatch(deps, batch)
+        if (signal.aborted) break
+      }
+      if (Date.now() >= nextTrimAt) {
+        for (const stream of deps.streams) await deps.redis.trimAcked(stream)
+        nextTrimAt = Date.now() + deps.trimIntervalMs
+      }
+      failures = 0
+    } catch (err) {
+      if (err instanceof Aborted || signal.aborted) break
+      failures++
+      log.warn({ err: (err as Error).message, failures }, 'consumer loop error; backing off')
+      await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), signal).catch(ignoreAbort)
+    }
+  }
+}
+
+/** One batch, start to ack. Throws Aborted (nothing acked) when shutdown interrupts a retry. */
+export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyResult> {
+  const started = process.hrtime.bigint()
+  const { settings, metrics } = deps
+  const tooOften: Rejected[] = []
+  const entries = batch.entries.filter(([entryId, fields]) => {
+    const delivered = batch.deliveries?.get(entryId) ?? 1
+    if (delivered <= settings.maxDeliveries) return true
+    tooOften.push({ stream: batch.stream, entryId, reason: 'max_deliveries', fields })
+    return false
+  })
+  const { votes, rejected } = decodeAll(batch.stream, entries)
+  const result = await applyIsolating(deps, collapse(votes))
+  const dead = [...tooOften, ...rejected, ...result.rejected]
+  const deadIds = new Set(dead.map((r) => r.entryId))
+  await deadLetter(deps.redis, settings, dead)
+  await ack(deps.redis, batch.stream, settings.group, batch.entries.map(([id]) => id).filter((id) => !deadIds.has(id)))
+  for (const r of dead) deps.log.warn({ entry: r.entryId, reason: r.reason }, 'vote dead-lettered')
+  metrics.batchApplied(batch.entries.length, result, dead, Number(process.hrtime.bigint() - started) / 1e9)
+  return { ...result, rejected: dead }
+}
+
+/**
+ * Apply with retries on transient errors. A permanent error (a row PostgreSQL refuses) must not sink
+ * the batch: split it in halves until the offending vote stands alone, and dead-letter only that one.
+ */
+async function applyIsolating(deps: LoopDeps, votes: Vote[]): Promise<ApplyResult> {
+  try {
+    return await withRetry(() => applyVotes(deps.db, votes), {
+      signal: deps.signal,
+      onRetry: (err, attempt) => deps.log.warn({ err: (err as Error).message, code: pgErrorCode(err), attempt, votes: votes.length }, 'apply failed; retrying'),
+    })
+  } catch (err) {
+    if (!isPermanent(err) || deps.signal.aborted) throw deps.signal.aborted ? new Aborted() : err
+    if (votes.length === 1) {
+      const v = votes[0]!
+      return { applied: 0, stale: 0, rejected: [{ stream: v.stream, entryId: v.entryId, reason: `apply_failed_${pgErrorCode(err)}`,
+        fields: ['user', String(v.userId), 'content', String(v.contentId), 'score', String(v.score)] }] }
+    }
+    const half = Math.ceil(votes.length / 2)
+    const a = await applyIsolating(deps, votes.slice(0, half))
+    const b = await applyIsolating(deps, votes.slice(half))
+    return { applied: a.applied + b.applied, stale: a.stale + b.stale, rejected: [...a.rejected, ...b.rejected] }
+  }
+}
+
+function ignoreAbort(err: unknown): void {
+  if (!(err instanceof Aborted)) throw err
+}

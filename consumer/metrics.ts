@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Redis } from 'ioredis'
+import type { Rejected } from './decode.js'
+import type { ApplyResult } from './apply.js'
+
+export interface ConsumerMetrics {
+  registry: Registry
+  batchApplied(entries: number, result: ApplyResult, dead: readonly Rejected[], seconds: number): void
+  totals(): { entries: number; applied: number; batches: number; dead: number }
+}
+
+/**
+ * Prometheus metrics of one consumer process. Stream length, lag and pending are read from Redis
+ * when scraped (one XINFO per stream), so they cost nothing between scrapes.
+ */
+export function createConsumerMetrics(redis: Redis, streams: readonly string[], group: string): ConsumerMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'tally_consumer_' })
+  const entries = new Counter({ name: 'tally_consumer_entries_total', help: 'Stream entries processed (acked or dead-lettered)', registers: [registry] })
+  const applied = new Counter({ name: 'tally_votes_applied_total', help: 'Votes that changed a row in PostgreSQL', registers: [registry] })
+  const stale = new Counter({ name: 'tally_votes_stale_total', help: 'Votes ignored as older than the stored one (replays, out-of-order deliveries)', registers: [registry] })
+  const dead = new Counter({ name: 'tally_dead_letters_total', help: 'Entries moved to the dead-letter stream, by reason', labelNames: ['reason'], registers: [registry] })
+  const batchSize = new Histogram({ name: 'tally_consumer_batch_size', help: 'Entries per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [registry] })
+  const applySeconds = new Histogram({ name: 'tally_consumer_batch_seconds', help: 'Time to apply and ack one batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
+  const groupInfo = async () => Promise.all(streams.map(async (stream) => {
+    const [length, groups] = await Promise.all([redis.xlen(stream), redis.xinfo('GROUPS', stream) as Promise<unknown[][]>])
+    const mine = groups.map((g) => Object.fromEntries(chunk(g))).find((g) => g.name === group) ?? {}
+    return { stream, length, lag: Number(mine.lag ?? 0), pending: Number(mine.pending ?? 0) }
+  }))
+  const gauge = (name: string, help: string, pick: (i: { length: number; lag: number; pending: number }) => number) => new Gauge({
+    name, help, labelNames: ['stream'], registers: [registry],
+    async collect() {
+      try {
+        for (const info of await groupInfo()) this.set({ stream: info.stream }, pick(info))
+      } catch { /* Redis away: keep the last values rather than fail the scrape */ }
+    },
+  })
+  gauge('tally_stream_length', 'Entries in the votes stream', (i) => i.length)
+  gauge('tally_group_lag', 'Entries in the stream not yet delivered to the consumer group', (i) => i.lag)
+  gauge('tally_group_pending', 'Entries delivered but not yet acknowledged', (i) => i.pending)
+
+  const sums = { entries: 0, applied: 0, batches: 0, dead: 0 }
+  return {
+    registry,
+    batchApplied(n, result, deadLetters, seconds) {
+      entries.inc(n)
+      applied.inc(result.applied)
+      stale.inc(result.stale)
+      for (const d of deadLetters) dead.inc({ reason: d.reason })
+      batchSize.observe(n)
+      applySeconds.observe(seconds)
+      sums.entries += n
+      sums.applied += result.applied
+      sums.batches += 1
+      sums.dead += deadLetters.length
+    },
+    totals: () => ({ ...sums }),
+  }
+}
+
+function chunk(flat: unknown[]): [string, unknown][] {
+  const out: [string, unknown][] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([String(flat[i]), flat[i + 1]])
+  return out
+}

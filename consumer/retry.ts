@@ -1,0 +1,49 @@
+import { pgErrorCode } from '../shared/db/errors.js'
+
+/**
+ * Errors worth retrying: PostgreSQL unreachable or restarting, serialization failures, deadlocks,
+ * resource limits, and anything without a SQLSTATE (network errors). Only data errors (class 22)
+ * and integrity errors (class 23) are the entry's fault; a retry of those would fail forever.
+ */
+export function isPermanent(err: unknown): boolean {
+  const code = pgErrorCode(err)
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'))
+}
+
+export class Aborted extends Error {
+  constructor() {
+    super('aborted')
+    this.name = 'Aborted'
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Aborted())
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(new Aborted())
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * Run `fn` until it succeeds, backing off from 50 ms to `maxDelayMs` on transient errors. A permanent
+ * error is thrown at once; an abort stops the waiting (throws Aborted) so shutdown is never held up.
+ */
+export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSignal; maxDelayMs?: number; onRetry?: (err: unknown, attempt: number) => void }): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (isPermanent(err) || opts.signal.aborted) throw err
+      opts.onRetry?.(err, attempt)
+      await sleep(Math.min(opts.maxDelayMs ?? 5000, 50 * 2 ** Math.min(attempt, 10)), opts.signal)
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import type { Redis } from 'ioredis'
+import type { Rejected, StreamEntry } from './decode.js'
+
+export interface StreamSettings {
+  group: string
+  consumer: string
+  batchSize: number
+  blockMs: number
+  claimIdleMs: number
+  maxDeliveries: number
+  deadLetters: string
+  /** Dead letters kept (approximately) before the oldest are dropped. */
+  deadLetterMaxLen: number
+}
+
+export interface Batch {
+  stream: string
+  entries: StreamEntry[]
+  /** Entries this consumer took over from a dead or stuck one, and how often each was delivered. */
+  deliveries?: Map<string, number>
+}
+
+/** XGROUP CREATE … MKSTREAM, from the start of the stream; BUSYGROUP (it exists) is fine, nothing else is. */
+export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM')
+  } catch (err) {
+    if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err
+  }
+}
+
+/** New entries for this consumer, blocking up to blockMs. Uses the blocking connection. */
+export async function readNew(blocking: Redis, stream: string, s: StreamSettings): Promise<Batch | null> {
+  const reply = await blocking.xreadgroup('GROUP', s.group, s.consumer, 'COUNT', s.batchSize, 'BLOCK', s.blockMs, 'STREAMS', stream, '>') as
+    [string, StreamEntry[]][] | null
+  const entries = reply?.[0]?.[1] ?? []
+  return entries.length > 0 ? { stream, entries } : null
+}
+
+/**
+ * Take over entries another consumer left pending for claimIdleMs (it died, or is stuck), with their
+ * delivery counts, so the caller can dead-letter those delivered too often. `cursor` walks the PEL.
+ */
+export async function claimStale(redis: Redis, stream: string, s: StreamSettings, cursor: string): Promise<{ batch: Batch | null; cursor: string }> {
+  const [next, claimed, deletedIds] = await redis.xautoclaim(stream, s.group, s.consumer, s.claimIdleMs, cursor, 'COUNT', s.batchSize) as
+    [string, (StreamEntry | null)[], string[]?]
+  // Entries trimmed while pending come back as ids only (Redis 7 removes them from the PEL itself).
+  void deletedIds
+  const entries = claimed.filter((e): e is StreamEntry => Array.isArray(e) && Array.isArray(e[1]))
+  if (entries.length === 0) return { batch: null, cursor: next }
+  const pending = await redis.xpending(stream, s.group, entries[0]![0], entries[entries.length - 1]![0], entries.length * 2, s.consumer) as
+    [string, string, number, number][]
+  const deliveries = new Map(pending.map(([id, , , count]) => [id, count]))
+  return { batch: { stream, entries, deliveries }, cursor: next }
+}
+
+/** XADD each rejected entry, with its reason, to the dead-letter stream, then XACK it: one round trip. */
+export async function deadLetter(redis: Redis, s: StreamSettings, rejected: readonly Rejected[]): Promise<void> {
+  if (rejected.length === 0) return
+  const pipeline = redis.pipeline()
+  for (const r of rejected) {
+    pipeline.xadd(s.deadLetters, 'MAXLEN', '~', s.deadLetterMaxLen, '*',
+      'stream', r.stream, 'entry', r.entryId, 'reason', r.reason, 'consumer', s.consumer, ...r.fields)
+  }
+  for (const r of rejected) pipeline.xack(r.stream, s.group, r.entryId)
+  const results = await pipeline.exec()
+  const failed = results?.find(([err]) => err)
+  if (failed) throw failed[0]
+}
+
+export async function ack(redis: Redis, stream: string, group: string, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await redis.xack(stream, group, ...ids)
+}

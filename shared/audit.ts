@@ -1,0 +1,76 @@
+/**
+ * The invariant behind `npm run audit`: for every content, vote_count and vote_sum equal COUNT(*) and
+ * SUM(score) over its votes rows, and counters.contents equals the number of contents. Also reports
+ * the stream's length, pending and undelivered entries, and dead letters. Exit 1 when the invariant fails.
+ */
+import { fileURLToPath } from 'node:url'
+import { sql } from 'drizzle-orm'
+import type { Redis } from 'ioredis'
+import type { Db } from './db/client.js'
+import type { RedisKeys } from './redis/keys.js'
+
+export interface AuditReport {
+  ok: boolean
+  contents: number
+  votes: number
+  /** Contents whose maintained count/sum disagree with their votes rows (at most 20 shown). */
+  mismatches: { id: number; vote_count: number; vote_sum: number; actual_count: number; actual_sum: number }[]
+  counterOk: boolean
+  streams: { stream: string; length: number; pending: number; lag: number | null }[]
+  deadLetters: number
+}
+
+export async function audit(db: Db, redis: Redis, keys: RedisKeys, group: string): Promise<AuditReport> {
+  const mismatches = await db.execute<AuditReport['mismatches'][number]>(sql`
+    select c.id, c.vote_count, c.vote_sum::int as vote_sum, coalesce(v.n, 0)::int as actual_count, coalesce(v.s, 0)::int as actual_sum
+    from contents c left join (select content_id, count(*) as n, sum(score) as s from votes group by content_id) v on v.content_id = c.id
+    where c.vote_count <> coalesce(v.n, 0) or c.vote_sum <> coalesce(v.s, 0)
+    order by c.id limit 20`)
+  const [totals] = await db.execute<{ contents: number; votes: number; counter: number }>(sql`
+    select (select count(*) from contents)::int as contents, (select count(*) from votes)::int as votes,
+      (select value from counters where name = 'contents')::int as counter`)
+  const streams = []
+  for (let shard = 0; shard < keys.shards; shard++) {
+    const stream = keys.stream(shard)
+    const length = await redis.xlen(stream)
+    const groups = length > 0 || (await redis.exists(stream)) ? await redis.xinfo('GROUPS', stream) as unknown[][] : []
+    const mine = groups.map(toRecord).find((g) => g.name === group)
+    streams.push({ stream, length, pending: Number(mine?.pending ?? 0), lag: mine?.lag === null || mine?.lag === undefined ? null : Number(mine.lag) })
+  }
+  const deadLetters = await redis.xlen(keys.deadLetters)
+  const counterOk = totals!.counter === totals!.contents
+  return { ok: mismatches.length === 0 && counterOk, contents: totals!.contents, votes: totals!.votes, mismatches: [...mismatches], counterOk, streams, deadLetters }
+}
+
+function toRecord(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1]
+  return out
+}
+
+export function formatReport(r: AuditReport): string {
+  const lines = [
+    `invariant: ${r.ok ? 'OK' : 'FAILED'}`,
+    `contents: ${r.contents} (counter ${r.counterOk ? 'agrees' : 'DISAGREES'}), votes rows: ${r.votes}`,
+    ...r.streams.map((s) => `stream ${s.stream}: ${s.length} entries, ${s.pending} pending, ${s.lag ?? 'unknown'} not yet delivered`),
+    `dead letters: ${r.deadLetters}`,
+    ...r.mismatches.map((m) => `  content ${m.id}: vote_count ${m.vote_count} vs ${m.actual_count} rows, vote_sum ${m.vote_sum} vs ${m.actual_sum}`),
+  ]
+  return lines.join('\n')
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [{ loadConfig }, { createDb }, { createRedis, closeRedis }, { redisKeys }] = await Promise.all([
+    import('./config.js'), import('./db/client.js'), import('./redis/client.js'), import('./redis/keys.js')])
+  const config = loadConfig()
+  const db = createDb(config.DATABASE_URL, { max: 1 })
+  const redis = createRedis(config.REDIS_URL, { commandTimeoutMs: 5000 })
+  try {
+    const report = await audit(db, redis, redisKeys(config.REDIS_PREFIX), config.CONSUMER_GROUP)
+    console.log(process.argv.includes('--json') ? JSON.stringify(report) : formatReport(report))
+    process.exitCode = report.ok ? 0 : 1
+  } finally {
+    await closeRedis(redis)
+    await db.close()
+  }
+}
