@@ -59,6 +59,11 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       failures = 0
     } catch (err) {
       if (err instanceof Aborted || signal.aborted) break
+      // Redis lost its data (restart without persistence): the stream and group are gone; make them again.
+      if (String((err as Error).message).startsWith('NOGROUP')) {
+        log.warn('consumer group missing (redis lost its data?): creating it again')
+        await Promise.all(deps.streams.map((s) => ensureGroup(deps.redis, s, deps.settings.group))).catch(() => {})
+      }
       failures++
       log.warn({ err: (err as Error).message, failures }, 'consumer loop error; backing off')
       await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), signal).catch(ignoreAbort)

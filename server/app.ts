@@ -12,6 +12,7 @@ import redisPlugin from './plugins/redis.js'
 import authPlugin from './plugins/auth.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import docsPlugin from './plugins/docs.js'
+import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health.js'
 import accountRoutes from './routes/accounts.js'
 import contentRoutes from './routes/contents.js'
@@ -50,10 +51,11 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   // JSON API: a content-security policy only matters for the docs pages, which set their own.
   await app.register(helmet, { contentSecurityPolicy: false, global: true })
   await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
-  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
+  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
   await app.register(authPlugin, { secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL })
   await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE })
   await app.register(docsPlugin)
+  await app.register(metricsPlugin)
 
   await app.register(healthRoutes)
   await app.register(accountRoutes, { prefix: '/api' })

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
-import { loggableDbError } from '../shared/db/errors.js'
+import { isDbUnavailable, loggableDbError } from '../shared/db/errors.js'
 
 /** An error a handler throws on purpose: its status, stable code and message reach the client as they are. */
 export class AppError extends Error {
@@ -48,6 +48,11 @@ export function errorHandler(this: unknown, err: FastifyError | AppError, req: F
     return reply.code(err.statusCode).send(body(err.statusCode, err.code, err.message))
   }
   const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  if (status >= 500 && isDbUnavailable(err)) {
+    req.log.warn({ err: loggableDbError(err) }, 'postgresql unavailable')
+    reply.header('retry-after', '1')
+    return reply.code(503).send(body(503, 'service_unavailable', 'postgresql is unavailable, retry shortly'))
+  }
   if (status >= 500) {
     req.log.error({ err: loggableDbError(err) }, 'request failed')
     return reply.code(status).send(body(status, 'internal_error', 'internal server error'))

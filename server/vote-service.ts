@@ -5,6 +5,7 @@ import type { RedisKeys } from '../shared/redis/keys.js'
 import { parseVoteReply, type VoteOutcome } from '../shared/redis/vote-reply.js'
 import { rebuildContentIndex } from '../shared/content-index.js'
 import { contentLocked, contentNotFound, queueUnavailable } from './errors.js'
+import type { VoteOutcome as VoteOutcomeLabel } from './plugins/metrics.js'
 
 export interface VoteSettings {
   limit: number
@@ -21,8 +22,10 @@ const DEADLINE_MARGIN = 0.2
  * Casting a vote: one EVALSHA in the normal case. PostgreSQL is touched only to rebuild the
  * content index after Redis lost its data, once per process at a time.
  */
-export function createVoteService(deps: { db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger }) {
-  const { db, redis, keys, settings, log } = deps
+export function createVoteService(deps: {
+  db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (outcome: VoteOutcomeLabel) => void
+}) {
+  const { db, redis, keys, settings, log, count } = deps
   // Redis' clock minus ours, so the deadline is stated in the clock the script reads.
   let clockOffsetMs = 0
   const syncClock = async () => {
@@ -60,14 +63,23 @@ export function createVoteService(deps: { db: Db; redis: Redis; keys: RedisKeys;
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'vote not queued: redis unavailable')
+      count('queue_unavailable')
       throw queueUnavailable()
     }
     switch (outcome.kind) {
-      case 'accepted': return outcome.entryId
-      case 'locked': throw contentLocked(outcome.retryAfterSeconds)
-      case 'unknown_content': throw contentNotFound(contentId)
+      case 'accepted':
+        count('accepted')
+        return outcome.entryId
+      case 'locked':
+        count('content_locked')
+        throw contentLocked(outcome.retryAfterSeconds)
+      case 'unknown_content':
+        count('content_not_found')
+        throw contentNotFound(contentId)
       case 'index_incomplete':
-      case 'deadline_passed': throw queueUnavailable()
+      case 'deadline_passed':
+        count('queue_unavailable')
+        throw queueUnavailable()
     }
   }
 

@@ -35,7 +35,7 @@ export async function rebuildContentIndex(db: Db, redis: Redis, keys: RedisKeys)
   }
   for (let shard = 0; shard < keys.shards; shard++) {
     const bitmap = keys.contentExists(shard)
-    const staging = `${bitmap}:rebuild`
+    const staging = keys.contentExistsStaging(shard)
     await redis.multi()
       .set(staging, toBitmap(perShard[shard]!))
       .bitop('OR', bitmap, bitmap, staging)

@@ -10,6 +10,7 @@ import postgres from 'postgres'
 import { Redis } from 'ioredis'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { withDatabase } from './databases.js'
+import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
 const SEARCHED = ['server', 'consumer', 'shared', 'bench', 'test']
@@ -68,17 +69,11 @@ try {
 }
 process.exit(exitCode)
 
-/** SCAN + UNLINK of one prefix: never FLUSHDB, the Redis is shared with other runs and people. */
 async function deleteKeys(url: string, keyPrefix: string): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000)
-      if (keys.length > 0) await redis.unlink(...keys)
-      cursor = next
-    } while (cursor !== '0')
+    await deleteKeysWithPrefix(redis, keyPrefix)
   } catch (err) {
     console.error(`could not delete redis keys ${keyPrefix}*: ${(err as Error).message}`)
   } finally {

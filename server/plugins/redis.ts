@@ -14,12 +14,13 @@ export interface RedisPluginOptions {
   url: string
   prefix: string
   commandTimeoutMs: number
+  autoPipelining: boolean
 }
 
 export default fp<RedisPluginOptions>(async (app, opts) => {
   // No offline queue: while Redis is away a vote fails at once (503) and the rate limiter fails open,
   // instead of requests piling up behind a reconnect.
-  const redis = createRedis(opts.url, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, name: 'tally-api' })
+  const redis = createRedis(opts.url, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, autoPipelining: opts.autoPipelining, name: 'tally-api' })
   let wasReady = false
   redis.on('ready', () => {
     if (wasReady) app.log.info('redis connection restored')

@@ -6,7 +6,7 @@ export type ContentRow = {
   title: string
   description: string
   author_id: number | null
-  /** ISO 8601 with zone, as PostgreSQL's JSON rendering writes it. */
+  /** ISO 8601 in UTC with milliseconds, the same shape as locked_until. */
   created_at: string
   vote_count: number
   average_vote: number | null
@@ -18,7 +18,7 @@ export type ContentRow = {
 export type PageStart = { offset: number } | { beforeId: number } | { afterId: number }
 
 // The columns every content read returns; average_vote is computed from the maintained sums, never from votes.
-const itemColumns = sql`c.id, c.title, c.description, c.author_id, to_json(c.created_at) #>> '{}' as created_at, c.vote_count,
+const itemColumns = sql`c.id, c.title, c.description, c.author_id, to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, c.vote_count,
   case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count end as average_vote`
 
 // The caller's own score comes from the same select (a primary-key probe per row), so a page is one query.

@@ -54,6 +54,11 @@ test('without PostgreSQL, /health/ready answers 503 postgres down', async (t) =>
   assert.equal(res.statusCode, 503)
   assert.deepEqual(res.json(), { status: 'down', postgres: 'down', redis: 'ok' })
   assert.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200)
+  for (const url of ['/api/contents/', '/api/contents/1/']) {
+    const read = await app.inject({ method: 'GET', url })
+    assert.equal(read.statusCode, 503, url)
+    assert.equal(read.json().code, 'service_unavailable', url)
+  }
 })
 
 test('an unknown route answers a JSON 404 not_found', async (t) => {

@@ -15,7 +15,7 @@ const VoteAccepted = Type.Object({
 })
 
 const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async (app, opts) => {
-  const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log })
+  const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote })
 
   app.post('/vote/', {
     // After the rate limiter (onRequest), before validation: an anonymous caller gets 401 whatever the body.

@@ -13,6 +13,8 @@ export function redisKeys(prefix: string, shards = 1) {
     deadLetters: `${prefix}votes:dead`,
     /** One bit per content id that exists, per shard; offsets are content ids. */
     contentExists: (shard: number) => `${prefix}exists:{${shard}}`,
+    /** Where a rebuild stages its bitmap before OR-ing it into contentExists (same slot). */
+    contentExistsStaging: (shard: number) => `${prefix}exists:{${shard}}:rebuild`,
     lock: (contentId: number) => `${prefix}lock:${tag(contentId)}:${contentId}`,
     window: (contentId: number) => `${prefix}win:${tag(contentId)}:${contentId}`,
     /** @fastify/rate-limit's nameSpace: it appends the client key itself. */

@@ -1,0 +1,10 @@
+// The baseline: a bare Fastify route returning a constant JSON object, in its own process like the API,
+// so every figure can be given as a ratio to what this machine does with no work at all.
+import Fastify from 'fastify'
+
+const port = Number(process.argv[2] ?? 8090)
+const app = Fastify({ logger: false })
+app.get('/', async () => ({ hello: 'world' }))
+await app.listen({ host: '127.0.0.1', port })
+process.send?.('ready')
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)))

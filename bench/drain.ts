@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis'
+import { createDb } from '../shared/db/client.js'
+import { audit } from '../shared/audit.js'
+import { redisKeys } from '../shared/redis/keys.js'
+import type { World } from './world.js'
+
+/**
+ * After the load stops: how long until everything accepted is applied (group lag and pending both 0),
+ * then the audit of the invariant. A failed audit fails the bench (exit code 1).
+ */
+export async function waitForDrain(redis: Redis, world: World, group: string, consumersRunning: boolean, timeoutMs = 120_000) {
+  if (!consumersRunning) return { skipped: 'no consumers' }
+  const db = createDb(world.databaseUrl, { max: 1 })
+  const keys = redisKeys(world.prefix)
+  const started = Date.now()
+  try {
+    for (;;) {
+      const backlog = await groupBacklog(redis, keys.stream(0), group)
+      if (backlog === 0) {
+        const report = await audit(db, redis, keys, group)
+        if (!report.ok) process.exitCode = 1
+        return { drainedAfterMs: Date.now() - started, auditOk: report.ok, votesRows: report.votes, deadLetters: report.deadLetters }
+      }
+      if (Date.now() - started > timeoutMs) {
+        process.exitCode = 1
+        return { drainedAfterMs: null, backlog, auditOk: false }
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  } finally {
+    await db.close()
+  }
+}
+
+/** Entries not yet delivered plus delivered but not acked, for one group: 0 means all applied. */
+async function groupBacklog(redis: Redis, stream: string, group: string): Promise<number> {
+  const groups = await redis.xinfo('GROUPS', stream) as unknown[][]
+  for (const g of groups) {
+    const info = new Map<string, unknown>()
+    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1])
+    if (info.get('name') === group) return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0)
+  }
+  return Infinity
+}

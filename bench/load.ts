@@ -1,0 +1,63 @@
+import autocannon from 'autocannon'
+import { round } from './stats.js'
+
+export interface LoadResult {
+  requestsPerSecond: number
+  latencyMs: { p50: number; p99: number; p999: number; mean: number; max: number }
+  statusCounts: Record<string, number>
+  errors: number
+  timeouts: number
+  total: number
+  durationSeconds: number
+}
+
+export interface LoadOptions {
+  url: string
+  connections: number
+  pipelining: number
+  durationSeconds: number
+  method?: 'GET' | 'POST'
+  /** Called for every request: vary bodies and tokens so no cache or single key flatters the figure. */
+  next?: () => { path: string; headers?: Record<string, string>; body?: string }
+}
+
+export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
+  const instance = autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    pipelining: opts.pipelining,
+    duration: opts.durationSeconds,
+    method: opts.method ?? 'GET',
+    requests: opts.next ? [{
+      setupRequest: (req) => {
+        const n = opts.next!()
+        // Fresh headers: spreading req.headers would carry a content-length over from the previous body.
+        return { ...req, path: n.path, headers: n.headers ?? {}, body: n.body }
+      },
+    }] : undefined,
+  })
+  // A progress line while the load runs: the only output for many seconds otherwise.
+  const started = Date.now()
+  const progress = setInterval(() => process.stderr.write(`\r  ${Math.round((Date.now() - started) / 1000)}/${opts.durationSeconds} s `), 1000)
+  let result
+  try {
+    result = await instance
+  } finally {
+    clearInterval(progress)
+    process.stderr.write('\r')
+  }
+  const statusCounts: Record<string, number> = {}
+  for (const [code, stat] of Object.entries((result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})) {
+    statusCounts[code] = stat.count
+  }
+  const lat = result.latency as unknown as Record<string, number>
+  return {
+    requestsPerSecond: round(result.requests.average, 0),
+    latencyMs: { p50: lat.p50!, p99: lat.p99!, p999: lat.p99_9 ?? lat.p999 ?? NaN, mean: round(lat.average!, 3), max: lat.max! },
+    statusCounts,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    total: result.requests.total,
+    durationSeconds: result.duration,
+  }
+}

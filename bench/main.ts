@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: sets itself up from nothing (database, Redis prefix, users, contents, tokens),
+ * starts the processes it measures, drives load with autocannon, checks the result, writes JSON
+ * and Markdown to bench/results/, and removes everything it made. `--help` lists the options.
+ */
+import { cpus, totalmem } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { loadConfig } from '../shared/config.js'
+import { createRedis, closeRedis } from '../shared/redis/client.js'
+import { HELP, parseBenchArgs } from './args.js'
+import { createWorld } from './world.js'
+import { baseline, startStack, voteHot, voteSpread, type ScenarioResult } from './scenarios.js'
+import { toMarkdown, writeReports, type Machine } from './report.js'
+import { waitForDrain } from './drain.js'
+
+const log = (msg: string) => console.error(`bench: ${msg}`)
+const opts = (() => {
+  try {
+    return parseBenchArgs(process.argv.slice(2))
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP}`)
+    process.exit(2)
+  }
+})()
+if (opts.help) {
+  console.log(HELP)
+  process.exit(0)
+}
+
+const config = loadConfig()
+const adminUrl = new URL(config.DATABASE_URL)
+adminUrl.pathname = '/postgres'
+const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim() } catch { return 'unknown' } }
+const machine: Machine = {
+  cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version,
+  postgres: version('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, ''), redis: version('redis-server', ['--version']).split(' ')[2]?.replace('v=', '') ?? 'unknown',
+}
+
+const world = await createWorld({ adminUrl: adminUrl.toString(), redisUrl: config.REDIS_URL, users: opts.users, contents: opts.contents, log })
+const redis = createRedis(config.REDIS_URL)
+const results: ScenarioResult[] = []
+const PORT = 18003
+try {
+  for (const scenario of opts.scenarios) {
+    log(`scenario ${scenario}: ${opts.durationSeconds} s at ${opts.connections} connections`)
+    if (scenario === 'baseline') results.push(await baseline(opts, 18090))
+    if (scenario === 'vote-spread') {
+      const stack = await startStack(world, opts, PORT, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
+      try {
+        const result = await voteSpread(world, opts, stack)
+        result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
+        results.push(result)
+      } finally {
+        await stack.stop()
+      }
+    }
+    if (scenario === 'vote-hot') {
+      const stack = await startStack(world, opts, PORT, {
+        VOTE_THRESHOLD_COUNT_LIMIT: String(opts.limit), VOTE_THRESHOLD_PERIOD: String(opts.periodSeconds), LOCK_DURATION: String(opts.lockSeconds),
+      })
+      try {
+        // Fresh contents, so no window left over from another scenario counts here.
+        const hotIds: number[] = []
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${stack.url}/api/contents/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: `hot ${i}` }) })
+          hotIds.push((await res.json() as { id: number }).id)
+        }
+        const result = await voteHot(world, opts, stack, redis, hotIds)
+        result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
+        results.push(result)
+        if (!result.extra.exact) process.exitCode = 1
+      } finally {
+        await stack.stop()
+      }
+    }
+  }
+  const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts }, results }
+  const files = writeReports(run, opts.outDir)
+  console.log(toMarkdown(run))
+  log(`wrote ${files.json} and ${files.markdown}`)
+} finally {
+  await closeRedis(redis)
+  await world.remove()
+}

@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+
+const ROOT = new URL('..', import.meta.url).pathname
+
+export interface Running { child: ChildProcess; stop(): Promise<void> }
+
+/** Start `entry` (a .ts file run through tsx) and wait until `readyUrl` answers 200. */
+export async function startProcess(entry: string, env: Record<string, string | undefined>, readyUrl?: string, args: string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const running: Running = {
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+  if (readyUrl) {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode} before it was ready`)
+      const ok = await fetch(readyUrl).then((r) => r.ok, () => false)
+      if (ok) break
+      if (Date.now() > deadline) {
+        await running.stop()
+        throw new Error(`${entry} not ready at ${readyUrl} after 30 s`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return running
+}

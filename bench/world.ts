@@ -1,0 +1,69 @@
+/**
+ * The bench's own world, made from nothing and removed afterwards: a database, a Redis prefix,
+ * N users (bulk-inserted with one precomputed password hash, not N argon2 runs), M contents
+ * (one set-based insert), the content index in Redis, and a signed access token per user.
+ */
+import { randomUUID } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { createSigner } from 'fast-jwt'
+import { createDb } from '../shared/db/client.js'
+import { migrateDatabase } from '../shared/db/migrate.js'
+import { createRedis, closeRedis } from '../shared/redis/client.js'
+import { redisKeys } from '../shared/redis/keys.js'
+import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
+import { rebuildContentIndex } from '../shared/content-index.js'
+import { hashPassword } from '../server/passwords.js'
+
+export interface World {
+  databaseUrl: string
+  redisUrl: string
+  prefix: string
+  secret: string
+  tokens: string[]
+  contents: { first: number; last: number }
+  remove(): Promise<void>
+}
+
+export async function createWorld(opts: { adminUrl: string; redisUrl: string; users: number; contents: number; log: (m: string) => void }): Promise<World> {
+  const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
+  const dbName = `tally_bench_${runId}`
+  const admin = new URL(opts.adminUrl)
+  admin.pathname = `/${dbName}`
+  const databaseUrl = admin.toString()
+  const prefix = `tally:bench:${runId}:`
+  const secret = randomUUID() + randomUUID()
+  await migrateDatabase(databaseUrl)
+  const db = createDb(databaseUrl, { max: 1 })
+  const redis = createRedis(opts.redisUrl)
+  try {
+    const hash = await hashPassword('bench-password')
+    opts.log(`seeding ${opts.users} users and ${opts.contents} contents`)
+    await db.execute(sql`insert into users (username, username_key, password_hash)
+      select 'bench' || g, 'bench' || g, ${hash} from generate_series(1, ${opts.users}::int) g`)
+    await db.execute(sql`insert into contents (title, description)
+      select 'bench content ' || g, 'a content made by the benchmark' from generate_series(1, ${opts.contents}::int) g`)
+    await db.execute(sql`analyze`)
+    const [range] = await db.execute<{ first: number; last: number }>(sql`select min(id) as first, max(id) as last from contents`)
+    const userIds = await db.execute<{ id: number }>(sql`select id from users order by id`)
+    await rebuildContentIndex(db, redis, redisKeys(prefix))
+    const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: 6 * 3600 * 1000 })
+    const tokens = userIds.map(({ id }) => sign({ sub: String(id), token_type: 'access', jti: randomUUID() }))
+    return {
+      databaseUrl, redisUrl: opts.redisUrl, prefix, secret, tokens, contents: range!,
+      async remove() {
+        const adminDb = createDb(opts.adminUrl, { max: 1 })
+        const cleaner = createRedis(opts.redisUrl)
+        try {
+          await adminDb.execute(sql`drop database if exists ${sql.identifier(dbName)} with (force)`)
+          await deleteKeysWithPrefix(cleaner, prefix)
+        } finally {
+          await adminDb.close()
+          await closeRedis(cleaner)
+        }
+      },
+    }
+  } finally {
+    await db.close()
+    await closeRedis(redis)
+  }
+}

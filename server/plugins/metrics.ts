@@ -1,0 +1,35 @@
+import fp from 'fastify-plugin'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export type VoteOutcome = 'accepted' | 'content_locked' | 'content_not_found' | 'queue_unavailable'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    countVote(outcome: VoteOutcome): void
+  }
+}
+
+/** Prometheus metrics of the API at GET /metrics: votes by outcome, latency by route, process metrics. */
+export default fp(async (app) => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'tally_api_' })
+  const votes = new Counter({ name: 'tally_votes_total', help: 'Votes answered by the API, by outcome', labelNames: ['outcome'], registers: [registry] })
+  const latency = new Histogram({
+    name: 'tally_http_request_duration_seconds',
+    help: 'Time from request to response, by route',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+  // Every outcome exists from the start, so rates work before the first refusal.
+  for (const outcome of ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable']) votes.inc({ outcome }, 0)
+
+  app.decorate('countVote', (outcome: VoteOutcome) => votes.inc({ outcome }))
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, not the URL: /api/contents/:id/ is one series, not one per id.
+    latency.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: reply.statusCode }, reply.elapsedTime / 1000)
+  })
+  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
+    return reply.type(registry.contentType).send(await registry.metrics())
+  })
+}, { name: 'metrics' })

@@ -1,0 +1,191 @@
+// Faults around the consumer: killed mid-batch, PostgreSQL away, trimming beside pending entries,
+// and entries delivered too often. Every test ends with the database equal to the stream's newest votes.
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { sql } from 'drizzle-orm'
+import postgres from 'postgres'
+import { migrateDatabase } from '../shared/db/migrate.js'
+import { redisKeys } from '../shared/redis/keys.js'
+import { withDatabase } from './databases.js'
+import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
+import { throwawayPostgres } from './throwaway.js'
+import {
+  GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
+  seedContents, seedUsers, seededRandom, startConsumer, stopConsumer, waitForDrained,
+} from './consumer-helpers.js'
+
+test('a consumer SIGKILLed in the middle of a batch loses nothing: another claims the batch and applies it', async (t) => {
+  const url = await emptyDatabase(t)
+  const prefix = isolatedPrefix()
+  const keys = redisKeys(prefix)
+  const stream = keys.stream(0)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  const users = await seedUsers(db, 10)
+  const contentIds = await seedContents(db, 2)
+  const random = seededRandom(9)
+  const added = await addVotes(redis, stream, Array.from({ length: 300 }, () => ({
+    user: users[random(users.length)]!, content: contentIds[random(2)]!, score: random(6),
+  })))
+
+  // Hold the content row so the consumer's transaction blocks with the batch delivered but not acked.
+  const locker = postgres(url, { max: 1, onnotice: () => {} })
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let locked!: () => void
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
+  const holding = locker.begin(async (tx) => {
+    await tx`select id from contents where id = ${contentIds[0]!} for update`
+    locked()
+    await released
+  })
+  t.after(async () => {
+    release()
+    await holding.catch(() => {})
+    await locker.end()
+  })
+  await isLocked
+
+  const victim = startConsumer(t, url, prefix)
+  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
+  await waitFor(async () => (await db.execute(sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).length > 0,
+    { what: 'the victim to wait on the row lock' })
+  assert.equal(await stopConsumer(victim, 'SIGKILL'), null)
+  const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`)
+  assert.equal(row!.n, 0, 'nothing was committed')
+  release()
+  await holding
+
+  startConsumer(t, url, prefix)
+  await waitForDrained(redis, stream)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes(added))
+  assert.deepEqual(await pendingOf(redis, stream, victim.name), [], 'the dead consumer holds nothing any more')
+  assert.deepEqual(await deadLetters(redis, keys), [], 'a second delivery is not "too many"')
+})
+
+/** A PostgreSQL of the test's own (so it can be stopped), migrated and seeded, with a consumer that has applied a first few votes. */
+async function outageWorld(t: TestContext) {
+  const pg = await throwawayPostgres(t)
+  const url = withDatabase(pg.url, 'tally')
+  await migrateDatabase(url)
+  const prefix = isolatedPrefix()
+  const keys = redisKeys(prefix)
+  const stream = keys.stream(0)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  const users = await seedUsers(db, 5)
+  const contentIds = await seedContents(db, 2)
+  const vote = (i: number) => ({ user: users[i % users.length]!, content: contentIds[i % 2]!, score: i % 6 })
+  const consumer = startConsumer(t, url, prefix)
+  const before = await addVotes(redis, stream, [0, 1, 2].map(vote))
+  await waitForDrained(redis, stream)
+  const retries = () => consumer.output().split('\n').filter((l) => l.includes('apply failed; retrying')).length
+  return { pg, url, prefix, keys, stream, db, redis, contentIds, vote, consumer, before, retries }
+}
+
+test('while PostgreSQL is unreachable votes stay pending, and once it is back every one is applied', async (t) => {
+  const { pg, keys, stream, db, redis, contentIds, vote, consumer, before, retries } = await outageWorld(t)
+  await pg.stop()
+  const during = await addVotes(redis, stream, Array.from({ length: 40 }, (_, i) => vote(i + 7)))
+  // "For a while": until the consumer has failed to apply several times. Meanwhile no entry is acked:
+  // each is pending (delivered, in the batch being retried) or not yet delivered.
+  const state = await waitFor(async () => {
+    const s = (await groupState(redis, stream))!
+    assert.equal(s.pending + (s.lag ?? 0), during.length, `nothing acked: pending ${s.pending} + undelivered ${s.lag}`)
+    return s.pending > 0 && retries() >= 3 ? s : null
+  }, { timeoutMs: 20_000, what: 'the consumer to retry with the batch pending' })
+  assert.equal((await pendingOf(redis, stream, consumer.name)).length, state!.pending, 'the pending entries are the consumer\'s')
+
+  await pg.start()
+  await waitForDrained(redis, stream, 30_000)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...during]))
+  assert.equal(consumer.child.exitCode, null, 'the consumer rode out the outage')
+})
+
+test('SIGTERM during a PostgreSQL outage exits 0 without acking, and the next consumer applies the batch', async (t) => {
+  const { pg, url, prefix, keys, stream, db, redis, contentIds, vote, consumer, before, retries } = await outageWorld(t)
+  await pg.stop()
+  const during = await addVotes(redis, stream, Array.from({ length: 40 }, (_, i) => vote(i + 7)))
+  await waitFor(async () => (await groupState(redis, stream))!.pending > 0 && retries() >= 1, { timeoutMs: 20_000, what: 'a failed apply' })
+  // Exit 0, not 1: the retry's back-off gives way to the signal instead of running into the grace timeout.
+  assert.equal(await stopConsumer(consumer, 'SIGTERM'), 0, consumer.output())
+  const left = (await groupState(redis, stream))!
+  assert.ok(left.pending > 0, 'the unapplied batch is still pending')
+  assert.equal(left.pending + (left.lag ?? 0), during.length, 'nothing was acked without a commit')
+
+  await pg.start()
+  startConsumer(t, url, prefix)
+  await waitForDrained(redis, stream, 30_000)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...during]))
+})
+
+test('trimming never removes a pending or undelivered entry', async (t) => {
+  const redis = openRedis(t)
+  const stream = `${isolatedPrefix()}votes:{0}`
+  const group = 'g'
+  const ids = (await addVotes(redis, stream, Array.from({ length: 250 }, (_, i) => ({ user: 1, content: 1, score: i % 6 })))).map((a) => a.id)
+  await redis.xgroup('CREATE', stream, group, '0')
+  // A fake consumer takes the first 200 and acks the oldest 150; 50 stay pending, 50 are never delivered.
+  await redis.xreadgroup('GROUP', group, 'fake', 'COUNT', 200, 'STREAMS', stream, '>')
+  await redis.xack(stream, group, ...ids.slice(0, 150))
+  assert.equal(await redis.trimAcked(stream), ids[150], 'the threshold is the oldest pending entry')
+  const left = new Set((await redis.xrange(stream, '-', '+')).map(([id]) => id))
+  const missing = ids.slice(150).filter((id) => !left.has(id))
+  assert.deepEqual(missing, [], 'every pending and undelivered entry is still there')
+  assert.ok(left.size < 250, `acked entries below the oldest pending are trimmed (${left.size} left)`)
+
+  // Everything acked: the threshold moves past the last delivered entry, never past an undelivered one.
+  await redis.xack(stream, group, ...ids.slice(150, 200))
+  assert.equal(await redis.trimAcked(stream), ids[199]!.replace(/-(\d+)$/, (_, seq: string) => `-${Number(seq) + 1}`))
+  const after = new Set((await redis.xrange(stream, '-', '+')).map(([id]) => id))
+  assert.deepEqual(ids.slice(200).filter((id) => !after.has(id)), [], 'undelivered entries stay')
+})
+
+test('a second group that has read nothing keeps every entry from being trimmed', async (t) => {
+  const redis = openRedis(t)
+  const stream = `${isolatedPrefix()}votes:{0}`
+  const ids = (await addVotes(redis, stream, Array.from({ length: 250 }, () => ({ user: 1, content: 1, score: 1 })))).map((a) => a.id)
+  await redis.xgroup('CREATE', stream, 'fast', '0')
+  await redis.xgroup('CREATE', stream, 'slow', '0')
+  await redis.xreadgroup('GROUP', 'fast', 'c', 'COUNT', 250, 'STREAMS', stream, '>')
+  await redis.xack(stream, 'fast', ...ids)
+  assert.equal(await redis.trimAcked(stream), '0-0')
+  assert.equal(await redis.xlen(stream), 250)
+})
+
+test('trimming a stream with no group, or no stream at all, removes nothing and returns 0-0', async (t) => {
+  const redis = openRedis(t)
+  const stream = `${isolatedPrefix()}votes:{0}`
+  assert.equal(await redis.trimAcked(stream), '0-0', 'no stream')
+  await addVotes(redis, stream, [{ user: 1, content: 1, score: 1 }, { user: 2, content: 1, score: 2 }])
+  assert.equal(await redis.trimAcked(stream), '0-0', 'no group')
+  assert.equal(await redis.xlen(stream), 2)
+  const empty = `${isolatedPrefix()}votes:{0}`
+  await redis.xgroup('CREATE', empty, GROUP, '0', 'MKSTREAM')
+  assert.equal(await redis.trimAcked(empty), '0-0', 'an empty stream with a group')
+})
+
+test('an entry delivered more than CONSUMER_MAX_DELIVERIES times is dead-lettered as max_deliveries and acked', async (t) => {
+  const url = await emptyDatabase(t)
+  const prefix = isolatedPrefix()
+  const keys = redisKeys(prefix)
+  const stream = keys.stream(0)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  const [ann, ben] = await seedUsers(db, 2)
+  const [content] = await seedContents(db, 1)
+  const [tired] = await addVotes(redis, stream, [{ user: ann!, content: content!, score: 5 }])
+  await redis.xgroup('CREATE', stream, GROUP, '0')
+  // A consumer that keeps failing: delivered once, then claimed twice more (each XCLAIM counts a delivery).
+  const ghost = uniqueName('ghost')
+  await redis.xreadgroup('GROUP', GROUP, ghost, 'COUNT', 1, 'STREAMS', stream, '>')
+  for (let i = 0; i < 2; i++) await redis.xclaim(stream, GROUP, ghost, 0, tired!.id)
+  const fresh = await addVotes(redis, stream, [{ user: ben!, content: content!, score: 1 }])
+
+  startConsumer(t, url, prefix, { CONSUMER_MAX_DELIVERIES: '3', CONSUMER_CLAIM_IDLE_MS: '200' })
+  await waitForDrained(redis, stream)
+  const dead = await deadLetters(redis, keys)
+  assert.deepEqual(dead.map((d) => ({ entry: d.entry, reason: d.reason, user: d.user })), [{ entry: tired!.id, reason: 'max_deliveries', user: String(ann) }])
+  assert.deepEqual(await pendingOf(redis, stream, ghost), [])
+  await assertDbHolds(db, redis, keys, [content!], newestVotes(fresh))
+})

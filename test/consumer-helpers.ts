@@ -1,0 +1,202 @@
+/**
+ * Shared pieces of the consumer tests: seed rows with plain SQL (no argon2), put votes on a stream
+ * with XADD, run consumer/main.ts as a real process, wait for the group to drain, and check that
+ * PostgreSQL holds exactly the newest vote per (user, content) that went onto the stream.
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import type { TestContext } from 'node:test'
+import { sql } from 'drizzle-orm'
+import type { Redis } from 'ioredis'
+import { audit } from '../shared/audit.js'
+import { DEFAULT_REDIS_URL } from '../shared/config.js'
+import { createDb, type Db } from '../shared/db/client.js'
+import { contents, users } from '../shared/db/schema.js'
+import { closeRedis, createRedis } from '../shared/redis/client.js'
+import type { RedisKeys } from '../shared/redis/keys.js'
+import { entryVersion } from '../consumer/decode.js'
+import { uniqueName, waitFor } from './helpers.js'
+
+export const ROOT = new URL('..', import.meta.url).pathname
+/** CONSUMER_GROUP's default: the consumers below and audit() both use it. */
+export const GROUP = 'tally-consumers'
+
+/** A key prefix of this test's own, under the run's prefix (test/run.ts deletes it afterwards). */
+export const isolatedPrefix = () => `${process.env.REDIS_PREFIX}${uniqueName('c')}:`
+
+export function openDb(t: TestContext, url: string, max = 4): Db {
+  const db = createDb(url, { max })
+  t.after(() => db.close())
+  return db
+}
+
+export function openRedis(t: TestContext, url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL): Redis {
+  const redis = createRedis(url)
+  t.after(() => closeRedis(redis))
+  return redis
+}
+
+export async function seedUsers(db: Db, n: number): Promise<number[]> {
+  const rows = Array.from({ length: n }, () => {
+    const name = uniqueName('user')
+    return { username: name, usernameKey: name, passwordHash: 'not-a-real-hash' }
+  })
+  return (await db.insert(users).values(rows).returning({ id: users.id })).map((r) => r.id)
+}
+
+export async function seedContents(db: Db, n: number): Promise<number[]> {
+  const rows = Array.from({ length: n }, () => ({ title: uniqueName('title') }))
+  return (await db.insert(contents).values(rows).returning({ id: contents.id })).map((r) => r.id)
+}
+
+export interface VoteInput { user: number; content: number; score: number }
+export interface Added extends VoteInput { id: string }
+
+/** XADD each vote (fields as vote.lua writes them), pipelined in order; returns them with their entry ids. */
+export async function addVotes(redis: Redis, stream: string, votes: readonly VoteInput[]): Promise<Added[]> {
+  const added: Added[] = []
+  for (let i = 0; i < votes.length; i += 500) {
+    const chunk = votes.slice(i, i + 500)
+    const pipeline = redis.pipeline()
+    for (const v of chunk) pipeline.xadd(stream, '*', 'user', String(v.user), 'content', String(v.content), 'score', String(v.score), 'ts', String(Date.now()))
+    const results = (await pipeline.exec()) ?? []
+    results.forEach(([err, id], j) => {
+      if (err) throw err
+      added.push({ ...chunk[j]!, id: id as string })
+    })
+  }
+  return added
+}
+
+export const key = (user: number, content: number) => `${user}:${content}`
+
+/** What PostgreSQL must end up with: the score of the newest entry (by id, compared as numbers) per (user, content). */
+export function newestVotes(added: readonly Added[]): Map<string, number> {
+  const newest = new Map<string, { version: bigint; score: number }>()
+  for (const a of added) {
+    const version = entryVersion(a.id)!
+    const seen = newest.get(key(a.user, a.content))
+    if (!seen || seen.version < version) newest.set(key(a.user, a.content), { version, score: a.score })
+  }
+  return new Map([...newest].map(([k, v]) => [k, v.score]))
+}
+
+/**
+ * The database holds exactly `expected` for these contents (votes rows, vote_count and vote_sum),
+ * and `npm run audit`'s invariant holds over the whole database.
+ */
+export async function assertDbHolds(db: Db, redis: Redis, keys: RedisKeys, contentIds: readonly number[], expected: Map<string, number>): Promise<void> {
+  const rows = await db.execute<{ user_id: number; content_id: number; score: number }>(sql`
+    select user_id, content_id, score from votes where content_id = any(${sql.param([...contentIds])}::int[])`)
+  const stored = new Map(rows.map((r) => [key(r.user_id, r.content_id), r.score]))
+  assert.deepEqual(sortedEntries(stored), sortedEntries(expected), 'votes rows are the newest vote per (user, content)')
+  const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string }>(sql`
+    select id, vote_count, vote_sum from contents where id = any(${sql.param([...contentIds])}::int[]) order by id`)
+  for (const row of totals) {
+    const scores = [...expected].filter(([k]) => k.endsWith(`:${row.id}`)).map(([, s]) => s)
+    assert.equal(row.vote_count, scores.length, `vote_count of content ${row.id}`)
+    assert.equal(Number(row.vote_sum), scores.reduce((a, b) => a + b, 0), `vote_sum of content ${row.id}`)
+  }
+  const report = await audit(db, redis, keys, GROUP)
+  assert.deepEqual(report.mismatches, [])
+  assert.equal(report.ok, true, 'audit reports the invariant holds')
+}
+
+const sortedEntries = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+interface GroupState { pending: number; lag: number | null; lastDelivered: string; consumers: number }
+
+/** The group's row of XINFO GROUPS, or null while the group does not exist yet. */
+export async function groupState(redis: Redis, stream: string, group = GROUP): Promise<GroupState | null> {
+  if (!(await redis.exists(stream))) return null
+  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][]
+  const mine = groups.map(toRecord).find((g) => g.name === group)
+  if (!mine) return null
+  return { pending: Number(mine.pending), lag: mine.lag === null ? null : Number(mine.lag), lastDelivered: String(mine['last-delivered-id']), consumers: Number(mine.consumers) }
+}
+
+/** Every entry delivered and acknowledged: pending 0 and nothing left to deliver. */
+export async function waitForDrained(redis: Redis, stream: string, timeoutMs = 20_000): Promise<void> {
+  await waitFor(async () => {
+    const state = await groupState(redis, stream)
+    if (!state || state.pending !== 0) return false
+    if (state.lag !== null) return state.lag === 0
+    const info = toRecord((await redis.xinfo('STREAM', stream)) as unknown[])
+    return state.lastDelivered === String(info['last-generated-id'])
+  }, { timeoutMs, intervalMs: 50, what: `stream ${stream} to drain (pending 0, lag 0)` })
+}
+
+/** Entries pending (delivered, not acked) for one consumer of the group. */
+export async function pendingOf(redis: Redis, stream: string, consumer: string): Promise<string[]> {
+  const rows = (await redis.xpending(stream, GROUP, '-', '+', 100_000, consumer)) as [string, string, number, number][]
+  return rows.map(([id]) => id)
+}
+
+export interface DeadLetter { id: string; [field: string]: string }
+
+export async function deadLetters(redis: Redis, keys: RedisKeys): Promise<DeadLetter[]> {
+  return (await redis.xrange(keys.deadLetters, '-', '+')).map(([id, fields]) => ({ ...toRecord(fields) as Record<string, string>, id }))
+}
+
+export function toRecord(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1]
+  return out
+}
+
+export interface Consumer {
+  name: string
+  child: ChildProcess
+  output(): string
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>
+}
+
+/**
+ * consumer/main.ts as production runs it, on `databaseUrl` and `prefix`; SIGKILLed when the test ends
+ * if it is still running. Fast claim and short blocking reads keep the tests quick.
+ */
+export function startConsumer(t: TestContext, databaseUrl: string, prefix: string, env: Record<string, string> = {}): Consumer {
+  const name = env.CONSUMER_NAME ?? uniqueName('consumer')
+  const child = spawn(process.execPath, ['--import', 'tsx', 'consumer/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env, DATABASE_URL: databaseUrl, REDIS_PREFIX: prefix, CONSUMER_NAME: name, CONSUMER_METRICS_PORT: '0',
+      CONSUMER_CLAIM_IDLE_MS: '500', CONSUMER_BLOCK_MS: '100', LOG_LEVEL: 'warn', ...env,
+    },
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => { output += chunk })
+  child.stderr!.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGKILL')
+    await exited
+  })
+  return { name, child, output: () => output, exited }
+}
+
+/** Kill with `signal` and wait for the exit; the code, or null when the signal ended it. */
+export async function stopConsumer(consumer: Consumer, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<number | null> {
+  consumer.child.kill(signal)
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`consumer did not exit within ${timeoutMs}ms after ${signal}:\n${consumer.output()}`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([consumer.exited, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Integers in [0, n), from a seeded generator: a failing run can be replayed with the same seed. */
+export function seededRandom(seed: number): (n: number) => number {
+  let state = seed >>> 0
+  return (n) => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return Math.floor((state / 2 ** 32) * n)
+  }
+}
