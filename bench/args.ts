@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['baseline', 'vote-spread', 'vote-hot'] as const
+export const SCENARIOS = ['baseline', 'vote-spread', 'vote-hot', 'drain'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {
@@ -17,12 +17,14 @@ export interface BenchOptions {
   outDir: string
   url?: string
   autoPipelining: boolean
+  drainVotes: number
+  drainConsumers: number[]
   help: boolean
 }
 
 export const HELP = `npm run bench -- [options]
 
-  --scenario NAME     baseline | vote-spread | vote-hot | all (default: all); repeatable or comma-separated
+  --scenario NAME     baseline | vote-spread | vote-hot | drain | all (default: all); repeatable or comma-separated
   --duration S        seconds of load per scenario (default 20)
   --connections N     concurrent connections (default 50)
   --pipelining N      requests in flight per connection (default 1)
@@ -32,7 +34,9 @@ export const HELP = `npm run bench -- [options]
   --limit N           VOTE_THRESHOLD_COUNT_LIMIT for vote-hot (default 10)
   --period S          VOTE_THRESHOLD_PERIOD for vote-hot (default 60)
   --lock S            LOCK_DURATION for vote-hot (default 120)
-  --no-auto-pipelining  turn ioredis auto-pipelining off in the API (default on)
+  --drain-votes N     votes pre-filled for the drain scenario (default 1000000)
+  --drain-consumers L consumer counts timed by drain, comma-separated (default 1,2,4)
+  --no-auto-pipelining turn ioredis auto-pipelining off in the API (default on)
   --out DIR           where JSON, Markdown and HTML go (default bench/results)
   --url URL           measure a running API instead of starting one (its database must hold the bench data)
   --help              this text
@@ -54,6 +58,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       users: { type: 'string' }, contents: { type: 'string' }, consumers: { type: 'string' },
       limit: { type: 'string' }, period: { type: 'string' }, lock: { type: 'string' },
       'no-auto-pipelining': { type: 'boolean', default: false },
+      'drain-votes': { type: 'string' }, 'drain-consumers': { type: 'string' },
       out: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   })
@@ -78,6 +83,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     outDir: values.out ?? 'bench/results',
     url: values.url,
     autoPipelining: !(values['no-auto-pipelining'] ?? false),
+    drainVotes: int('drain-votes', values['drain-votes'], 1_000_000),
+    drainConsumers: (values['drain-consumers'] ?? '1,2,4').split(',').map((x) => int('drain-consumers', x.trim(), 1)),
     help: values.help ?? false,
   }
 }

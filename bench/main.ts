@@ -12,6 +12,7 @@ import { createWorld } from './world.js'
 import { baseline, startStack, voteHot, voteSpread, type ScenarioResult } from './scenarios.js'
 import { toMarkdown, writeReports, type Machine } from './report.js'
 import { waitForDrain } from './drain.js'
+import { drain } from './drain-scenario.js'
 
 const log = (msg: string) => console.error(`bench: ${msg}`)
 const opts = (() => {
@@ -72,6 +73,10 @@ try {
       } finally {
         await stack.stop()
       }
+    }
+    if (scenario === 'drain') {
+      const figures = await drain(world, redis, { votes: opts.drainVotes, users: opts.users, consumerCounts: opts.drainConsumers, batchSize: config.CONSUMER_BATCH_SIZE, log })
+      results.push({ name: 'drain', extra: { ...figures } })
     }
   }
   const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts }, results }

@@ -8,8 +8,9 @@ export interface BenchRun { date: string; command: string; machine: Machine; opt
 
 /** The Markdown summary: one row per scenario, every rate also as a ratio to the baseline of the same run. */
 export function toMarkdown(run: BenchRun): string {
-  const base = run.results.find((r) => r.name === 'baseline')?.load.requestsPerSecond ?? 0
-  const rows = run.results.map((r) => {
+  const base = run.results.find((r) => r.name === 'baseline')?.load?.requestsPerSecond ?? 0
+  const rows = run.results.flatMap((r) => {
+    if (!r.load) return []
     const rps = r.load.requestsPerSecond
     const l = r.load.latencyMs
     const codes = Object.entries(r.load.statusCounts).map(([c, n]) => `${c}: ${n}`).join(', ')

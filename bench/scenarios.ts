@@ -6,7 +6,8 @@ import type { World } from './world.js'
 
 export interface ScenarioResult {
   name: string
-  load: LoadResult
+  /** Absent for scenarios that are not HTTP load (drain). */
+  load?: LoadResult
   /** Scenario-specific checks and figures (drain time, lock exactness …). */
   extra: Record<string, unknown>
 }

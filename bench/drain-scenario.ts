@@ -1,0 +1,97 @@
+/**
+ * drain: pre-fill a stream with N votes, then time how fast 1, 2 and 4 consumer processes apply them.
+ * The ceiling is the same set-based apply run straight on pre-built batches, with no Redis and no
+ * process boundary, so the consumers' figure is also a fraction of what PostgreSQL alone allows here.
+ */
+import type { Redis } from 'ioredis'
+import { sql } from 'drizzle-orm'
+import { createDb, type Db } from '../shared/db/client.js'
+import { redisKeys } from '../shared/redis/keys.js'
+import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
+import { applyVotes } from '../consumer/apply.js'
+import { collapse } from '../consumer/collapse.js'
+import { decodeEntry, type Vote } from '../consumer/decode.js'
+import { startProcess } from './processes.js'
+import type { World } from './world.js'
+
+export interface DrainFigures { votes: number; ceilingPerSecond: number; byConsumers: Record<string, { seconds: number; perSecond: number; ratioToCeiling: number }> }
+
+const XADD_CHUNK = 10_000
+
+function randomVotes(world: World, users: number, n: number): [number, number, number][] {
+  const span = world.contents.last - world.contents.first + 1
+  return Array.from({ length: n }, () => [1 + Math.floor(Math.random() * users), world.contents.first + Math.floor(Math.random() * span), Math.floor(Math.random() * 6)])
+}
+
+async function resetVotes(db: Db): Promise<void> {
+  await db.execute(sql`truncate votes`)
+  await db.execute(sql`update contents set vote_count = 0, vote_sum = 0 where vote_count <> 0`)
+}
+
+async function fillStream(redis: Redis, stream: string, votes: readonly [number, number, number][]): Promise<void> {
+  for (let i = 0; i < votes.length; i += XADD_CHUNK) {
+    const pipeline = redis.pipeline()
+    for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) pipeline.xadd(stream, '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
+    await pipeline.exec()
+  }
+}
+
+async function backlog(redis: Redis, stream: string, group: string): Promise<number> {
+  const groups = await redis.xinfo('GROUPS', stream).catch(() => []) as unknown[][]
+  for (const g of groups) {
+    const info = new Map<string, unknown>()
+    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1])
+    if (info.get('name') === group) return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0)
+  }
+  return Infinity
+}
+
+export async function drain(world: World, redis: Redis, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; log: (m: string) => void }): Promise<DrainFigures> {
+  const db = createDb(world.databaseUrl, { max: 2 })
+  const votes = randomVotes(world, opts.users, opts.votes)
+  const group = 'bench-drain'
+  const figures: DrainFigures = { votes: opts.votes, ceilingPerSecond: 0, byConsumers: {} }
+  try {
+    // Ceiling: the consumer's own apply on batches built in memory.
+    await resetVotes(db)
+    const started = performance.now()
+    for (let i = 0; i < votes.length; i += opts.batchSize) {
+      const batch = votes.slice(i, i + opts.batchSize).map(([u, c, s], j) =>
+        decodeEntry('s', [`${1_700_000_000_000 + i + j}-0`, ['user', String(u), 'content', String(c), 'score', String(s)]]) as Vote)
+      await applyVotes(db, collapse(batch))
+    }
+    figures.ceilingPerSecond = Math.round(votes.length / ((performance.now() - started) / 1000))
+    opts.log(`drain ceiling: ${figures.ceilingPerSecond} votes/s`)
+
+    for (const count of opts.consumerCounts) {
+      await resetVotes(db)
+      const prefix = `${world.prefix}drain${count}:`
+      const stream = redisKeys(prefix).stream(0)
+      await fillStream(redis, stream, votes)
+      const consumers = await Promise.all(Array.from({ length: count }, () => startProcess('consumer/main.ts', {
+        DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: prefix, CONSUMER_GROUP: group,
+        CONSUMER_METRICS_PORT: '0', CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
+      })))
+      try {
+        // The clock starts with the first entry taken, so process start-up is not counted.
+        let t0 = 0
+        for (;;) {
+          const left = await backlog(redis, stream, group)
+          if (t0 === 0 && left < votes.length) t0 = performance.now()
+          if (left === 0) break
+          await new Promise((r) => setTimeout(r, 20))
+        }
+        const seconds = (performance.now() - t0) / 1000
+        const perSecond = Math.round(votes.length / seconds)
+        figures.byConsumers[String(count)] = { seconds: Math.round(seconds * 100) / 100, perSecond, ratioToCeiling: Math.round((perSecond / figures.ceilingPerSecond) * 100) / 100 }
+        opts.log(`drain with ${count} consumer(s): ${perSecond} votes/s`)
+      } finally {
+        await Promise.all(consumers.map((c) => c.stop()))
+        await deleteKeysWithPrefix(redis, prefix)
+      }
+    }
+    return figures
+  } finally {
+    await db.close()
+  }
+}

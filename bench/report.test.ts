@@ -1,0 +1,32 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { toMarkdown, writeReports, type BenchRun } from './report.js'
+
+const load = (rps: number) => ({ requestsPerSecond: rps, latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 }, statusCounts: { 202: rps * 10 }, errors: 0, timeouts: 0, total: rps * 10, durationSeconds: 10 })
+const run: BenchRun = {
+  date: '2026-11-25T06:00:00.000Z', command: 'npm run bench', options: {},
+  machine: { cores: 2, memoryGiB: 24, cpu: 'test cpu', node: 'v20', postgres: '15', redis: '7' },
+  results: [{ name: 'baseline', load: load(40000), extra: {} }, { name: 'vote-spread', load: load(10000), extra: { accepted: 100000 } },
+    { name: 'drain', extra: { ceilingPerSecond: 50000 } }],
+}
+
+test('the summary gives every rate as a ratio to the baseline of the same run', () => {
+  const md = toMarkdown(run)
+  assert.match(md, /\| vote-spread \| 10000 \| 0\.25 \| 1 \| 4 \| 9 \| 0 \| 202: 100000 \|/)
+  assert.match(md, /2 cores \(test cpu\), 24 GiB/)
+  assert.match(md, /- drain: \{"ceilingPerSecond":50000\}/)
+})
+
+test('JSON and Markdown files are written with the raw figures', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
+  try {
+    const files = writeReports(run, dir)
+    assert.deepEqual(JSON.parse(readFileSync(files.json, 'utf8')).results[1].load.requestsPerSecond, 10000)
+    assert.match(readFileSync(files.markdown, 'utf8'), /vote-spread/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
