@@ -10,23 +10,14 @@ import { withDatabase } from './databases.js'
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
 import { throwawayPostgres } from './throwaway.js'
 import {
-  GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
+  consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
   seedContents, seedUsers, seededRandom, startConsumer, stopConsumer, waitForDrained,
 } from './consumer-helpers.js'
 
 test('a consumer SIGKILLed in the middle of a batch loses nothing: another claims the batch and applies it', async (t) => {
-  const url = await emptyDatabase(t)
-  const prefix = isolatedPrefix()
-  const keys = redisKeys(prefix)
-  const stream = keys.stream(0)
-  const db = openDb(t, url)
-  const redis = openRedis(t)
-  const users = await seedUsers(db, 10)
-  const contentIds = await seedContents(db, 2)
+  const { url, prefix, keys, stream, db, redis, users, contentIds } = await consumerWorld(t, 10, 2)
   const random = seededRandom(9)
-  const added = await addVotes(redis, stream, Array.from({ length: 300 }, () => ({
-    user: users[random(users.length)]!, content: contentIds[random(2)]!, score: random(6),
-  })))
+  const added = await addVotes(redis, stream, randomVotes(random, users, contentIds, 300))
 
   // Hold the content row so the consumer's transaction blocks with the batch delivered but not acked.
   const locker = postgres(url, { max: 1, onnotice: () => {} })

@@ -13,9 +13,9 @@ import { DEFAULT_REDIS_URL } from '../shared/config.js'
 import { createDb, type Db } from '../shared/db/client.js'
 import { contents, users } from '../shared/db/schema.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
-import type { RedisKeys } from '../shared/redis/keys.js'
+import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
 import { entryVersion } from '../consumer/decode.js'
-import { uniqueName, waitFor } from './helpers.js'
+import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
 
 export const ROOT = new URL('..', import.meta.url).pathname
 /** CONSUMER_GROUP's default: the consumers below and audit() both use it. */
@@ -48,6 +48,20 @@ export async function seedContents(db: Db, n: number): Promise<number[]> {
   const rows = Array.from({ length: n }, () => ({ title: uniqueName('title') }))
   return (await db.insert(contents).values(rows).returning({ id: contents.id })).map((r) => r.id)
 }
+
+/** An empty database and Redis prefix of the test's own, with `userCount` users and `contentCount` contents. */
+export async function consumerWorld(t: TestContext, userCount: number, contentCount: number) {
+  const url = await emptyDatabase(t)
+  const prefix = isolatedPrefix()
+  const keys = redisKeys(prefix)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  return { url, prefix, keys, stream: keys.stream(0), db, redis, users: await seedUsers(db, userCount), contentIds: await seedContents(db, contentCount) }
+}
+
+/** n votes by random users on random contents with random scores, from a seeded generator. */
+export const randomVotes = (random: (n: number) => number, userIds: readonly number[], contentIds: readonly number[], n: number): VoteInput[] =>
+  Array.from({ length: n }, () => ({ user: userIds[random(userIds.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6) }))
 
 export interface VoteInput { user: number; content: number; score: number }
 export interface Added extends VoteInput { id: string }

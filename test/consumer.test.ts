@@ -8,7 +8,7 @@ import { redisKeys } from '../shared/redis/keys.js'
 import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from './helpers.js'
 import { freePort } from './throwaway.js'
 import {
-  GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis,
+  consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis,
   seedContents, seedUsers, seededRandom, startConsumer, stopConsumer, toRecord, waitForDrained,
 } from './consumer-helpers.js'
 
@@ -46,14 +46,7 @@ test('votes cast through the API reach PostgreSQL and show in the content detail
 })
 
 test('four consumers racing over 5000 votes on 3 contents share the work and store exactly the newest vote per user', async (t) => {
-  const url = await emptyDatabase(t)
-  const prefix = isolatedPrefix()
-  const keys = redisKeys(prefix)
-  const stream = keys.stream(0)
-  const db = openDb(t, url)
-  const redis = openRedis(t)
-  const users = await seedUsers(db, 50)
-  const contentIds = await seedContents(db, 3)
+  const { url, prefix, keys, stream, db, redis, users, contentIds } = await consumerWorld(t, 50, 3)
   const ports = await Promise.all([1, 2, 3, 4].map(() => freePort()))
   const consumers = ports.map((port) => startConsumer(t, url, prefix, { CONSUMER_BATCH_SIZE: '100', CONSUMER_METRICS_PORT: String(port) }))
   // All four are up (metrics answer) and the group exists before the first vote arrives, so they race for the votes.
@@ -109,18 +102,9 @@ test('a poison entry goes to the dead-letter stream with its reason while its ba
 })
 
 test('on SIGTERM a consumer finishes its batch, exits 0 and leaves nothing pending; a successor applies the rest', async (t) => {
-  const url = await emptyDatabase(t)
-  const prefix = isolatedPrefix()
-  const keys = redisKeys(prefix)
-  const stream = keys.stream(0)
-  const db = openDb(t, url)
-  const redis = openRedis(t)
-  const users = await seedUsers(db, 20)
-  const contentIds = await seedContents(db, 2)
+  const { url, prefix, keys, stream, db, redis, users, contentIds } = await consumerWorld(t, 20, 2)
   const random = seededRandom(15)
-  const added = await addVotes(redis, stream, Array.from({ length: 4000 }, () => ({
-    user: users[random(users.length)]!, content: contentIds[random(2)]!, score: random(6),
-  })))
+  const added = await addVotes(redis, stream, randomVotes(random, users, contentIds, 4000))
   const first = startConsumer(t, url, prefix, { CONSUMER_BATCH_SIZE: '20' })
   await waitFor(async () => {
     const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`)
