@@ -67,6 +67,7 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
       windowSeconds: config.VOTE_THRESHOLD_PERIOD,
       lockSeconds: config.LOCK_DURATION,
       timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      requestsPerMinute: config.RATE_LIMIT_PER_MINUTE,
     },
   })
 

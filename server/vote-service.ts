@@ -4,7 +4,7 @@ import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
 import { parseVoteReply, type VoteOutcome } from '../shared/redis/vote-reply.js'
 import { rebuildContentIndex } from '../shared/content-index.js'
-import { contentLocked, contentNotFound, queueUnavailable } from './errors.js'
+import { contentLocked, contentNotFound, queueUnavailable, rateLimited } from './errors.js'
 import type { VoteOutcome as VoteOutcomeLabel } from './plugins/metrics.js'
 
 export interface VoteSettings {
@@ -13,6 +13,8 @@ export interface VoteSettings {
   lockSeconds: number
   /** The client hears 503 after this long; the script refuses to act once it has passed. */
   timeoutMs: number
+  /** RATE_LIMIT_PER_MINUTE: counted inside the vote script, so a vote stays one round trip. */
+  requestsPerMinute: number
 }
 
 // The script's deadline sits this far before the client's timeout, to absorb the reply's trip back.
@@ -48,7 +50,8 @@ export function createVoteService(deps: {
     const shard = keys.shardOf(contentId)
     const deadline = Date.now() + clockOffsetMs + Math.floor(settings.timeoutMs * (1 - DEADLINE_MARGIN))
     const reply = await redis.castVote(keys.contentExists(shard), keys.lock(contentId), keys.window(contentId), keys.stream(shard),
-      userId, contentId, score, settings.limit, settings.windowSeconds, settings.lockSeconds, deadline)
+      keys.voteRequests(contentId, userId), userId, contentId, score, settings.limit, settings.windowSeconds, settings.lockSeconds,
+      deadline, settings.requestsPerMinute)
     return parseVoteReply(reply)
   }
 
@@ -73,6 +76,9 @@ export function createVoteService(deps: {
       case 'locked':
         count('content_locked')
         throw contentLocked(outcome.retryAfterSeconds)
+      case 'rate_limited':
+        count('rate_limited')
+        throw rateLimited(outcome.retryAfterSeconds)
       case 'unknown_content':
         count('content_not_found')
         throw contentNotFound(contentId)

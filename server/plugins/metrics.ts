@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
-export type VoteOutcome = 'accepted' | 'content_locked' | 'content_not_found' | 'queue_unavailable'
+export type VoteOutcome = 'accepted' | 'content_locked' | 'content_not_found' | 'queue_unavailable' | 'rate_limited'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,7 +22,7 @@ export default fp(async (app) => {
     registers: [registry],
   })
   // Every outcome exists from the start, so rates work before the first refusal.
-  for (const outcome of ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable']) votes.inc({ outcome }, 0)
+  for (const outcome of ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable', 'rate_limited']) votes.inc({ outcome }, 0)
 
   app.decorate('countVote', (outcome: VoteOutcome) => votes.inc({ outcome }))
   app.addHook('onResponse', async (req, reply) => {

@@ -161,3 +161,19 @@ test('a form-encoded vote is converted by the schema and accepted', async (t) =>
   assert.equal(res.statusCode, 202)
   assert.equal(res.json().score, 5)
 })
+
+test('a voter over RATE_LIMIT_PER_MINUTE gets 429 rate_limited with Retry-After; other voters are unaffected', async (t) => {
+  const app = await buildTestApp(t, isolated({ RATE_LIMIT_PER_MINUTE: '3' }))
+  const [greedy, other] = [await registerUser(app), await registerUser(app)]
+  const content = await createContent(app)
+  for (let i = 0; i < 3; i++) assert.equal((await vote(app, greedy.access, { content: content.id, score: 1 })).statusCode, 202)
+  const refused = await vote(app, greedy.access, { content: content.id, score: 1 })
+  assert.equal(refused.statusCode, 429)
+  assert.equal(refused.json().code, 'rate_limited')
+  assert.ok(Number(refused.headers['retry-after']) >= 1 && Number(refused.headers['retry-after']) <= 60)
+  assert.equal((await vote(app, other.access, { content: content.id, score: 2 })).statusCode, 202)
+  assert.equal((await streamEntries(app)).length, 4, 'the refused vote is not on the stream')
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  assert.match(metrics, /tally_votes_total\{outcome="rate_limited"\} 1/)
+  assert.match(metrics, /tally_votes_total\{outcome="accepted"\} 4/)
+})

@@ -18,6 +18,8 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
   const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote })
 
   app.post('/vote/', {
+    // The per-user limit is counted by the vote script itself (one round trip per vote), not by the plugin.
+    config: { rateLimit: false },
     // After the rate limiter (onRequest), before validation: an anonymous caller gets 401 whatever the body.
     preValidation: async (req) => { req.requireUser() },
     schema: {

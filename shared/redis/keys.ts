@@ -17,6 +17,8 @@ export function redisKeys(prefix: string, shards = 1) {
     contentExistsStaging: (shard: number) => `${prefix}exists:{${shard}}:rebuild`,
     lock: (contentId: number) => `${prefix}lock:${tag(contentId)}:${contentId}`,
     window: (contentId: number) => `${prefix}win:${tag(contentId)}:${contentId}`,
+    /** A voter's vote requests this minute, counted by vote.lua; tagged with the content's shard (one slot per script). */
+    voteRequests: (contentId: number, userId: number) => `${prefix}rl:${tag(contentId)}:vote:${userId}`,
     /** @fastify/rate-limit's nameSpace: it appends the client key itself. */
     rateLimit: `${prefix}rl:`,
   }

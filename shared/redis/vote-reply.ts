@@ -5,6 +5,7 @@ export type VoteOutcome =
   | { kind: 'unknown_content' }
   | { kind: 'index_incomplete' }
   | { kind: 'deadline_passed' }
+  | { kind: 'rate_limited'; retryAfterSeconds: number }
 
 export function parseVoteReply(reply: readonly unknown[]): VoteOutcome {
   const [code, value] = reply
@@ -19,6 +20,9 @@ export function parseVoteReply(reply: readonly unknown[]): VoteOutcome {
     case -1: return { kind: 'unknown_content' }
     case -2: return { kind: 'index_incomplete' }
     case -3: return { kind: 'deadline_passed' }
+    case -4:
+      if (typeof value !== 'number') break
+      return { kind: 'rate_limited', retryAfterSeconds: Math.max(1, Math.ceil(value / 1000)) }
   }
   throw new Error(`unexpected reply from vote.lua: ${JSON.stringify(reply)}`)
 }
