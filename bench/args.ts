@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const SCENARIOS = ['baseline', 'vote-spread', 'vote-hot', 'drain'] as const
+export const SCENARIOS = ['baseline', 'vote-spread', 'vote-hot', 'read', 'mixed', 'drain'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface BenchOptions {
@@ -24,12 +24,12 @@ export interface BenchOptions {
 
 export const HELP = `npm run bench -- [options]
 
-  --scenario NAME     baseline | vote-spread | vote-hot | drain | all (default: all); repeatable or comma-separated
+  --scenario NAME     baseline | vote-spread | vote-hot | read | mixed | drain | all (default: all); repeatable or comma-separated
   --duration S        seconds of load per scenario (default 20)
   --connections N     concurrent connections (default 50)
   --pipelining N      requests in flight per connection (default 1)
   --users N           users to create (default 10000)
-  --contents N        contents to create (default 100000)
+  --contents N        contents to create, with about as many votes (default 1000000)
   --consumers N       consumer processes beside the API (default 1)
   --limit N           VOTE_THRESHOLD_COUNT_LIMIT for vote-hot (default 10)
   --period S          VOTE_THRESHOLD_PERIOD for vote-hot (default 60)
@@ -75,7 +75,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     connections: int('connections', values.connections, 50),
     pipelining: int('pipelining', values.pipelining, 1),
     users: int('users', values.users, 10_000),
-    contents: int('contents', values.contents, 100_000),
+    contents: int('contents', values.contents, 1_000_000),
     consumers: int('consumers', values.consumers, 1),
     limit: int('limit', values.limit, 10),
     periodSeconds: int('period', values.period, 60),

@@ -11,6 +11,8 @@ export interface LoadResult {
   durationSeconds: number
 }
 
+export interface Request { path: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string }
+
 export interface LoadOptions {
   url: string
   connections: number
@@ -18,7 +20,7 @@ export interface LoadOptions {
   durationSeconds: number
   method?: 'GET' | 'POST'
   /** Called for every request: vary bodies and tokens so no cache or single key flatters the figure. */
-  next?: () => { path: string; headers?: Record<string, string>; body?: string }
+  next?: () => Request
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
@@ -32,7 +34,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       setupRequest: (req) => {
         const n = opts.next!()
         // Fresh headers: spreading req.headers would carry a content-length over from the previous body.
-        return { ...req, path: n.path, headers: n.headers ?? {}, body: n.body }
+        return { ...req, method: n.method ?? opts.method ?? 'GET', path: n.path, headers: n.headers ?? {}, body: n.body }
       },
     }] : undefined,
   })

@@ -9,7 +9,7 @@ import { loadConfig } from '../shared/config.js'
 import { createRedis, closeRedis } from '../shared/redis/client.js'
 import { HELP, parseBenchArgs } from './args.js'
 import { createWorld } from './world.js'
-import { baseline, startStack, voteHot, voteSpread, type ScenarioResult } from './scenarios.js'
+import { baseline, mixed, read, sampled, startStack, voteHot, voteSpread, type ScenarioResult } from './scenarios.js'
 import { toMarkdown, writeReports, type Machine } from './report.js'
 import { waitForDrain } from './drain.js'
 import { drain } from './drain-scenario.js'
@@ -48,7 +48,9 @@ try {
     if (scenario === 'vote-spread') {
       const stack = await startStack(world, opts, PORT, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
       try {
-        const result = await voteSpread(world, opts, stack)
+        const { value: result, samples, memoryGrowth } = await sampled(stack, () => voteSpread(world, opts, stack))
+        Object.assign(result, { samples })
+        result.extra.memoryGrowth = memoryGrowth
         result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
         results.push(result)
       } finally {
@@ -66,10 +68,24 @@ try {
           const res = await fetch(`${stack.url}/api/contents/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: `hot ${i}` }) })
           hotIds.push((await res.json() as { id: number }).id)
         }
-        const result = await voteHot(world, opts, stack, redis, hotIds)
+        const { value: result, samples } = await sampled(stack, () => voteHot(world, opts, stack, redis, hotIds))
+        Object.assign(result, { samples })
         result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
         results.push(result)
         if (!result.extra.exact) process.exitCode = 1
+      } finally {
+        await stack.stop()
+      }
+    }
+    if (scenario === 'read' || scenario === 'mixed') {
+      const stack = await startStack(world, opts, PORT, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
+      try {
+        if (scenario === 'read') results.push(...await read(world, opts, stack))
+        else {
+          const result = await mixed(world, opts, stack)
+          result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
+          results.push(result)
+        }
       } finally {
         await stack.stop()
       }
@@ -82,7 +98,7 @@ try {
   const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts }, results }
   const files = writeReports(run, opts.outDir)
   console.log(toMarkdown(run))
-  log(`wrote ${files.json} and ${files.markdown}`)
+  log(`wrote ${files.json}, ${files.markdown} and ${files.html}`)
 } finally {
   await closeRedis(redis)
   await world.remove()

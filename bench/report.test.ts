@@ -30,3 +30,18 @@ test('JSON and Markdown files are written with the raw figures', () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('the HTML report is self-contained and charts sampled scenarios', () => {
+  const sampledRun: BenchRun = { ...run, results: [...run.results, { name: 'mixed', load: load(5000), extra: {},
+    samples: [{ t: 1, acceptedPerSecond: 900, appliedPerSecond: 880, lag: 3, pending: 20, rssMiB: { api: 90, 'consumer-1': 70 } },
+      { t: 2, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10, rssMiB: { api: 91, 'consumer-1': 70 } }] }] }
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
+  try {
+    const html = readFileSync(writeReports(sampledRun, dir).html, 'utf8')
+    assert.match(html, /<h2>mixed<\/h2>/)
+    assert.equal((html.match(/<svg /g) ?? []).length, 3)
+    assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScenarioResult } from './scenarios.js'
 import { ratio, round } from './stats.js'
+import { toHtml } from './html.js'
 
 export interface Machine { cores: number; memoryGiB: number; cpu: string; node: string; postgres: string; redis: string }
 export interface BenchRun { date: string; command: string; machine: Machine; options: Record<string, unknown>; results: ScenarioResult[] }
@@ -32,13 +33,16 @@ export function toMarkdown(run: BenchRun): string {
   ].join('\n')
 }
 
-export function writeReports(run: BenchRun, outDir: string): { json: string; markdown: string } {
+export function writeReports(run: BenchRun, outDir: string): { json: string; markdown: string; html: string } {
   mkdirSync(outDir, { recursive: true })
   const stamp = run.date.replace(/[:.]/g, '-')
-  const names = run.results.map((r) => r.name).filter((n) => n !== 'baseline').join('+') || 'baseline'
+  const measured = run.results.map((r) => r.name).filter((n) => n !== 'baseline')
+  const names = measured.length === 0 ? 'baseline' : measured.length > 3 ? 'all' : measured.join('+')
   const json = join(outDir, `${stamp}-${names}.json`)
   const markdown = join(outDir, `${stamp}-${names}.md`)
   writeFileSync(json, JSON.stringify(run, null, 2))
+  const html = join(outDir, `${stamp}-${names}.html`)
   writeFileSync(markdown, toMarkdown(run))
-  return { json, markdown }
+  writeFileSync(html, toHtml(run, toMarkdown(run)))
+  return { json, markdown, html }
 }

@@ -1,18 +1,23 @@
 import type { Redis } from 'ioredis'
 import type { BenchOptions } from './args.js'
-import { runLoad, type LoadResult } from './load.js'
+import { runLoad, type LoadResult, type Request } from './load.js'
 import { startProcess, type Running } from './processes.js'
 import type { World } from './world.js'
+import { encodeCursor } from '../server/cursor.js'
+import { startSampler, type Sample, type Target } from './sampler.js'
+import { growthAfterWarmup, round } from './stats.js'
 
 export interface ScenarioResult {
   name: string
   /** Absent for scenarios that are not HTTP load (drain). */
   load?: LoadResult
+  /** Once-a-second samples from the processes' /metrics, where the scenario took them. */
+  samples?: Sample[]
   /** Scenario-specific checks and figures (drain time, lock exactness …). */
   extra: Record<string, unknown>
 }
 
-export interface Stack { url: string; api: Running; consumers: Running[]; stop(): Promise<void> }
+export interface Stack { url: string; api: Running; consumers: Running[]; targets: { api: Target; consumers: Target[] }; stop(): Promise<void> }
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!
 
@@ -24,8 +29,13 @@ export async function startStack(world: World, opts: BenchOptions, port: number,
   }
   const url = `http://127.0.0.1:${port}`
   const api = await startProcess('server/main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port) }, `${url}/health/ready`)
-  const consumers = await Promise.all(Array.from({ length: opts.consumers }, () => startProcess('consumer/main.ts', { ...common, CONSUMER_METRICS_PORT: '0' })))
-  return { url, api, consumers, async stop() { await Promise.all([api.stop(), ...consumers.map((c) => c.stop())]) } }
+  const consumerPorts = Array.from({ length: opts.consumers }, (_, i) => port + 1000 + i)
+  const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) })))
+  const targets = {
+    api: { name: 'api', url: `${url}/metrics` },
+    consumers: consumerPorts.map((p, i) => ({ name: `consumer-${i + 1}`, url: `http://127.0.0.1:${p}/metrics` })),
+  }
+  return { url, api, consumers, targets, async stop() { await Promise.all([api.stop(), ...consumers.map((c) => c.stop())]) } }
 }
 
 export async function baseline(opts: BenchOptions, port: number): Promise<ScenarioResult> {
@@ -93,5 +103,61 @@ export async function voteHot(world: World, opts: BenchOptions, stack: Stack, re
   return {
     name: 'vote-hot', load,
     extra: { hotContents: hotIds.length, accepted, refused: locked, maxAcceptedInOneWindow: worst, limit: opts.limit, exact: worst <= opts.limit, windowSpanMs: spanMs },
+  }
+}
+
+/** Sample the stack once a second while `work` runs; returns the samples and each process's memory growth. */
+export async function sampled<T>(stack: Stack, work: () => Promise<T>): Promise<{ value: T; samples: Sample[]; memoryGrowth: Record<string, number> }> {
+  const sampler = startSampler(stack.targets.api, stack.targets.consumers)
+  let samples: Sample[] = []
+  let value: T
+  try {
+    value = await work()
+  } finally {
+    samples = sampler.stop()
+  }
+  const names = Object.keys(samples[0]?.rssMiB ?? {})
+  const memoryGrowth = Object.fromEntries(names.map((n) => [n, round(growthAfterWarmup(samples.map((s) => s.rssMiB[n] ?? 0)), 3)]))
+  return { value, samples, memoryGrowth }
+}
+
+/** Reads on the seeded contents: list page 1 without and with a token, a deep keyset page, and detail. */
+export async function read(world: World, opts: BenchOptions, stack: Stack): Promise<ScenarioResult[]> {
+  const { first, last } = world.contents
+  const deepCursor = encodeCursor({ beforeId: first + 1000 })
+  const kinds: [string, () => { path: string; headers?: Record<string, string> }][] = [
+    ['read-list', () => ({ path: '/api/contents/' })],
+    ['read-list-token', () => ({ path: '/api/contents/', headers: { authorization: `Bearer ${pick(world.tokens)}` } })],
+    ['read-deep-keyset', () => ({ path: `/api/contents/?cursor=${deepCursor}` })],
+    ['read-detail', () => ({ path: `/api/contents/${first + Math.floor(Math.random() * (last - first + 1))}/`, headers: { authorization: `Bearer ${pick(world.tokens)}` } })],
+  ]
+  const results: ScenarioResult[] = []
+  for (const [name, next] of kinds) {
+    const load = await runLoad({ url: stack.url, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds, next })
+    results.push({ name, load, extra: {} })
+  }
+  return results
+}
+
+/** 80% reads and 20% votes with consumers running: lag must stay bounded and drain fast once the load stops. */
+export async function mixed(world: World, opts: BenchOptions, stack: Stack): Promise<ScenarioResult> {
+  const { first, last } = world.contents
+  const randomId = () => first + Math.floor(Math.random() * (last - first + 1))
+  const { value: load, samples, memoryGrowth } = await sampled(stack, () => runLoad({
+    url: stack.url, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds,
+    next: (): Request => {
+      const token = pick(world.tokens)
+      const r = Math.random()
+      if (r < 0.2) return { path: '/api/vote/', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: `{"content":${randomId()},"score":${Math.floor(Math.random() * 6)}}` }
+      if (r < 0.6) return { path: '/api/contents/', headers: { authorization: `Bearer ${token}` } }
+      return { path: `/api/contents/${randomId()}/`, headers: { authorization: `Bearer ${token}` } }
+    },
+  }))
+  const lags = samples.map((s) => s.lag + s.pending)
+  const quarter = Math.max(1, Math.floor(lags.length / 4))
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0)
+  return {
+    name: 'mixed', load, samples,
+    extra: { backlogFirstQuarter: round(mean(lags.slice(0, quarter)), 1), backlogLastQuarter: round(mean(lags.slice(-quarter)), 1), maxBacklog: Math.max(0, ...lags), memoryGrowth },
   }
 }

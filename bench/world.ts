@@ -37,12 +37,18 @@ export async function createWorld(opts: { adminUrl: string; redisUrl: string; us
   const redis = createRedis(opts.redisUrl)
   try {
     const hash = await hashPassword('bench-password')
-    opts.log(`seeding ${opts.users} users and ${opts.contents} contents`)
+    opts.log(`seeding ${opts.users} users, ${opts.contents} contents and as many votes`)
     await db.execute(sql`insert into users (username, username_key, password_hash)
       select 'bench' || g, 'bench' || g, ${hash} from generate_series(1, ${opts.users}::int) g`)
     await db.execute(sql`insert into contents (title, description)
       select 'bench content ' || g, 'a content made by the benchmark' from generate_series(1, ${opts.contents}::int) g`)
-    await db.execute(sql`analyze`)
+    // Votes on the contents, so reads show real counts and averages (user_vote included).
+    await db.execute(sql`insert into votes (user_id, content_id, score, version)
+      select 1 + (g % ${opts.users}::int), 1 + ((g::bigint * 7919) % ${opts.contents}::int), g % 6, g
+      from generate_series(1, ${opts.contents}::int) g on conflict do nothing`)
+    await db.execute(sql`update contents c set vote_count = v.n, vote_sum = v.s
+      from (select content_id, count(*) as n, sum(score) as s from votes group by content_id) v where v.content_id = c.id`)
+    await db.execute(sql`vacuum analyze`)
     const [range] = await db.execute<{ first: number; last: number }>(sql`select min(id) as first, max(id) as last from contents`)
     const userIds = await db.execute<{ id: number }>(sql`select id from users order by id`)
     await rebuildContentIndex(db, redis, redisKeys(prefix))
