@@ -44,7 +44,7 @@ export async function insertContent(db: Db, input: { title: string; description:
 
 export async function findContent(db: Db, id: number, userId: number | null): Promise<ContentRow | undefined> {
   const uv = userVote(userId)
-  const rows = await db.execute<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join} where c.id = ${id}`)
+  const rows = await db.queryPrepared<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join} where c.id = ${id}`)
   return rows[0]
 }
 
@@ -63,7 +63,7 @@ export async function listContents(db: Db, start: PageStart, limit: number, user
     order = sql`asc`
   } else if (start.offset === 0) where = sql`true`
   else where = sql`c.id <= (select id from contents order by id desc offset ${start.offset} limit 1)`
-  const rows = await db.execute<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join}
+  const rows = await db.queryPrepared<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join}
     where ${where} order by c.id ${order} limit ${limit + 1}`)
   // hasMore: rows beyond this page in the walking direction (older for offset/before, newer for after).
   const page = rows.slice(0, limit)
@@ -72,6 +72,6 @@ export async function listContents(db: Db, start: PageStart, limit: number, user
 
 /** Exact number of contents, from the trigger-maintained counter (one primary-key read). */
 export async function countContents(db: Db): Promise<number> {
-  const rows = await db.execute<{ value: string }>(sql`select value from counters where name = 'contents'`)
+  const rows = await db.queryPrepared<{ value: string }>(sql`select value from counters where name = 'contents'`)
   return Number(rows[0]?.value ?? 0)
 }

@@ -82,6 +82,7 @@ const contentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (cursor === null) throw invalidCursor()
     const page = req.query.page ?? 1
     const start: PageStart = cursor ?? { offset: (page - 1) * size }
+    // Two queries on two pooled connections at once: the page and the exact count.
     const [{ rows, hasMore }, count] = await Promise.all([listContents(app.db, start, size, userId), countContents(app.db)])
     if (cursor === undefined && page > 1 && rows.length === 0) throw pageNotFound()
     const first = rows[0]
