@@ -13,6 +13,7 @@ import { collapse } from '../consumer/collapse.js'
 import { decodeEntry, type Vote } from '../consumer/decode.js'
 import { startProcess } from './processes.js'
 import type { World } from './world.js'
+import { groupBacklog } from '../shared/redis/stream-info.js'
 
 export interface DrainFigures { votes: number; ceilingPerSecond: number; byConsumers: Record<string, { seconds: number; perSecond: number; ratioToCeiling: number }> }
 
@@ -34,16 +35,6 @@ async function fillStream(redis: Redis, stream: string, votes: readonly [number,
     for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) pipeline.xadd(stream, '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
     await pipeline.exec()
   }
-}
-
-async function backlog(redis: Redis, stream: string, group: string): Promise<number> {
-  const groups = await redis.xinfo('GROUPS', stream).catch(() => []) as unknown[][]
-  for (const g of groups) {
-    const info = new Map<string, unknown>()
-    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1])
-    if (info.get('name') === group) return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0)
-  }
-  return Infinity
 }
 
 export async function drain(world: World, redis: Redis, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; log: (m: string) => void }): Promise<DrainFigures> {
@@ -76,7 +67,7 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
         // The clock starts with the first entry taken, so process start-up is not counted.
         let t0 = 0
         for (;;) {
-          const left = await backlog(redis, stream, group)
+          const left = await groupBacklog(redis, stream, group)
           if (t0 === 0 && left < votes.length) t0 = performance.now()
           if (left === 0) break
           await new Promise((r) => setTimeout(r, 20))

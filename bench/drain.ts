@@ -3,6 +3,7 @@ import { createDb } from '../shared/db/client.js'
 import { audit } from '../shared/audit.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import type { World } from './world.js'
+import { groupBacklog } from '../shared/redis/stream-info.js'
 
 /**
  * After the load stops: how long until everything accepted is applied (group lag and pending both 0),
@@ -32,15 +33,4 @@ export async function waitForDrain(redis: Redis, world: World, group: string, co
   } finally {
     await db.close()
   }
-}
-
-/** Entries not yet delivered plus delivered but not acked, for one group: 0 means all applied. */
-async function groupBacklog(redis: Redis, stream: string, group: string): Promise<number> {
-  const groups = await redis.xinfo('GROUPS', stream) as unknown[][]
-  for (const g of groups) {
-    const info = new Map<string, unknown>()
-    for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1])
-    if (info.get('name') === group) return Number(info.get('pending') ?? 0) + Number(info.get('lag') ?? 0)
-  }
-  return Infinity
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
-import type { Rejected, Vote } from './decode.js'
+import { rejectVote, type Rejected, type Vote } from './decode.js'
 
 export interface ApplyResult {
   /** Votes that changed a row (new, or newer than the stored one). */
@@ -11,10 +11,6 @@ export interface ApplyResult {
   rejected: Rejected[]
 }
 
-const asRejected = (vote: Vote, reason: string): Rejected => ({
-  stream: vote.stream, entryId: vote.entryId, reason,
-  fields: ['user', String(vote.userId), 'content', String(vote.contentId), 'score', String(vote.score)],
-})
 
 /**
  * Apply collapsed votes (one per (user, content), ordered by content) in ONE transaction:
@@ -39,8 +35,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyR
     const rejected: Rejected[] = []
     const valid: Vote[] = []
     for (const v of votes) {
-      if (!contentOk.has(v.contentId)) rejected.push(asRejected(v, 'unknown_content'))
-      else if (!userOk.has(v.userId)) rejected.push(asRejected(v, 'unknown_user'))
+      if (!contentOk.has(v.contentId)) rejected.push(rejectVote(v, 'unknown_content'))
+      else if (!userOk.has(v.userId)) rejected.push(rejectVote(v, 'unknown_user'))
       else valid.push(v)
     }
     if (valid.length === 0) return { applied: 0, stale: 0, rejected }

@@ -64,3 +64,9 @@ export function decodeAll(stream: string, entries: readonly StreamEntry[]): { vo
   }
   return { votes, rejected }
 }
+
+/** A decoded vote turned back into a dead letter, with its fields as they were on the stream. */
+export const rejectVote = (vote: Vote, reason: string): Rejected => ({
+  stream: vote.stream, entryId: vote.entryId, reason,
+  fields: ['user', String(vote.userId), 'content', String(vote.contentId), 'score', String(vote.score)],
+})

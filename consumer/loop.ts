@@ -4,7 +4,7 @@ import type { Db } from '../shared/db/client.js'
 import { pgErrorCode } from '../shared/db/errors.js'
 import { applyVotes, type ApplyResult } from './apply.js'
 import { collapse } from './collapse.js'
-import { decodeAll, type Rejected, type Vote } from './decode.js'
+import { decodeAll, rejectVote, type Rejected, type Vote } from './decode.js'
 import { isPermanent, sleep, withRetry, Aborted } from './retry.js'
 import { ack, claimStale, deadLetter, ensureGroup, readNew, type Batch, type StreamSettings } from './stream.js'
 import type { ConsumerMetrics } from './metrics.js'
@@ -106,9 +106,7 @@ async function applyIsolating(deps: LoopDeps, votes: Vote[]): Promise<ApplyResul
   } catch (err) {
     if (!isPermanent(err) || deps.signal.aborted) throw deps.signal.aborted ? new Aborted() : err
     if (votes.length === 1) {
-      const v = votes[0]!
-      return { applied: 0, stale: 0, rejected: [{ stream: v.stream, entryId: v.entryId, reason: `apply_failed_${pgErrorCode(err)}`,
-        fields: ['user', String(v.userId), 'content', String(v.contentId), 'score', String(v.score)] }] }
+      return { applied: 0, stale: 0, rejected: [rejectVote(votes[0]!, `apply_failed_${pgErrorCode(err)}`)] }
     }
     const half = Math.ceil(votes.length / 2)
     const a = await applyIsolating(deps, votes.slice(0, half))

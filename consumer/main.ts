@@ -6,7 +6,7 @@
 import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { pino } from 'pino'
-import { ConfigError, loadConfig, type Config } from '../shared/config.js'
+import { loadConfigOrExit } from '../shared/config.js'
 import { loggerOptions } from '../shared/logger.js'
 import { createDb } from '../shared/db/client.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
@@ -16,14 +16,7 @@ import { runLoop } from './loop.js'
 
 const STATS_INTERVAL_MS = 10_000
 
-let config: Config
-try {
-  config = loadConfig()
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err
-  console.error(`tally-consumer: ${err.message}`)
-  process.exit(78) // EX_CONFIG: npm start does not restart a process that cannot start
-}
+const config = loadConfigOrExit('tally-consumer')
 
 const log = pino(loggerOptions(config.LOG_LEVEL, 'tally-consumer'))
 const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Redis } from 'ioredis'
 import type { Rejected } from './decode.js'
+import { groupInfo } from '../shared/redis/stream-info.js'
 import type { ApplyResult } from './apply.js'
 
 export interface ConsumerMetrics {
@@ -22,16 +23,15 @@ export function createConsumerMetrics(redis: Redis, streams: readonly string[], 
   const dead = new Counter({ name: 'tally_dead_letters_total', help: 'Entries moved to the dead-letter stream, by reason', labelNames: ['reason'], registers: [registry] })
   const batchSize = new Histogram({ name: 'tally_consumer_batch_size', help: 'Entries per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [registry] })
   const applySeconds = new Histogram({ name: 'tally_consumer_batch_seconds', help: 'Time to apply and ack one batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
-  const groupInfo = async () => Promise.all(streams.map(async (stream) => {
-    const [length, groups] = await Promise.all([redis.xlen(stream), redis.xinfo('GROUPS', stream) as Promise<unknown[][]>])
-    const mine = groups.map((g) => Object.fromEntries(chunk(g))).find((g) => g.name === group) ?? {}
-    return { stream, length, lag: Number(mine.lag ?? 0), pending: Number(mine.pending ?? 0) }
+  const streamInfo = async () => Promise.all(streams.map(async (stream) => {
+    const [length, info] = await Promise.all([redis.xlen(stream), groupInfo(redis, stream, group)])
+    return { stream, length, lag: info?.lag ?? 0, pending: info?.pending ?? 0 }
   }))
   const gauge = (name: string, help: string, pick: (i: { length: number; lag: number; pending: number }) => number) => new Gauge({
     name, help, labelNames: ['stream'], registers: [registry],
     async collect() {
       try {
-        for (const info of await groupInfo()) this.set({ stream: info.stream }, pick(info))
+        for (const info of await streamInfo()) this.set({ stream: info.stream }, pick(info))
       } catch { /* Redis away: keep the last values rather than fail the scrape */ }
     },
   })
@@ -56,10 +56,4 @@ export function createConsumerMetrics(redis: Redis, streams: readonly string[], 
     },
     totals: () => ({ ...sums }),
   }
-}
-
-function chunk(flat: unknown[]): [string, unknown][] {
-  const out: [string, unknown][] = []
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([String(flat[i]), flat[i + 1]])
-  return out
 }

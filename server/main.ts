@@ -1,16 +1,9 @@
 import closeWithGrace from 'close-with-grace'
-import { ConfigError, loadConfig, type Config } from '../shared/config.js'
+import { loadConfigOrExit } from '../shared/config.js'
 import { buildApp } from './app.js'
 
 // The only place that listens: load config → build → listen; close on signal.
-let config: Config
-try {
-  config = loadConfig()
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err
-  console.error(`tally-api: ${err.message}`)
-  process.exit(78) // EX_CONFIG: npm start does not restart a process that cannot start
-}
+const config = loadConfigOrExit('tally-api')
 
 const app = await buildApp(config)
 for (const warning of config.warnings) app.log.warn(warning)

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, loadConfig, readProcessEnv, type Config } from '../shared/config.js'
+import { EXIT_CONFIG, loadConfigOrExit, readProcessEnv } from '../shared/config.js'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { ensureLocalServices } from '../shared/local-services.js'
 
@@ -15,17 +15,9 @@ const log = (msg: string) => console.log(`tally: ${msg}`)
 const MAX_RESTART_DELAY_MS = 10_000
 // A child that lived this long is healthy: its next crash restarts it without delay growth.
 const STABLE_AFTER_MS = 30_000
-const EXIT_CONFIG = 78 // EX_CONFIG: a child that cannot start for a config reason is not restarted
 
 const env = readProcessEnv()
-let config: Config
-try {
-  config = loadConfig(env)
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err
-  console.error(`tally: ${err.message}`)
-  process.exit(1)
-}
+const config = loadConfigOrExit('tally', env, 1)
 for (const warning of config.warnings) log(warning)
 
 let services: { stop(): Promise<void> }

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
 import type { Db } from './db/client.js'
 import type { RedisKeys } from './redis/keys.js'
+import { groupInfo } from './redis/stream-info.js'
 
 export interface AuditReport {
   ok: boolean
@@ -32,20 +33,12 @@ export async function audit(db: Db, redis: Redis, keys: RedisKeys, group: string
   const streams = []
   for (let shard = 0; shard < keys.shards; shard++) {
     const stream = keys.stream(shard)
-    const length = await redis.xlen(stream)
-    const groups = length > 0 || (await redis.exists(stream)) ? await redis.xinfo('GROUPS', stream) as unknown[][] : []
-    const mine = groups.map(toRecord).find((g) => g.name === group)
-    streams.push({ stream, length, pending: Number(mine?.pending ?? 0), lag: mine?.lag === null || mine?.lag === undefined ? null : Number(mine.lag) })
+    const [length, info] = await Promise.all([redis.xlen(stream), groupInfo(redis, stream, group)])
+    streams.push({ stream, length, pending: info?.pending ?? 0, lag: info?.lag ?? null })
   }
   const deadLetters = await redis.xlen(keys.deadLetters)
   const counterOk = totals!.counter === totals!.contents
   return { ok: mismatches.length === 0 && counterOk, contents: totals!.contents, votes: totals!.votes, mismatches: [...mismatches], counterOk, streams, deadLetters }
-}
-
-function toRecord(flat: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1]
-  return out
 }
 
 export function formatReport(r: AuditReport): string {

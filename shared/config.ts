@@ -98,3 +98,17 @@ export function readProcessEnv(envFile = '.env'): Record<string, string | undefi
   if (existsSync(envFile)) process.loadEnvFile(envFile)
   return process.env
 }
+
+/** EX_CONFIG: the exit code of a process that cannot start for a config reason (npm start does not restart it). */
+export const EXIT_CONFIG = 78
+
+/** For entry points: the config, or the bad variable on stderr and exit `exitCode`. */
+export function loadConfigOrExit(processName: string, env?: Record<string, string | undefined>, exitCode = EXIT_CONFIG): Config {
+  try {
+    return loadConfig(env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    console.error(`${processName}: ${err.message}`)
+    process.exit(exitCode)
+  }
+}

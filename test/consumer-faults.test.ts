@@ -7,7 +7,7 @@ import postgres from 'postgres'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { withDatabase } from './databases.js'
-import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
+import { uniqueName, waitFor } from './helpers.js'
 import { throwawayPostgres } from './throwaway.js'
 import {
   consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
@@ -157,14 +157,9 @@ test('trimming a stream with no group, or no stream at all, removes nothing and 
 })
 
 test('an entry delivered more than CONSUMER_MAX_DELIVERIES times is dead-lettered as max_deliveries and acked', async (t) => {
-  const url = await emptyDatabase(t)
-  const prefix = isolatedPrefix()
-  const keys = redisKeys(prefix)
-  const stream = keys.stream(0)
-  const db = openDb(t, url)
-  const redis = openRedis(t)
-  const [ann, ben] = await seedUsers(db, 2)
-  const [content] = await seedContents(db, 1)
+  const { url, prefix, keys, stream, db, redis, users, contentIds } = await consumerWorld(t, 2, 1)
+  const [ann, ben] = users
+  const [content] = contentIds
   const [tired] = await addVotes(redis, stream, [{ user: ann!, content: content!, score: 5 }])
   await redis.xgroup('CREATE', stream, GROUP, '0')
   // A consumer that keeps failing: delivered once, then claimed twice more (each XCLAIM counts a delivery).

@@ -15,6 +15,9 @@ import { contents, users } from '../shared/db/schema.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
 import { entryVersion } from '../consumer/decode.js'
+import { fieldsToRecord as toRecord, groupInfo } from '../shared/redis/stream-info.js'
+
+export { toRecord }
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
 
 export const ROOT = new URL('..', import.meta.url).pathname
@@ -118,16 +121,8 @@ export async function assertDbHolds(db: Db, redis: Redis, keys: RedisKeys, conte
 
 const sortedEntries = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 
-interface GroupState { pending: number; lag: number | null; lastDelivered: string; consumers: number }
-
 /** The group's row of XINFO GROUPS, or null while the group does not exist yet. */
-export async function groupState(redis: Redis, stream: string, group = GROUP): Promise<GroupState | null> {
-  if (!(await redis.exists(stream))) return null
-  const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][]
-  const mine = groups.map(toRecord).find((g) => g.name === group)
-  if (!mine) return null
-  return { pending: Number(mine.pending), lag: mine.lag === null ? null : Number(mine.lag), lastDelivered: String(mine['last-delivered-id']), consumers: Number(mine.consumers) }
-}
+export const groupState = (redis: Redis, stream: string, group = GROUP) => groupInfo(redis, stream, group)
 
 /** Every entry delivered and acknowledged: pending 0 and nothing left to deliver. */
 export async function waitForDrained(redis: Redis, stream: string, timeoutMs = 20_000): Promise<void> {
@@ -150,12 +145,6 @@ export interface DeadLetter { id: string; [field: string]: string }
 
 export async function deadLetters(redis: Redis, keys: RedisKeys): Promise<DeadLetter[]> {
   return (await redis.xrange(keys.deadLetters, '-', '+')).map(([id, fields]) => ({ ...toRecord(fields) as Record<string, string>, id }))
-}
-
-export function toRecord(flat: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1]
-  return out
 }
 
 export interface Consumer {

@@ -4,12 +4,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
-import { redisKeys } from '../shared/redis/keys.js'
-import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from './helpers.js'
+import { bearer, buildTestApp, createContent, registerUser, waitFor } from './helpers.js'
 import { freePort } from './throwaway.js'
 import {
-  consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis,
-  seedContents, seedUsers, seededRandom, startConsumer, stopConsumer, toRecord, waitForDrained,
+  consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes,
+  seededRandom, startConsumer, stopConsumer, toRecord, waitForDrained,
 } from './consumer-helpers.js'
 
 async function consumersInGroup(redis: Redis, stream: string): Promise<{ name: string; pending: number }[]> {
@@ -74,14 +73,9 @@ test('four consumers racing over 5000 votes on 3 contents share the work and sto
 })
 
 test('a poison entry goes to the dead-letter stream with its reason while its batch-mates are applied', async (t) => {
-  const url = await emptyDatabase(t)
-  const prefix = isolatedPrefix()
-  const keys = redisKeys(prefix)
-  const stream = keys.stream(0)
-  const db = openDb(t, url)
-  const redis = openRedis(t)
-  const [ann, ben] = await seedUsers(db, 2)
-  const [content] = await seedContents(db, 1)
+  const { url, prefix, keys, stream, db, redis, users, contentIds } = await consumerWorld(t, 2, 1)
+  const [ann, ben] = users
+  const [content] = contentIds
   const good = await addVotes(redis, stream, [{ user: ann!, content: content!, score: 4 }])
   const missingScore = await redis.xadd(stream, '*', 'user', String(ann), 'content', String(content), 'ts', '1')
   const scoreNine = await redis.xadd(stream, '*', 'user', String(ben), 'content', String(content), 'score', '9', 'ts', '1')
