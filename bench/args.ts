@@ -16,6 +16,8 @@ export interface BenchOptions {
   lockSeconds: number
   outDir: string
   url?: string
+  /** Where the API and consumer children write V8 CPU profiles (node --cpu-prof); none when unset. */
+  profileDir?: string
   autoPipelining: boolean
   drainVotes: number
   drainConsumers: number[]
@@ -39,6 +41,7 @@ export const HELP = `npm run bench -- [options]
   --no-auto-pipelining turn ioredis auto-pipelining off in the API (default on)
   --out DIR           where JSON, Markdown and HTML go (default bench/results)
   --url URL           measure a running API instead of starting one (its database must hold the bench data)
+  --profile DIR       write a V8 CPU profile of every API and consumer process to DIR (node --cpu-prof)
   --help              this text
 `
 
@@ -59,7 +62,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       limit: { type: 'string' }, period: { type: 'string' }, lock: { type: 'string' },
       'no-auto-pipelining': { type: 'boolean', default: false },
       'drain-votes': { type: 'string' }, 'drain-consumers': { type: 'string' },
-      out: { type: 'string' }, url: { type: 'string' }, help: { type: 'boolean', default: false },
+      out: { type: 'string' }, url: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   })
   const names = (values.scenario ?? ['all']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
@@ -82,6 +85,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     lockSeconds: int('lock', values.lock, 120),
     outDir: values.out ?? 'bench/results',
     url: values.url,
+    profileDir: values.profile,
     autoPipelining: !(values['no-auto-pipelining'] ?? false),
     drainVotes: int('drain-votes', values['drain-votes'], 1_000_000),
     drainConsumers: (values['drain-consumers'] ?? '1,2,4').split(',').map((x) => int('drain-consumers', x.trim(), 1)),

@@ -5,9 +5,13 @@ const ROOT = new URL('..', import.meta.url).pathname
 
 export interface Running { child: ChildProcess; stop(): Promise<void> }
 
+/** Node flags that make a child write a CPU profile into `dir` when it exits; none without a dir. */
+export const profileArgs = (dir: string | undefined): string[] => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])
+
 /** Start `entry` (a .ts file run through tsx) and wait until `readyUrl` answers 200. */
-export async function startProcess(entry: string, env: Record<string, string | undefined>, readyUrl?: string, args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+export async function startProcess(entry: string, env: Record<string, string | undefined>, readyUrl?: string, args: string[] = [],
+  nodeArgs: string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
   const running: Running = {
     child,
     async stop() {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { BenchOptions } from './args.js'
 import { runLoad, type LoadResult, type Request } from './load.js'
-import { startProcess, type Running } from './processes.js'
+import { profileArgs, startProcess, type Running } from './processes.js'
 import type { World } from './world.js'
 import { encodeCursor } from '../server/cursor.js'
 import { startSampler, type Sample, type Target } from './sampler.js'
@@ -28,9 +28,10 @@ export async function startStack(world: World, opts: BenchOptions, port: number,
     LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', REDIS_AUTO_PIPELINING: String(opts.autoPipelining), ...env,
   }
   const url = `http://127.0.0.1:${port}`
-  const api = await startProcess('server/main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port) }, `${url}/health/ready`)
+  const nodeArgs = profileArgs(opts.profileDir)
+  const api = await startProcess('server/main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port) }, `${url}/health/ready`, [], nodeArgs)
   const consumerPorts = Array.from({ length: opts.consumers }, (_, i) => port + 1000 + i)
-  const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) })))
+  const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) }, undefined, [], nodeArgs)))
   const targets = {
     api: { name: 'api', url: `${url}/metrics` },
     consumers: consumerPorts.map((p, i) => ({ name: `consumer-${i + 1}`, url: `http://127.0.0.1:${p}/metrics` })),

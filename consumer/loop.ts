@@ -48,7 +48,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
           // A full pass over the pending list is done when the cursor wraps to 0-0.
           if (claimed.cursor === '0-0' && stream === deps.streams[deps.streams.length - 1]) nextClaimAt = Date.now() + deps.claimIntervalMs
         }
-        batch ??= await readNew(deps.blocking, stream, deps.settings)
+        batch ??= await readNew(deps.blocking, stream, deps.settings, signal)
         if (batch) await processBatch(deps, batch)
         if (signal.aborted) break
       }

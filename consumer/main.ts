@@ -77,6 +77,7 @@ await runLoop({
     consumer,
     batchSize: config.CONSUMER_BATCH_SIZE,
     blockMs: config.CONSUMER_BLOCK_MS,
+    lingerMs: config.CONSUMER_LINGER_MS,
     claimIdleMs: config.CONSUMER_CLAIM_IDLE_MS,
     maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
     deadLetters: keys.deadLetters,

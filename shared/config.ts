@@ -37,6 +37,7 @@ export const EnvSchema = Type.Object({
   CONSUMER_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', description: 'unique per process; default <host>-<pid>' })),
   CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 50_000, default: 2000 }),
   CONSUMER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
+  CONSUMER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 25, description: 'after a short read, wait this long to fill the batch (0: never)' }),
   CONSUMER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000 }),
   CONSUMER_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   CONSUMER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: '0 = no metrics endpoint' }),

@@ -1,0 +1,47 @@
+// readNew against a real Redis: a short read lingers and tops the batch up with what arrived meanwhile,
+// a full read or CONSUMER_LINGER_MS=0 does not wait, and an empty stream gives no batch.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { redisKeys } from '../shared/redis/keys.js'
+import { isolatedPrefix, openRedis } from '../test/consumer-helpers.js'
+import { ensureGroup, readNew, type StreamSettings } from './stream.js'
+
+const settings = (over: Partial<StreamSettings> = {}): StreamSettings => ({
+  group: 'g', consumer: 'c1', batchSize: 100, blockMs: 50, lingerMs: 0, claimIdleMs: 1000, maxDeliveries: 5,
+  deadLetters: 'unused', deadLetterMaxLen: 10, ...over,
+})
+
+async function streamWithVotes(t: Parameters<typeof openRedis>[0], n: number) {
+  const redis = openRedis(t)
+  const stream = redisKeys(isolatedPrefix()).stream(0)
+  await ensureGroup(redis, stream, 'g')
+  const add = async (count: number) => { for (let i = 0; i < count; i++) await redis.xadd(stream, '*', 'user', '1', 'content', '1', 'score', '3') }
+  await add(n)
+  return { redis, stream, add }
+}
+
+test('a short read lingers and takes the votes that arrived meanwhile into the same batch', async (t) => {
+  const { redis, stream, add } = await streamWithVotes(t, 3)
+  const reading = readNew(redis, stream, settings({ lingerMs: 400 }))
+  await new Promise((r) => setTimeout(r, 50)) // the first read has taken the 3; these 2 come during the linger
+  await add(2)
+  const batch = await reading
+  assert.equal(batch?.entries.length, 5)
+})
+
+test('without linger a short read returns at once with what it found', async (t) => {
+  const { redis, stream, add } = await streamWithVotes(t, 3)
+  const batch = await readNew(redis, stream, settings({ lingerMs: 0 }))
+  await add(2)
+  assert.equal(batch?.entries.length, 3)
+  assert.equal((await readNew(redis, stream, settings()))?.entries.length, 2, 'the later votes come in the next batch')
+})
+
+test('a full read never lingers, and the batch size caps the top-up', async (t) => {
+  const { redis, stream } = await streamWithVotes(t, 7)
+  const full = await readNew(redis, stream, settings({ batchSize: 4, lingerMs: 60_000 }))
+  assert.equal(full?.entries.length, 4, 'a full batch is returned without waiting a minute')
+  const rest = await readNew(redis, stream, settings({ batchSize: 4, lingerMs: 10 }))
+  assert.equal(rest?.entries.length, 3)
+  assert.equal(await readNew(redis, stream, settings()), null, 'an empty stream gives no batch')
+})
