@@ -8,6 +8,7 @@ import { decodeAll, rejectVote, type Rejected, type Vote } from './decode.js'
 import { isPermanent, sleep, withRetry, Aborted } from './retry.js'
 import { ack, claimStale, deadLetter, ensureGroup, readNew, type Batch, type StreamSettings } from './stream.js'
 import type { ConsumerMetrics } from './metrics.js'
+import { bumpReadGeneration } from '../shared/read-generation.js'
 
 export interface LoopDeps {
   db: Db
@@ -16,6 +17,8 @@ export interface LoopDeps {
   /** Its own connection for XREADGROUP BLOCK, which holds a connection while it waits. */
   blocking: Redis
   streams: readonly string[]
+  /** Set to a fresh value after each commit, so the API's cached content pages stop matching. */
+  readGenerationKey: string
   settings: StreamSettings
   metrics: ConsumerMetrics
   log: Logger
@@ -84,6 +87,8 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
   })
   const { votes, rejected } = decodeAll(batch.stream, entries)
   const result = await applyIsolating(deps, collapse(votes))
+  // After COMMIT and before XACK: should the bump fail, the batch is redelivered and bumped then.
+  if (votes.length > 0) await bumpReadGeneration(deps.redis, deps.readGenerationKey)
   const dead = [...tooOften, ...rejected, ...result.rejected]
   const deadIds = new Set(dead.map((r) => r.entryId))
   await deadLetter(deps.redis, settings, dead)

@@ -59,7 +59,7 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
 
   await app.register(healthRoutes)
   await app.register(accountRoutes, { prefix: '/api' })
-  await app.register(contentRoutes, { prefix: '/api' })
+  await app.register(contentRoutes, { prefix: '/api', readCacheMs: config.READ_CACHE_MS })
   await app.register(voteRoutes, {
     prefix: '/api',
     settings: {

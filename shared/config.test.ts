@@ -1,7 +1,8 @@
 // Every case passes its environment explicitly: the real process env never leaks in.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConfigError, loadConfig } from './config.js'
+import { readFileSync } from 'node:fs'
+import { ConfigError, EnvSchema, loadConfig } from './config.js'
 
 const SECRET = 's'.repeat(32)
 
@@ -112,4 +113,14 @@ test('the config is frozen: nothing can change a setting after start-up', () => 
   const config = loadConfig({ JWT_SECRET: SECRET })
   assert.ok(Object.isFrozen(config))
   assert.throws(() => { (config as { PORT: number }).PORT = 1 }, TypeError)
+})
+
+test('every setting is listed in .env.example and in the README\'s settings table', () => {
+  const root = new URL('..', import.meta.url)
+  const example = readFileSync(new URL('.env.example', root), 'utf8')
+  const readme = readFileSync(new URL('README.md', root), 'utf8')
+  for (const name of Object.keys(EnvSchema.properties)) {
+    assert.match(example, new RegExp(`^# ${name}=`, 'm'), `.env.example lists ${name}`)
+    assert.match(readme, new RegExp(`^\\| \`${name}\` \\|`, 'm'), `README lists ${name}`)
+  }
 })

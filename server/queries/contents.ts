@@ -75,3 +75,11 @@ export async function countContents(db: Db): Promise<number> {
   const rows = await db.queryPrepared<{ value: string }>(sql`select value from counters where name = 'contents'`)
   return Number(rows[0]?.value ?? 0)
 }
+
+/** The caller's own scores on these contents (absent: not voted), for a page served from the cache. */
+export async function userVotes(db: Db, userId: number, contentIds: readonly number[]): Promise<Map<number, number>> {
+  if (contentIds.length === 0) return new Map()
+  const rows = await db.queryPrepared<{ content_id: number; score: number }>(sql`select content_id, score from votes
+    where user_id = ${userId} and content_id = any(${sql.param(contentIds)}::int[])`)
+  return new Map(rows.map((r) => [r.content_id, r.score]))
+}

@@ -1,24 +1,32 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../../shared/redis/keys.js'
 
+export interface PageState {
+  /** When each content's vote lock ends; null: not locked (or unknown, when Redis is unreachable). */
+  until: (Date | null)[]
+  /** The read generation (shared/read-generation.ts); null when missing or Redis is unreachable. */
+  generation: string | null
+  ok: boolean
+}
+
 /**
- * When each content's vote lock ends (null: not locked), in one round trip for the whole page.
+ * The live state of a page of contents, in one round trip: every item's lock and the read generation.
  * A lock's value is its end as epoch milliseconds (vote.lua writes it). Reads must not fail with
- * Redis: when it is unreachable the answer is "unknown", shown as null, and `ok` is false.
+ * Redis: when it is unreachable the locks are "unknown", shown as null, and `ok` is false.
  */
-export async function lockedUntil(redis: Redis, keys: RedisKeys, ids: readonly number[]): Promise<{ until: (Date | null)[]; ok: boolean }> {
-  if (ids.length === 0) return { until: [], ok: true }
+export async function readPageState(redis: Redis, keys: RedisKeys, ids: readonly number[]): Promise<PageState> {
   try {
-    const values = await redis.mget(ids.map((id) => keys.lock(id)))
+    const [generation = null, ...locks] = await redis.mget(keys.readGeneration, ...ids.map((id) => keys.lock(id)))
     const now = Date.now()
     return {
       ok: true,
-      until: values.map((v) => {
+      generation,
+      until: locks.map((v) => {
         const ms = v === null ? NaN : Number(v)
         return Number.isFinite(ms) && ms > now ? new Date(ms) : null
       }),
     }
   } catch {
-    return { until: ids.map(() => null), ok: false }
+    return { until: ids.map(() => null), generation: null, ok: false }
   }
 }

@@ -19,6 +19,11 @@ export function redisKeys(prefix: string, shards = 1) {
     window: (contentId: number) => `${prefix}win:${tag(contentId)}:${contentId}`,
     /** A voter's vote requests this minute, counted by vote.lua; tagged with the content's shard (one slot per script). */
     voteRequests: (contentId: number, userId: number) => `${prefix}rl:${tag(contentId)}:vote:${userId}`,
+    /**
+     * Changes after every commit that changes content reads (shared/read-generation.ts). Tagged {0}, the
+     * first shard's slot, so one MGET reads it with a page's locks while there is one shard.
+     */
+    readGeneration: `${prefix}reads:{0}:generation`,
     /** @fastify/rate-limit's nameSpace: it appends the client key itself. */
     rateLimit: `${prefix}rl:`,
   }

@@ -1,0 +1,101 @@
+// List pages served from the API's memory (READ_CACHE_MS) must never show less than what has been
+// committed and announced: new contents, applied votes, each caller's own score and live locks show at
+// once. Each test has its own database and Redis prefix, and a cache age of a minute, so only the
+// read generation can make a page change.
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { sql } from 'drizzle-orm'
+import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from '../../test/helpers.js'
+import { isolatedPrefix, openDb, startConsumer } from '../../test/consumer-helpers.js'
+import { bumpReadGeneration } from '../../shared/read-generation.js'
+import type { App } from '../app.js'
+
+async function cachedWorld(t: TestContext, env: Record<string, string> = {}) {
+  const url = await emptyDatabase(t)
+  const prefix = isolatedPrefix()
+  const app = await buildTestApp(t, { DATABASE_URL: url, REDIS_PREFIX: prefix, READ_CACHE_MS: '60000', ...env })
+  return { url, prefix, app, db: openDb(t, url, 1) }
+}
+
+const list = async (app: App, token?: string) => {
+  const res = await app.inject({ url: '/api/contents/', headers: token ? bearer(token) : {} })
+  assert.equal(res.statusCode, 200)
+  return res.json() as { count: number; results: { id: number; vote_count: number; average_vote: number | null; user_vote: number | null; locked_until: string | null }[] }
+}
+
+test('a content created after the list was read shows in the next list at once', async (t) => {
+  const { app } = await cachedWorld(t)
+  assert.equal((await list(app)).count, 0)
+  const item = await createContent(app)
+  const page = await list(app)
+  assert.equal(page.count, 1)
+  assert.deepEqual(page.results.map((r) => r.id), [item.id])
+})
+
+test('a committed change shows once its writer bumps the read generation; until then the page comes from memory', async (t) => {
+  const { app, db } = await cachedWorld(t)
+  const item = await createContent(app)
+  assert.equal((await list(app)).results[0]!.vote_count, 0)
+  await db.execute(sql`update contents set vote_count = 2, vote_sum = 7 where id = ${item.id}`)
+  assert.equal((await list(app)).results[0]!.vote_count, 0, 'served from the cache: nothing announced the change')
+  await bumpReadGeneration(app.redis, app.keys.readGeneration)
+  const row = (await list(app)).results[0]!
+  assert.deepEqual([row.vote_count, row.average_vote], [2, 3.5])
+})
+
+test('with READ_CACHE_MS=0 every list is read from PostgreSQL', async (t) => {
+  const { app, db } = await cachedWorld(t, { READ_CACHE_MS: '0' })
+  const item = await createContent(app)
+  assert.equal((await list(app)).results[0]!.vote_count, 0)
+  await db.execute(sql`update contents set vote_count = 1, vote_sum = 5 where id = ${item.id}`)
+  assert.equal((await list(app)).results[0]!.vote_count, 1)
+})
+
+test('every caller sees their own user_vote on a page the cache serves to all', async (t) => {
+  const { app, db } = await cachedWorld(t)
+  const [ann, ben] = [await registerUser(app), await registerUser(app)]
+  const item = await createContent(app)
+  await db.execute(sql`insert into votes (user_id, content_id, score, version) values (${ann.id}, ${item.id}, 4, 1), (${ben.id}, ${item.id}, 1, 2)`)
+  await db.execute(sql`update contents set vote_count = 2, vote_sum = 5 where id = ${item.id}`)
+  await bumpReadGeneration(app.redis, app.keys.readGeneration)
+  assert.equal((await list(app)).results[0]!.user_vote, null, 'anonymous')
+  assert.equal((await list(app, ann.access)).results[0]!.user_vote, 4)
+  assert.equal((await list(app, ben.access)).results[0]!.user_vote, 1)
+  assert.equal((await list(app)).results[0]!.user_vote, null, 'a token holder\'s score never reaches the shared page')
+})
+
+test('a lock shows on a cached page as soon as it is set', async (t) => {
+  const { app } = await cachedWorld(t, { VOTE_THRESHOLD_COUNT_LIMIT: '1' })
+  const voter = await registerUser(app)
+  const item = await createContent(app)
+  assert.equal((await list(app)).results[0]!.locked_until, null)
+  for (const expected of [202, 429]) {
+    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: item.id, score: 3 } })
+    assert.equal(res.statusCode, expected)
+  }
+  assert.ok((await list(app)).results[0]!.locked_until, 'the second vote locked it')
+})
+
+test('after Redis loses the read generation, lists are read afresh', async (t) => {
+  const { app, db } = await cachedWorld(t)
+  const item = await createContent(app)
+  assert.equal((await list(app)).results[0]!.vote_count, 0)
+  await app.redis.del(app.keys.readGeneration)
+  await db.execute(sql`update contents set vote_count = 1, vote_sum = 2 where id = ${item.id}`)
+  assert.equal((await list(app)).results[0]!.vote_count, 1)
+})
+
+test('a vote applied by a consumer shows in a list that was cached before it', async (t) => {
+  const { app, url, prefix } = await cachedWorld(t)
+  const voter = await registerUser(app)
+  const item = await createContent(app)
+  assert.equal((await list(app, voter.access)).results[0]!.user_vote, null)
+  const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: item.id, score: 5 } })
+  assert.equal(res.statusCode, 202)
+  startConsumer(t, url, prefix)
+  const row = await waitFor(async () => {
+    const r = (await list(app, voter.access)).results[0]!
+    return r.vote_count === 1 ? r : undefined
+  }, { what: 'the applied vote in the list' })
+  assert.deepEqual([row.average_vote, row.user_vote], [5, 5])
+})
