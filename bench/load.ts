@@ -38,15 +38,19 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       },
     }] : undefined,
   })
-  // A progress line while the load runs: the only output for many seconds otherwise.
+  // A progress line while the load runs: the only output for many seconds otherwise. Redrawn in place
+  // on a terminal; a log file gets no carriage-return litter.
   const started = Date.now()
-  const progress = setInterval(() => process.stderr.write(`\r  ${Math.round((Date.now() - started) / 1000)}/${opts.durationSeconds} s `), 1000)
+  const live = process.stderr.isTTY === true
+  const progress = setInterval(() => {
+    if (live) process.stderr.write(`\r  ${Math.round((Date.now() - started) / 1000)}/${opts.durationSeconds} s `)
+  }, 1000)
   let result
   try {
     result = await instance
   } finally {
     clearInterval(progress)
-    process.stderr.write('\r')
+    if (live) process.stderr.write('\r\x1b[K')
   }
   const statusCounts: Record<string, number> = {}
   for (const [code, stat] of Object.entries((result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})) {

@@ -56,13 +56,13 @@ export async function createContent(app: App, token?: string, title = uniqueName
 }
 
 /** Poll until `check` returns a truthy value (returned), or fail after `timeoutMs`. No fixed sleeps. */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 25, what = 'condition' } = {}): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 25, what = 'condition' } = {}): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
     try {
       const value = await check()
-      if (value) return value
+      if (value) return value as NonNullable<T>
     } catch (err) {
       last = err
     }
