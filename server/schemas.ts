@@ -1,4 +1,12 @@
 import { Type, type Static } from '@fastify/type-provider-typebox'
+import type { StringOptions } from '@sinclair/typebox'
+
+// PostgreSQL text cannot hold U+0000: a stored string with one is a 400 at the door, not a 500 at the INSERT.
+const NO_NUL = '^[^\\u0000]*$'
+/** A string that is stored in PostgreSQL. Give `pattern` only to narrow it further; it must exclude U+0000 too. */
+export const StoredText = (opts: StringOptions = {}) => Type.String({ pattern: NO_NUL, ...opts })
+/** Stored text with at least one non-space character; linear to match, whatever the input. */
+export const NonBlankText = (opts: StringOptions = {}) => StoredText({ ...opts, pattern: '^\\s*[^\\s\\u0000][^\\u0000]*$' })
 
 export const ErrorReply = Type.Object({
   statusCode: Type.Integer(),

@@ -58,7 +58,7 @@ export default fp<AuthOptions>(async (app, opts) => {
       throw tokenInvalid()
     }
     // A refresh token is never an access token, nor the other way round.
-    if (claims.token_type !== type) throw tokenInvalid(`token is not an ${type} token`)
+    if (claims.token_type !== type) throw tokenInvalid(`token is not ${type === 'access' ? 'an access' : 'a refresh'} token`)
     const id = typeof claims.sub === 'string' && /^[1-9][0-9]{0,9}$/.test(claims.sub) ? Number(claims.sub) : NaN
     if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw tokenInvalid()
     return id

@@ -51,6 +51,9 @@ test('a registration body that breaks the rules is refused with 400 invalid_requ
     'number username': { username: 12345678, password: PASSWORD },
     'unknown extra field': { username, password: PASSWORD, is_staff: true },
     'array body': [username, PASSWORD],
+    'NUL in first_name': { username, password: PASSWORD, first_name: 'a\u0000' },
+    'NUL in last_name': { username, password: PASSWORD, last_name: '\u0000' },
+    'NUL in the username': { username: `${username}\u0000`, password: PASSWORD },
   }
   for (const [why, payload] of Object.entries(bad)) {
     const res = await register(app, payload)
@@ -138,7 +141,8 @@ test('a wrong password and an unknown username get the same 401 invalid_credenti
 
 test('an empty login body field is refused with 400 invalid_request', async (t) => {
   const app = await buildTestApp(t)
-  for (const payload of [{ username: '', password: PASSWORD }, { username: uniqueName() }, { username: uniqueName(), password: PASSWORD, extra: 1 }]) {
+  for (const payload of [{ username: '', password: PASSWORD }, { username: uniqueName() }, { username: uniqueName(), password: PASSWORD, extra: 1 },
+    { username: 'a\u0000b', password: PASSWORD }]) {
     const res = await login(app, payload)
     assert.equal(res.statusCode, 400, JSON.stringify(payload))
     assert.equal(res.json().code, 'invalid_request')

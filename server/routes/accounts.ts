@@ -5,7 +5,7 @@ import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
 import { invalidCredentials, usernameTaken } from '../errors.js'
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js'
 import { usernameKey } from '../usernames.js'
-import { errors } from '../schemas.js'
+import { StoredText, errors } from '../schemas.js'
 
 // Django's rule for usernames (letters, digits and @ . + - _), Unicode included; \p{Pc} admits the
 // underscore's compatibility forms (fullwidth ＿), which NFKC folds to _ for uniqueness.
@@ -17,13 +17,14 @@ const RegisterBody = Type.Object({
   username: Username,
   password: Password,
   email: Type.Optional(Type.Union([Type.Literal(''), Type.String({ format: 'email', maxLength: 254 })])),
-  first_name: Type.Optional(Type.String({ maxLength: 150 })),
-  last_name: Type.Optional(Type.String({ maxLength: 150 })),
+  first_name: Type.Optional(StoredText({ maxLength: 150 })),
+  last_name: Type.Optional(StoredText({ maxLength: 150 })),
 }, { additionalProperties: false })
 
 // Login takes any non-empty strings: a rule tightened later must not lock out existing accounts.
 const LoginBody = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 150 }),
+  // Looked up in PostgreSQL, so no U+0000 (a 400 rather than a failed query).
+  username: StoredText({ minLength: 1, maxLength: 150 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
 }, { additionalProperties: false })
 

@@ -66,7 +66,7 @@ test('pages hold 50 items by default and at most 100', async (t) => {
 
 test('a bad page or page size is refused with 400 invalid_request', async (t) => {
   const app = await buildTestApp(t)
-  for (const query of ['page_size=101', 'page_size=0', 'page_size=-1', 'page_size=x', 'page_size=1.5', 'page=0', 'page=-1', 'page=x', 'page=1.5']) {
+  for (const query of ['page_size=101', 'page_size=0', 'page_size=-1', 'page_size=x', 'page_size=1.5', 'page=0', 'page=-1', 'page=x', 'page=1.5', 'page=1e1', 'page=0x2', 'page_size=1e1']) {
     const res = await app.inject({ method: 'GET', url: `/api/contents/?${query}` })
     assert.equal(res.statusCode, 400, query)
     assert.equal(res.json().code, 'invalid_request', query)

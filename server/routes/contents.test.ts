@@ -56,6 +56,9 @@ test('a content body that breaks the rules is refused with 400 invalid_request',
     'null description': { title: 'ok', description: null },
     '10001-character description': { title: 'ok', description: 'd'.repeat(10_001) },
     'unknown extra field': { title: 'ok', author_id: 1 },
+    'NUL in the title': { title: 'a\u0000b' },
+    'NUL in the description': { title: 'ok', description: 'x\u0000' },
+    'a 16,000-space title (refused, and fast)': { title: ' '.repeat(16_000) },
   }
   for (const [why, payload] of Object.entries(bad)) {
     const res = await create(app, payload)
@@ -107,7 +110,8 @@ test('an id that names no content answers 404 content_not_found', async (t) => {
 
 test('an id that is not a positive 32-bit integer answers 400 invalid_request', async (t) => {
   const app = await buildTestApp(t)
-  for (const id of ['abc', '0', '-1', '2147483648', '1.5', '99999999999999999999']) {
+  // Only plain decimal digits name an id: 0x10, 1e2 and " 1" are not 16, 100 and 1.
+  for (const id of ['abc', '0', '-1', '2147483648', '1.5', '99999999999999999999', '0x10', '1e2', '%201', '+1', '0b1']) {
     const res = await app.inject({ method: 'GET', url: `/api/contents/${id}/` })
     assert.equal(res.statusCode, 400, id)
     assert.equal(res.json().code, 'invalid_request', id)

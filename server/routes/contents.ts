@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify'
 import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists } from '../../shared/content-index.js'
-import { ContentItemSchema, ContentPageSchema, IdParams, errors, type ContentItem } from '../schemas.js'
+import { ContentItemSchema, ContentPageSchema, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
 import { countContents, findContent, insertContent, listContents, userVotes, type ContentRow, type PageStart } from '../queries/contents.js'
 import { readPageState } from '../queries/locks.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
@@ -16,8 +16,8 @@ const CACHED_PAGES = 500
 
 const ContentBody = Type.Object({
   // Not blank: at least one non-space character, as the system we replace required.
-  title: Type.String({ minLength: 1, maxLength: 255, pattern: '\\S' }),
-  description: Type.Optional(Type.String({ maxLength: 10_000 })),
+  title: NonBlankText({ minLength: 1, maxLength: 255 }),
+  description: Type.Optional(StoredText({ maxLength: 10_000 })),
 }, { additionalProperties: false })
 
 const ListQuery = Type.Object({
