@@ -28,13 +28,39 @@ ${lines.join('\n')}</svg>`
 }
 
 function charts(samples: Sample[]): string {
-  const at = (f: (s: Sample) => number) => samples.map((s) => [s.t, f(s)] as [number, number])
+  const at = (f: (s: Sample) => number) => samples.filter((s) => Number.isFinite(f(s))).map((s) => [s.t, f(s)] as [number, number])
   const processes = Object.keys(samples[0]?.rssMiB ?? {})
+  const votes = samples.some((s) => s.acceptedPerSecond > 0 || s.appliedPerSecond > 0 || s.lag > 0 || s.pending > 0)
   return [
-    lineChart('votes per second', [{ name: 'accepted/s', points: at((s) => s.acceptedPerSecond) }, { name: 'applied/s', points: at((s) => s.appliedPerSecond) }]),
-    lineChart('backlog (entries)', [{ name: 'not yet delivered', points: at((s) => s.lag) }, { name: 'pending', points: at((s) => s.pending) }]),
+    lineChart('requests answered per second', [{ name: 'requests/s', points: at((s) => s.requestsPerSecond) }]),
+    lineChart('API latency over each second (ms)', [{ name: 'p50', points: at((s) => s.p50Ms) }, { name: 'p99', points: at((s) => s.p99Ms) }]),
+    ...(votes ? [
+      lineChart('votes per second', [{ name: 'accepted/s', points: at((s) => s.acceptedPerSecond) }, { name: 'applied/s', points: at((s) => s.appliedPerSecond) }]),
+      lineChart('backlog (entries)', [{ name: 'not yet delivered', points: at((s) => s.lag) }, { name: 'pending', points: at((s) => s.pending) }]),
+    ] : []),
     lineChart('resident memory (MiB)', processes.map((p) => ({ name: p, points: at((s) => s.rssMiB[p] ?? 0) }))),
   ].join('\n')
+}
+
+/** Every HTTP scenario's throughput as a bar, in multiples of the baseline of the same run: the README's chart. */
+export function summaryChart(run: BenchRun): string {
+  const base = run.results.find((r) => r.name === 'baseline')?.load?.requestsPerSecond ?? 0
+  const bars = run.results.filter((r) => r.load).map((r) => ({ name: r.name, rps: r.load!.requestsPerSecond, x: base > 0 ? r.load!.requestsPerSecond / base : 0 }))
+  const row = 22
+  const pad = { l: 150, r: 150, t: 30 }
+  const width = 720
+  const plot = width - pad.l - pad.r
+  const height = pad.t + bars.length * row + 10
+  const items = bars.map((b, i) => {
+    const y = pad.t + i * row
+    const w = Math.max(1, Math.min(1, b.x) * plot)
+    return `<text x="${pad.l - 8}" y="${y + 14}" font-size="12" text-anchor="end">${esc(b.name)}</text>`
+      + `<rect x="${pad.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="${b.name === 'baseline' ? '#999' : COLORS[0]}"/>`
+      + `<text x="${pad.l + w + 6}" y="${y + 14}" font-size="11">${b.rps.toLocaleString('en-US')} req/s · ${b.x.toFixed(2)} ×</text>`
+  })
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="throughput as a multiple of the baseline">
+<rect width="100%" height="100%" fill="#fff"/><text x="${pad.l}" y="16" font-size="13" font-weight="bold">tally bench ${esc(run.date.slice(0, 10))}: req/s and × bare Fastify, same run</text>
+${items.join('\n')}</svg>`
 }
 
 export function toHtml(run: BenchRun, markdownTable: string): string {
@@ -44,6 +70,7 @@ export function toHtml(run: BenchRun, markdownTable: string): string {
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}pre{background:#f6f6f6;padding:1em;overflow:auto}svg{display:block;margin:.5em 0}</style>
 </head><body><h1>tally bench, ${esc(run.date)}</h1>
 <pre>${esc(markdownTable)}</pre>
+${summaryChart(run)}
 ${sections.join('\n')}
 </body></html>`
 }

@@ -43,7 +43,9 @@ const results: ScenarioResult[] = []
 const PORT = 18003
 try {
   for (const scenario of opts.scenarios) {
-    log(`scenario ${scenario}: ${opts.durationSeconds} s at ${opts.connections} connections`)
+    log(scenario === 'drain'
+      ? `scenario drain: ${opts.drainVotes} votes, ${opts.drainConsumers.join(', ')} consumer(s)`
+      : `scenario ${scenario}: ${opts.durationSeconds} s at ${opts.connections} connections`)
     if (scenario === 'baseline') results.push(await baseline(opts, 18090))
     if (scenario === 'vote-spread') {
       const stack = await startStack(world, opts, PORT, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
@@ -98,7 +100,7 @@ try {
   const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts }, results }
   const files = writeReports(run, opts.outDir)
   console.log(toMarkdown(run))
-  log(`wrote ${files.json}, ${files.markdown} and ${files.html}`)
+  log(`wrote ${files.json}, ${files.markdown}, ${files.html} and ${files.svg}`)
 } finally {
   await closeRedis(redis)
   await world.remove()

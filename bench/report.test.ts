@@ -33,14 +33,33 @@ test('JSON and Markdown files are written with the raw figures', () => {
 
 test('the HTML report is self-contained and charts sampled scenarios', () => {
   const sampledRun: BenchRun = { ...run, results: [...run.results, { name: 'mixed', load: load(5000), extra: {},
-    samples: [{ t: 1, acceptedPerSecond: 900, appliedPerSecond: 880, lag: 3, pending: 20, rssMiB: { api: 90, 'consumer-1': 70 } },
-      { t: 2, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10, rssMiB: { api: 91, 'consumer-1': 70 } }] }] }
+    samples: [{ t: 1, requestsPerSecond: 4900, p50Ms: 2, p99Ms: 9, acceptedPerSecond: 900, appliedPerSecond: 880, lag: 3, pending: 20, rssMiB: { api: 90, 'consumer-1': 70 } },
+      { t: 2, requestsPerSecond: 5100, p50Ms: 2.5, p99Ms: 11, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10, rssMiB: { api: 91, 'consumer-1': 70 } }] },
+  { name: 'read-list', load: load(6000), extra: {},
+    samples: [{ t: 1, requestsPerSecond: 6000, p50Ms: 1, p99Ms: 5, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0, rssMiB: { api: 90 } }] }] }
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
   try {
     const html = readFileSync(writeReports(sampledRun, dir).html, 'utf8')
     assert.match(html, /<h2>mixed<\/h2>/)
-    assert.equal((html.match(/<svg /g) ?? []).length, 3)
+    const section = (name: string) => html.split(`<h2>${name}</h2>`)[1]!.split('<h2>')[0]!
+    // mixed: requests, latency, votes, backlog, memory; read-list has no votes, so no vote or backlog chart.
+    assert.equal((section('mixed').match(/<svg /g) ?? []).length, 5)
+    assert.equal((section('read-list').match(/<svg /g) ?? []).length, 3)
+    assert.match(section('mixed'), /API latency over each second/)
     assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the summary chart has one bar per HTTP scenario with its rate and ratio to the baseline', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
+  try {
+    const svg = readFileSync(writeReports(run, dir).svg, 'utf8')
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+    assert.equal((svg.match(/<rect x=/g) ?? []).length, 2, 'baseline and vote-spread; drain has no HTTP load')
+    assert.match(svg, /10,000 req\/s · 0\.25 ×/)
+    assert.match(svg, /40,000 req\/s · 1\.00 ×/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

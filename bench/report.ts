@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScenarioResult } from './scenarios.js'
 import { ratio, round } from './stats.js'
-import { toHtml } from './html.js'
+import { summaryChart, toHtml } from './html.js'
 
 export interface Machine { cores: number; memoryGiB: number; cpu: string; node: string; postgres: string; redis: string }
 export interface BenchRun { date: string; command: string; machine: Machine; options: Record<string, unknown>; results: ScenarioResult[] }
@@ -33,7 +33,7 @@ export function toMarkdown(run: BenchRun): string {
   ].join('\n')
 }
 
-export function writeReports(run: BenchRun, outDir: string): { json: string; markdown: string; html: string } {
+export function writeReports(run: BenchRun, outDir: string): { json: string; markdown: string; html: string; svg: string } {
   mkdirSync(outDir, { recursive: true })
   const stamp = run.date.replace(/[:.]/g, '-')
   const measured = run.results.map((r) => r.name).filter((n) => n !== 'baseline')
@@ -44,5 +44,7 @@ export function writeReports(run: BenchRun, outDir: string): { json: string; mar
   const html = join(outDir, `${stamp}-${names}.html`)
   writeFileSync(markdown, toMarkdown(run))
   writeFileSync(html, toHtml(run, toMarkdown(run)))
-  return { json, markdown, html }
+  const svg = join(outDir, `${stamp}-${names}.svg`)
+  writeFileSync(svg, summaryChart(run))
+  return { json, markdown, html, svg }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseMetrics } from './sampler.js'
+import { latencyBuckets, parseMetrics } from './sampler.js'
 
 test('Prometheus text is read into series with labels, skipping comments', () => {
   const m = parseMetrics([
@@ -11,4 +11,17 @@ test('Prometheus text is read into series with labels, skipping comments', () =>
   assert.equal(m.get('tally_group_lag{stream="tally:votes:{0}"}'), 7)
   assert.equal(m.get('process_resident_memory_bytes'), 1.5e8)
   assert.equal(m.size, 3)
+})
+
+test('the latency histogram is summed over routes and statuses, leaving the sampler\'s own /metrics out', () => {
+  const m = parseMetrics([
+    'tally_http_request_duration_seconds_bucket{le="0.001",method="POST",route="/api/vote/",status_code="202"} 5',
+    'tally_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/api/vote/",status_code="202"} 8',
+    'tally_http_request_duration_seconds_bucket{le="0.001",method="POST",route="/api/vote/",status_code="429"} 2',
+    'tally_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/api/vote/",status_code="429"} 2',
+    'tally_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/metrics",status_code="200"} 100',
+    'tally_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/metrics",status_code="200"} 100',
+    'tally_http_request_duration_seconds_count{method="POST",route="/api/vote/",status_code="202"} 8',
+  ].join('\n'))
+  assert.deepEqual(latencyBuckets(m), [[0.001, 7], [Infinity, 10]])
 })

@@ -134,8 +134,9 @@ export async function read(world: World, opts: BenchOptions, stack: Stack): Prom
   ]
   const results: ScenarioResult[] = []
   for (const [name, next] of kinds) {
-    const load = await runLoad({ url: stack.url, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds, next })
-    results.push({ name, load, extra: {} })
+    const { value: load, samples, memoryGrowth } = await sampled(stack, () =>
+      runLoad({ url: stack.url, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds, next }))
+    results.push({ name, load, samples, extra: { memoryGrowth } })
   }
   return results
 }
