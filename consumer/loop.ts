@@ -6,7 +6,7 @@ import { applyVotes, type ApplyResult } from './apply.js'
 import { collapse } from './collapse.js'
 import { decodeAll, rejectVote, type Rejected, type Vote } from './decode.js'
 import { isPermanent, sleep, withRetry, Aborted } from './retry.js'
-import { ack, claimStale, deadLetter, ensureGroup, readNew, type Batch, type StreamSettings } from './stream.js'
+import { ack, claimStale, deadLetter, ensureGroup, holdEntries, readNew, type Batch, type StreamSettings } from './stream.js'
 import type { ConsumerMetrics } from './metrics.js'
 import { bumpReadGeneration } from '../shared/read-generation.js'
 
@@ -86,13 +86,20 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
     return false
   })
   const { votes, rejected } = decodeAll(batch.stream, entries)
-  const result = await applyIsolating(deps, collapse(votes))
-  // After COMMIT and before XACK: should the bump fail, the batch is redelivered and bumped then.
-  if (votes.length > 0) await bumpReadGeneration(deps.redis, deps.readGenerationKey)
-  const dead = [...tooOften, ...rejected, ...result.rejected]
-  const deadIds = new Set(dead.map((r) => r.entryId))
-  await deadLetter(deps.redis, settings, dead)
-  await ack(deps.redis, batch.stream, settings.group, batch.entries.map(([id]) => id).filter((id) => !deadIds.has(id)))
+  const release = holdEntries(deps.redis, batch.stream, settings, batch.entries.map(([id]) => id))
+  let result: ApplyResult
+  let dead: Rejected[]
+  try {
+    result = await applyIsolating(deps, collapse(votes))
+    // After COMMIT and before XACK: should the bump fail, the batch is redelivered and bumped then.
+    if (votes.length > 0) await bumpReadGeneration(deps.redis, deps.readGenerationKey)
+    dead = [...tooOften, ...rejected, ...result.rejected]
+    const deadIds = new Set(dead.map((r) => r.entryId))
+    await deadLetter(deps.redis, settings, dead)
+    await ack(deps.redis, batch.stream, settings.group, batch.entries.map(([id]) => id).filter((id) => !deadIds.has(id)))
+  } finally {
+    release()
+  }
   for (const r of dead) deps.log.warn({ entry: r.entryId, reason: r.reason }, 'vote dead-lettered')
   metrics.batchApplied(batch.entries.length, result, dead, Number(process.hrtime.bigint() - started) / 1e9)
   return { ...result, rejected: dead }

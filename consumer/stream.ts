@@ -86,6 +86,23 @@ export async function deadLetter(redis: Redis, s: StreamSettings, rejected: read
   if (failed) throw failed[0]
 }
 
+/**
+ * Keep a batch in hand ours while it takes long (PostgreSQL away, a row lock held elsewhere): every
+ * claimIdleMs / 3, XCLAIM … JUSTID resets the entries' idle time without counting a delivery. Without
+ * it another consumer would take a live consumer's batch for a dead one's, and with enough consumers and
+ * a long enough outage the entries would pass CONSUMER_MAX_DELIVERIES and be dead-lettered, never
+ * applied. A consumer that really died stops renewing, so its entries are still taken over in time.
+ * Returns the function that stops renewing.
+ */
+export function holdEntries(redis: Redis, stream: string, s: StreamSettings, ids: readonly string[]): () => void {
+  if (ids.length === 0) return () => {}
+  const timer = setInterval(() => {
+    redis.xclaim(stream, s.group, s.consumer, 0, ...ids, 'JUSTID').catch(() => { /* Redis away: nobody can claim them either */ })
+  }, Math.max(50, Math.floor(s.claimIdleMs / 3)))
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
 export async function ack(redis: Redis, stream: string, group: string, ids: readonly string[]): Promise<void> {
   if (ids.length > 0) await redis.xack(stream, group, ...ids)
 }

@@ -93,6 +93,25 @@ test('while PostgreSQL is unreachable votes stay pending, and once it is back ev
   assert.equal(consumer.child.exitCode, null, 'the consumer rode out the outage')
 })
 
+test('a consumer waiting out a PostgreSQL outage keeps its batch: an idle one neither takes it over nor dead-letters it', async (t) => {
+  const { pg, url, prefix, keys, stream, db, redis, contentIds, vote, consumer, before, retries } = await outageWorld(t)
+  await pg.stop()
+  const during = await addVotes(redis, stream, Array.from({ length: 20 }, (_, i) => vote(i + 3)))
+  await waitFor(async () => (await pendingOf(redis, stream, consumer.name)).length === during.length && retries() >= 1,
+    { timeoutMs: 20_000, what: 'the first consumer retrying with every new vote in hand' })
+  // A consumer with nothing to do looks for stale entries every 250 ms and takes those idle 500 ms; with
+  // CONSUMER_MAX_DELIVERIES=1 a taken-over entry would be dead-lettered at once, never applied.
+  const idle = startConsumer(t, url, prefix, { CONSUMER_MAX_DELIVERIES: '1' })
+  await waitFor(() => retries() >= 6, { timeoutMs: 20_000, what: 'an outage several claim periods long' })
+  assert.equal((await pendingOf(redis, stream, consumer.name)).length, during.length, 'the batch stayed with the live consumer')
+  assert.deepEqual(await pendingOf(redis, stream, idle.name), [])
+
+  await pg.start()
+  await waitForDrained(redis, stream, 30_000)
+  assert.deepEqual(await deadLetters(redis, keys), [])
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...during]))
+})
+
 test('SIGTERM during a PostgreSQL outage exits 0 without acking, and the next consumer applies the batch', async (t) => {
   const { pg, url, prefix, keys, stream, db, redis, contentIds, vote, consumer, before, retries } = await outageWorld(t)
   await pg.stop()
