@@ -3,16 +3,14 @@ import type { FastifyRequest } from 'fastify'
 import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
-import { countContents, findContent, insertContent, listContents, userVotes, type ContentRow, type PageStart } from '../queries/contents.js'
+import { findContent, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
 import { readPageState } from '../queries/locks.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
-import { createPageCache } from '../page-cache.js'
-import { bumpReadGeneration, currentReadGeneration } from '../../shared/read-generation.js'
+import { createContentPages } from '../content-pages.js'
+import { bumpReadGeneration } from '../../shared/read-generation.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 100
-// Pages kept per process: page numbers and cursors people actually follow (the first pages) repeat.
-const CACHED_PAGES = 500
 
 const ContentBody = Type.Object({
   // Not blank: at least one non-space character, as the system we replace required.
@@ -47,42 +45,9 @@ function listLink(req: FastifyRequest, params: Record<string, string | number>):
   return `${req.protocol}://${req.host}${req.url.split('?')[0]}?${query}`
 }
 
-type ListedPage = { rows: ContentRow[]; hasMore: boolean; count: number }
-const pageKey = (start: PageStart, size: number) =>
-  `${'beforeId' in start ? `b${start.beforeId}` : 'afterId' in start ? `a${start.afterId}` : `o${start.offset}`}:${size}`
-
 const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async (app, opts) => {
-  const pages = createPageCache<ListedPage>({ maxEntries: CACHED_PAGES, maxAgeMs: opts.readCacheMs })
-  const generationKey = app.keys.readGeneration
+  const pages = createContentPages({ db: app.db, redis: app.redis, keys: app.keys, readCacheMs: opts.readCacheMs })
   const withLocks = (rows: ContentRow[], until: (Date | null)[]) => rows.map((row, i) => toItem(row, until[i] ?? null))
-
-  /**
-   * One page with its locks. From the cache when the read generation it was stored under is still
-   * current (one MGET, no PostgreSQL); else from PostgreSQL, stored under the generation read before
-   * the query. Cached rows carry no user_vote: a caller's own scores are looked up per request.
-   */
-  async function listPage(start: PageStart, size: number, userId: number | null) {
-    const key = pageKey(start, size)
-    const cached = pages.get(key)
-    let generation: string | null | undefined
-    if (cached) {
-      const state = await readPageState(app.redis, app.keys, cached.value.rows.map((r) => r.id))
-      if (state.generation !== null && state.generation === cached.generation) {
-        const mine = userId === null ? undefined : await userVotes(app.db, userId, cached.value.rows.map((r) => r.id))
-        const rows = mine ? cached.value.rows.map((r) => ({ ...r, user_vote: mine.get(r.id) ?? null })) : cached.value.rows
-        return { ...cached.value, rows, until: state.until }
-      }
-      generation = state.generation
-    }
-    generation ??= await currentReadGeneration(app.redis, generationKey)
-    // Two queries on two pooled connections at once: the page (with the caller's scores) and the exact count.
-    const [{ rows, hasMore }, count] = await Promise.all([listContents(app.db, start, size, userId), countContents(app.db)])
-    if (generation !== null) {
-      pages.set(key, generation, { rows: userId === null ? rows : rows.map((r) => ({ ...r, user_vote: null })), hasMore, count })
-    }
-    const { until } = await readPageState(app.redis, app.keys, rows.map((r) => r.id))
-    return { rows, hasMore, count, until }
-  }
 
   app.post('/contents/', {
     schema: {
@@ -102,7 +67,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
     })
     // After COMMIT, so no reader can cache a page without the new item under the new generation.
     // Should Redis fail just now, cached pages miss the item for at most READ_CACHE_MS.
-    await bumpReadGeneration(app.redis, generationKey).catch((err: Error) => req.log.warn({ err: err.message }, 'read generation not bumped'))
+    await bumpReadGeneration(app.redis, app.keys.readGeneration).catch((err: Error) => req.log.warn({ err: err.message }, 'read generation not bumped'))
     return reply.code(201).send(toItem(row, null))
   })
 
@@ -120,7 +85,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
     if (cursor === null) throw invalidCursor()
     const page = req.query.page ?? 1
     const start: PageStart = cursor ?? { offset: (page - 1) * size }
-    const { rows, hasMore, count, until } = await listPage(start, size, userId)
+    const { rows, hasMore, count, until } = await pages.list(start, size, userId)
     if (cursor === undefined && page > 1 && rows.length === 0) throw pageNotFound()
     const first = rows[0]
     const last = rows[rows.length - 1]
