@@ -6,28 +6,55 @@ import { countContents, listContents, userVotes, type ContentRow, type PageStart
 import { readPageState } from './queries/locks.js'
 import { createPageCache } from './page-cache.js'
 
-// Pages kept per process: page numbers and cursors people actually follow (the first pages) repeat.
+// Pages kept per process: the page numbers and cursors people follow (the first ones) repeat.
 const CACHED_PAGES = 500
+// Callers whose own scores one entry remembers; past it the entry forgets them all and starts again.
+const CALLERS_PER_ENTRY = 1000
 
 type ListedPage = { rows: ContentRow[]; hasMore: boolean; count: number }
 export type LoadedPage = ListedPage & { until: (Date | null)[] }
+/**
+ * What the cache holds: rows without user_vote (shared by every caller), and the scores of callers who
+ * read the page under the same generation (user → content id → score): votes change only with a bump.
+ */
+type CachedPage = ListedPage & { scores: Map<number, Map<number, number>> }
 
 const pageKey = (start: PageStart, size: number) =>
   `${'beforeId' in start ? `b${start.beforeId}` : 'afterId' in start ? `a${start.afterId}` : `o${start.offset}`}:${size}`
 
+const shared = (rows: ContentRow[]) => rows.map((r) => (r.user_vote === null ? r : { ...r, user_vote: null }))
+const scoresOf = (rows: ContentRow[]) => new Map(rows.flatMap((r) => (r.user_vote === null ? [] : [[r.id, r.user_vote] as [number, number]])))
+const withScores = (rows: ContentRow[], scores: Map<number, number>) => rows.map((r) => ({ ...r, user_vote: scores.get(r.id) ?? null }))
+
+function remember(scores: Map<number, Map<number, number>>, userId: number, mine: Map<number, number>) {
+  if (scores.size >= CALLERS_PER_ENTRY) scores.clear()
+  scores.set(userId, mine)
+}
+
 /**
  * Content list pages with their locks, served from this process's memory while the read generation
- * they were read under is current (shared/read-generation.ts), else from PostgreSQL.
+ * they were read under is current (shared/read-generation.ts), else from PostgreSQL. A hit costs one
+ * MGET (the generation rides with the locks) and no PostgreSQL, apart from a caller's own scores the
+ * first time that caller reads the page under its generation.
+ *
+ * Items (GET /api/contents/:id/) are not cached: measured, caching them cost random-id reads about 10%
+ * (bench read-detail) for what one primary-key query would have cost.
  */
 export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys; readCacheMs: number }) {
   const { db, redis, keys } = deps
-  const pages = createPageCache<ListedPage>({ maxEntries: CACHED_PAGES, maxAgeMs: deps.readCacheMs })
+  const pages = createPageCache<CachedPage>({ maxEntries: CACHED_PAGES, maxAgeMs: deps.readCacheMs })
 
-  /**
-   * One page with its locks. A hit costs one MGET (the generation rides with the page's locks) and no
-   * PostgreSQL; a miss reads the generation BEFORE the query and stores the page under it. Cached rows
-   * carry no user_vote: a caller's own scores are looked up per request and never shared.
-   */
+  /** The caller's scores on an entry's contents: remembered, or one query by primary key. */
+  async function callerScores(entry: CachedPage, userId: number, ids: readonly number[]) {
+    let mine = entry.scores.get(userId)
+    if (mine === undefined) {
+      mine = await userVotes(db, userId, ids)
+      remember(entry.scores, userId, mine)
+    }
+    return mine
+  }
+
+  /** One page with its locks. A miss reads the generation BEFORE the query and stores the page under it. */
   async function list(start: PageStart, size: number, userId: number | null): Promise<LoadedPage> {
     const key = pageKey(start, size)
     const cached = pages.get(key)
@@ -36,9 +63,9 @@ export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys
       const ids = cached.value.rows.map((r) => r.id)
       const state = await readPageState(redis, keys, ids)
       if (state.generation !== null && state.generation === cached.generation) {
-        const mine = userId === null ? undefined : await userVotes(db, userId, ids)
-        const rows = mine ? cached.value.rows.map((r) => ({ ...r, user_vote: mine.get(r.id) ?? null })) : cached.value.rows
-        return { ...cached.value, rows, until: state.until }
+        const entry = cached.value
+        const rows = userId === null ? entry.rows : withScores(entry.rows, await callerScores(entry, userId, ids))
+        return { rows, hasMore: entry.hasMore, count: entry.count, until: state.until }
       }
       generation = state.generation
     }
@@ -46,7 +73,9 @@ export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys
     // Two queries on two pooled connections at once: the page (with the caller's scores) and the exact count.
     const [{ rows, hasMore }, count] = await Promise.all([listContents(db, start, size, userId), countContents(db)])
     if (generation !== null) {
-      pages.set(key, generation, { rows: userId === null ? rows : rows.map((r) => ({ ...r, user_vote: null })), hasMore, count })
+      const scores = new Map<number, Map<number, number>>()
+      if (userId !== null) scores.set(userId, scoresOf(rows))
+      pages.set(key, generation, { rows: shared(rows), hasMore, count, scores })
     }
     const { until } = await readPageState(redis, keys, rows.map((r) => r.id))
     return { rows, hasMore, count, until }

@@ -99,3 +99,43 @@ test('a vote applied by a consumer shows in a list that was cached before it', a
   }, { what: 'the applied vote in the list' })
   assert.deepEqual([row.average_vote, row.user_vote], [5, 5])
 })
+
+const detail = async (app: App, id: number, token?: string) => {
+  const res = await app.inject({ url: `/api/contents/${id}/`, headers: token ? bearer(token) : {} })
+  assert.equal(res.statusCode, 200)
+  return res.json() as { id: number; vote_count: number; average_vote: number | null; user_vote: number | null; locked_until: string | null }
+}
+
+test('an item shows a committed change on the next read, and each caller sees only their own user_vote', async (t) => {
+  const { app, db } = await cachedWorld(t)
+  const [ann, ben] = [await registerUser(app), await registerUser(app)]
+  const item = await createContent(app)
+  assert.equal((await detail(app, item.id, ann.access)).user_vote, null)
+  assert.equal((await detail(app, item.id)).vote_count, 0)
+  await db.execute(sql`insert into votes (user_id, content_id, score, version) values (${ann.id}, ${item.id}, 4, 1)`)
+  await db.execute(sql`update contents set vote_count = 1, vote_sum = 4 where id = ${item.id}`)
+  await bumpReadGeneration(app.redis, app.keys.readGeneration)
+  const mine = await detail(app, item.id, ann.access)
+  assert.deepEqual([mine.vote_count, mine.average_vote, mine.user_vote], [1, 4, 4])
+  assert.equal((await detail(app, item.id, ben.access)).user_vote, null, 'another caller does not see Ann\'s score')
+  assert.equal((await detail(app, item.id)).user_vote, null)
+  assert.equal((await detail(app, item.id, ann.access)).user_vote, 4)
+})
+
+test('an item shows its lock at once, and an id that was unknown is found once it is created', async (t) => {
+  const { app } = await cachedWorld(t, { VOTE_THRESHOLD_COUNT_LIMIT: '1' })
+  const voter = await registerUser(app)
+  const first = await createContent(app)
+  const missing = await app.inject({ url: `/api/contents/${first.id + 1}/` })
+  assert.equal(missing.statusCode, 404)
+  const second = await createContent(app)
+  assert.equal(second.id, first.id + 1)
+  assert.equal((await detail(app, second.id)).id, second.id)
+
+  assert.equal((await detail(app, first.id)).locked_until, null)
+  for (const expected of [202, 429]) {
+    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: first.id, score: 3 } })
+    assert.equal(res.statusCode, expected)
+  }
+  assert.ok((await detail(app, first.id)).locked_until)
+})
