@@ -13,6 +13,7 @@ import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { createConsumerMetrics } from './metrics.js'
 import { runLoop } from './loop.js'
+import { stopWhenSupervisorExits } from '../shared/supervised.js'
 
 const STATS_INTERVAL_MS = 10_000
 
@@ -52,6 +53,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     graceTimer.unref()
   })
 }
+
+stopWhenSupervisorExits()
 
 let last = metrics.totals()
 const stats = setInterval(() => {

@@ -34,14 +34,16 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Run `fn` until it succeeds, backing off from 50 ms to `maxDelayMs` on transient errors. A permanent
- * error is thrown at once; an abort stops the waiting (throws Aborted) so shutdown is never held up.
+ * error is thrown at once; an abort stops the waiting (throws Aborted) so shutdown is never held up,
+ * also when the abort comes while `fn` is failing (Redis away during start-up).
  */
 export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSignal; maxDelayMs?: number; onRetry?: (err: unknown, attempt: number) => void }): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn()
     } catch (err) {
-      if (isPermanent(err) || opts.signal.aborted) throw err
+      if (opts.signal.aborted) throw new Aborted() // shutdown wins over whatever failed
+      if (isPermanent(err)) throw err
       opts.onRetry?.(err, attempt)
       await sleep(Math.min(opts.maxDelayMs ?? 5000, 50 * 2 ** Math.min(attempt, 10)), opts.signal)
     }

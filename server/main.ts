@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { loadConfigOrExit } from '../shared/config.js'
 import { buildApp } from './app.js'
+import { stopWhenSupervisorExits } from '../shared/supervised.js'
 
 // The only place that listens: load config → build → listen; close on signal.
 const config = loadConfigOrExit('tally-api')
@@ -15,4 +16,5 @@ closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
   await app.close()
 })
 
+stopWhenSupervisorExits()
 await app.listen({ host: config.HOST, port: config.PORT })

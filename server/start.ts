@@ -46,8 +46,10 @@ const processes: Supervised[] = [
 
 function launch(p: Supervised): void {
   const startedAt = Date.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', p.entry], { cwd: ROOT, env: p.env, stdio: 'inherit' })
+  // Own process group (detached) and an IPC channel: see shared/supervised.ts.
+  const child = spawn(process.execPath, ['--import', 'tsx', p.entry], { cwd: ROOT, env: p.env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true })
   p.child = child
+  child.on('error', (err) => log(`${p.name} could not be started: ${err.message}`))
   child.on('exit', (code, signal) => {
     if (stopping) return
     if (code === EXIT_CONFIG) {
@@ -72,7 +74,12 @@ async function shutdown(exitCode: number): Promise<void> {
   const killer = setTimeout(() => { for (const c of running) c.kill('SIGKILL') }, config.SHUTDOWN_GRACE_MS + 2000)
   await Promise.all(exits)
   clearTimeout(killer)
-  await services.stop()
+  try {
+    await services.stop()
+  } catch (err) {
+    console.error(`tally: stopping the local servers failed: ${(err as Error).message}`)
+    exitCode = 1
+  }
   process.exit(exitCode)
 }
 

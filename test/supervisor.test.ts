@@ -1,0 +1,67 @@
+// `npm start`'s supervisor (server/start.ts) as a terminal runs it: Ctrl-C stops the API and the
+// consumers gracefully (each finishes its work and exits 0), and children never outlive a supervisor
+// that was killed outright.
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
+import { freePort } from './throwaway.js'
+
+const ROOT = new URL('..', import.meta.url).pathname
+
+interface Supervisor { child: ChildProcess; port: number; output: () => string; exited: Promise<number | null> }
+
+/** The pids every JSON log line names: the API's and the consumer's. */
+const childPids = (output: string) => [...new Set([...output.matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])))]
+
+async function startSupervisor(t: TestContext): Promise<Supervisor> {
+  const port = await freePort()
+  const { PATH, HOME } = process.env
+  // detached: a process group of its own, as a shell gives a foreground job, so the test can signal the group.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH, HOME, NODE_ENV: 'test', DATABASE_URL: await emptyDatabase(t), REDIS_URL: process.env.REDIS_URL,
+      REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName('sup')}:`, HOST: '127.0.0.1', PORT: String(port),
+      CONSUMERS: '1', CONSUMER_METRICS_PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '5000',
+      JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
+    },
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => { output += chunk })
+  child.stderr!.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  t.after(() => {
+    for (const pid of [child.pid!, ...childPids(output)]) {
+      try { process.kill(pid, 'SIGKILL') } catch { /* gone already */ }
+    }
+  })
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`)
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false)
+    return live && output.includes('"msg":"consumer started"')
+  }, { timeoutMs: 30_000, what: 'the API and the consumer to be up' })
+  return { child, port, output: () => output, exited }
+}
+
+test('Ctrl-C on npm start stops the API and the consumer gracefully: each finishes, and everything exits 0', async (t) => {
+  const sup = await startSupervisor(t)
+  process.kill(-sup.child.pid!, 'SIGINT') // what a terminal does: the whole foreground process group
+  assert.equal(await sup.exited, 0, sup.output())
+  assert.match(sup.output(), /"msg":"consumer stopped"/)
+  assert.match(sup.output(), /"msg":"closing: finishing in-flight requests"/)
+  assert.doesNotMatch(sup.output(), /second SIG|grace period over/, 'no child was told twice to stop')
+})
+
+test('a supervisor killed outright takes its API and consumer down with it, gracefully', async (t) => {
+  const sup = await startSupervisor(t)
+  process.kill(sup.child.pid!, 'SIGKILL')
+  await waitFor(async () => !(await fetch(`http://127.0.0.1:${sup.port}/health/live`).then((r) => r.ok, () => false)),
+    { timeoutMs: 15_000, what: 'the API to stop answering' })
+  await waitFor(() => /"msg":"consumer stopped"/.test(sup.output()), { timeoutMs: 15_000, what: 'the consumer to stop' })
+  await waitFor(() => childPids(sup.output()).every((pid) => {
+    try { process.kill(pid, 0); return false } catch { return true }
+  }), { timeoutMs: 15_000, what: 'no child process left' })
+})
