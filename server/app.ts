@@ -19,12 +19,16 @@ import contentRoutes from './routes/contents.js'
 import voteRoutes from './routes/votes.js'
 
 const BODY_LIMIT_BYTES = 16 * 1024
+// A client must send its whole request within this: one that stops half-way through a body would
+// otherwise hold its connection (Node's default allows five minutes).
+const REQUEST_TIMEOUT_MS = 30_000
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 
 /** The whole API as a Fastify instance, ready for `listen` (server/main.ts) or `inject` (tests). Never listens. */
 export async function buildApp(config: Config, opts: FastifyServerOptions = {}) {
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     logger: loggerOptions(config.LOG_LEVEL, 'tally-api'),
     trustProxy: config.TRUST_PROXY,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },

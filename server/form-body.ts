@@ -1,16 +1,21 @@
 import type { FastifyInstance } from 'fastify'
-import { Value } from '@sinclair/typebox/value'
-import type { TSchema } from '@sinclair/typebox'
+import { DECIMAL, integerProperties } from './validation.js'
 
 /**
  * HTML forms and scripts written for the system we replace (e.g. Python's requests with data=)
- * send application/x-www-form-urlencoded. Every form value is text, so it is converted by the
- * route's own body schema ("4" → 4 where an integer is expected) and then validated like JSON.
+ * send application/x-www-form-urlencoded. Every form value is text: a field the route's body schema
+ * declares an integer becomes a number when it is written in plain decimal digits ("4" → 4), and stays
+ * text otherwise, so validation refuses "4.9", "1e3", "0x3" or "true" with 400 exactly as it would in
+ * JSON, instead of a conversion quietly recording another score.
  */
 export function acceptFormBodies(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
-    const fields = Object.fromEntries(new URLSearchParams(body as string))
-    const schema = req.routeOptions.schema?.body as TSchema | undefined
-    done(null, schema ? Value.Convert(schema, fields) : fields)
+    const fields: Record<string, unknown> = Object.fromEntries(new URLSearchParams(body as string))
+    const schema = req.routeOptions.schema?.body as { properties?: Record<string, { type?: unknown }> } | undefined
+    for (const name of schema ? integerProperties(schema) : []) {
+      const text = fields[name]
+      if (typeof text === 'string' && DECIMAL.test(text)) fields[name] = Number(text)
+    }
+    done(null, fields)
   })
 }

@@ -2,11 +2,18 @@ import { Type, type Static } from '@fastify/type-provider-typebox'
 import type { StringOptions } from '@sinclair/typebox'
 
 // PostgreSQL text cannot hold U+0000: a stored string with one is a 400 at the door, not a 500 at the INSERT.
-const NO_NUL = '^[^\\u0000]*$'
+// A lone UTF-16 surrogate (\ud800 with no partner) has no UTF-8 form: it would be stored, or hashed, as
+// U+FFFD, so "\ud800" and "\udfff" would become one password. Ajv matches patterns with the u flag, where
+// [\ud800-\udfff] matches only unpaired surrogates, so emoji and other astral characters pass.
+const WELL_FORMED = '^[^\\ud800-\\udfff]*$'
+const STORABLE = '^[^\\u0000\\ud800-\\udfff]*$'
 /** A string that is stored in PostgreSQL. Give `pattern` only to narrow it further; it must exclude U+0000 too. */
-export const StoredText = (opts: StringOptions = {}) => Type.String({ pattern: NO_NUL, ...opts })
+export const StoredText = (opts: StringOptions = {}) => Type.String({ pattern: STORABLE, ...opts })
 /** Stored text with at least one non-space character; linear to match, whatever the input. */
-export const NonBlankText = (opts: StringOptions = {}) => StoredText({ ...opts, pattern: '^\\s*[^\\s\\u0000][^\\u0000]*$' })
+export const NonBlankText = (opts: StringOptions = {}) =>
+  StoredText({ ...opts, pattern: '^\\s*[^\\s\\u0000\\ud800-\\udfff][^\\u0000\\ud800-\\udfff]*$' })
+/** Text that is only hashed or compared (passwords): any character but an unpaired surrogate. */
+export const WellFormedText = (opts: StringOptions = {}) => Type.String({ pattern: WELL_FORMED, ...opts })
 
 export const ErrorReply = Type.Object({
   statusCode: Type.Integer(),

@@ -3,10 +3,11 @@ import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 
 const common: Options = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false }
-const DECIMAL = /^-?[0-9]+$/
+/** How an integer must be written in text (query, path, form): plain decimal digits. */
+export const DECIMAL = /^-?[0-9]+$/
 
 /** The top-level properties of an object schema that are integers. */
-const integerProperties = (schema: { properties?: Record<string, { type?: unknown }> }) =>
+export const integerProperties = (schema: { properties?: Record<string, { type?: unknown }> }) =>
   Object.entries(schema.properties ?? {}).filter(([, s]) => s.type === 'integer').map(([name]) => name)
 
 /**

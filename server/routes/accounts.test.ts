@@ -54,6 +54,8 @@ test('a registration body that breaks the rules is refused with 400 invalid_requ
     'NUL in first_name': { username, password: PASSWORD, first_name: 'a\u0000' },
     'NUL in last_name': { username, password: PASSWORD, last_name: '\u0000' },
     'NUL in the username': { username: `${username}\u0000`, password: PASSWORD },
+    'a password with a lone surrogate': { username, password: '\ud800'.repeat(8) },
+    'a lone surrogate in first_name': { username, password: PASSWORD, first_name: 'a\udc00' },
   }
   for (const [why, payload] of Object.entries(bad)) {
     const res = await register(app, payload)

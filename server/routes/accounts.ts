@@ -5,12 +5,12 @@ import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
 import { invalidCredentials, usernameTaken } from '../errors.js'
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js'
 import { usernameKey } from '../usernames.js'
-import { StoredText, errors } from '../schemas.js'
+import { StoredText, WellFormedText, errors } from '../schemas.js'
 
 // Django's rule for usernames (letters, digits and @ . + - _), Unicode included; \p{Pc} admits the
 // underscore's compatibility forms (fullwidth ＿), which NFKC folds to _ for uniqueness.
 const Username = Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\p{L}\\p{M}\\p{N}\\p{Pc}.@+-]+$' })
-const Password = Type.String({ minLength: 8, maxLength: 1024 })
+const Password = WellFormedText({ minLength: 8, maxLength: 1024 })
 const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() })
 
 const RegisterBody = Type.Object({
@@ -25,7 +25,7 @@ const RegisterBody = Type.Object({
 const LoginBody = Type.Object({
   // Looked up in PostgreSQL, so no U+0000 (a 400 rather than a failed query).
   username: StoredText({ minLength: 1, maxLength: 150 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  password: WellFormedText({ minLength: 1, maxLength: 1024 }),
 }, { additionalProperties: false })
 
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -59,6 +59,8 @@ test('a content body that breaks the rules is refused with 400 invalid_request',
     'NUL in the title': { title: 'a\u0000b' },
     'NUL in the description': { title: 'ok', description: 'x\u0000' },
     'a 16,000-space title (refused, and fast)': { title: ' '.repeat(16_000) },
+    'a lone surrogate in the title': { title: 'a\ud800b' },
+    'a lone surrogate in the description': { title: 'ok', description: '\udfff' },
   }
   for (const [why, payload] of Object.entries(bad)) {
     const res = await create(app, payload)

@@ -162,6 +162,35 @@ test('a form-encoded vote is converted by the schema and accepted', async (t) =>
   assert.equal(res.json().score, 5)
 })
 
+test('a form-encoded score or content that is not a plain whole number is refused, never rounded', async (t) => {
+  const app = await buildTestApp(t, isolated())
+  const user = await registerUser(app)
+  const content = await createContent(app)
+  for (const fields of ['score=4.9', 'score=1e3', 'score=0x3', 'score=true', 'score=%204%20', 'score=-0.5', `content=${content.id}.7&score=3`, 'score=']) {
+    const body = fields.startsWith('content=') ? fields : `content=${content.id}&${fields}`
+    const res = await app.inject({
+      method: 'POST', url: '/api/vote/', headers: { ...bearer(user.access), 'content-type': 'application/x-www-form-urlencoded' }, payload: body,
+    })
+    assert.equal(res.statusCode, 400, body)
+    assert.equal(res.json().code, 'invalid_request', body)
+  }
+})
+
+test('an anonymous vote is 401 whatever its body: malformed, empty, oversized or of another type', async (t) => {
+  const app = await buildTestApp(t, isolated())
+  const cases: [string, Record<string, string>, string][] = [
+    ['malformed JSON', { 'content-type': 'application/json' }, '{'],
+    ['empty JSON', { 'content-type': 'application/json' }, ''],
+    ['text/plain', { 'content-type': 'text/plain' }, 'hi'],
+    ['over 16 KiB', { 'content-type': 'application/json' }, JSON.stringify({ content: 1, score: 1, pad: 'x'.repeat(20_000) })],
+  ]
+  for (const [why, headers, payload] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers, payload })
+    assert.equal(res.statusCode, 401, why)
+    assert.equal(res.json().code, 'not_authenticated', why)
+  }
+})
+
 test('a voter over RATE_LIMIT_PER_MINUTE gets 429 rate_limited with Retry-After; other voters are unaffected', async (t) => {
   const app = await buildTestApp(t, isolated({ RATE_LIMIT_PER_MINUTE: '3' }))
   const [greedy, other] = [await registerUser(app), await registerUser(app)]

@@ -20,8 +20,9 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
   app.post('/vote/', {
     // The per-user limit is counted by the vote script itself (one round trip per vote), not by the plugin.
     config: { rateLimit: false },
-    // After the rate limiter (onRequest), before validation: an anonymous caller gets 401 whatever the body.
-    preValidation: async (req) => { req.requireUser() },
+    // Before the body is even read (onRequest): an anonymous caller gets 401 whatever it sends, and an
+    // unauthenticated client cannot make the API parse 16 KiB bodies.
+    onRequest: async (req) => { req.requireUser() },
     schema: {
       tags: ['votes'],
       summary: 'Rate a content 0..5, or change your rating. Accepted votes reach PostgreSQL shortly after (202).',
