@@ -91,8 +91,6 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
   let dead: Rejected[]
   try {
     result = await applyIsolating(deps, collapse(votes))
-    // After COMMIT and before XACK: should the bump fail, the batch is redelivered and bumped then.
-    if (votes.length > 0) await bumpReadGeneration(deps.redis, deps.readGenerationKey)
     dead = [...tooOften, ...rejected, ...result.rejected]
     const deadIds = new Set(dead.map((r) => r.entryId))
     await deadLetter(deps.redis, settings, dead)
@@ -110,8 +108,10 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
  * the batch: split it in halves until the offending vote stands alone, and dead-letter only that one.
  */
 async function applyIsolating(deps: LoopDeps, votes: Vote[]): Promise<ApplyResult> {
+  if (votes.length === 0) return { applied: 0, stale: 0, rejected: [] }
+  let result: ApplyResult
   try {
-    return await withRetry(() => applyVotes(deps.db, votes), {
+    result = await withRetry(() => applyVotes(deps.db, votes), {
       signal: deps.signal,
       onRetry: (err, attempt) => deps.log.warn({ err: (err as Error).message, code: pgErrorCode(err), attempt, votes: votes.length }, 'apply failed; retrying'),
     })
@@ -125,6 +125,10 @@ async function applyIsolating(deps: LoopDeps, votes: Vote[]): Promise<ApplyResul
     const b = await applyIsolating(deps, votes.slice(half))
     return { applied: a.applied + b.applied, stale: a.stale + b.stale, rejected: [...a.rejected, ...b.rejected] }
   }
+  // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
+  // next half), before XACK: should the bump fail, the batch is redelivered, replayed, and bumped then.
+  await bumpReadGeneration(deps.redis, deps.readGenerationKey)
+  return result
 }
 
 function ignoreAbort(err: unknown): void {

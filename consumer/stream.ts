@@ -72,18 +72,25 @@ export async function claimStale(redis: Redis, stream: string, s: StreamSettings
   return { batch: { stream, entries, deliveries }, cursor: next }
 }
 
-/** XADD each rejected entry, with its reason, to the dead-letter stream, then XACK it: one round trip. */
+/**
+ * XADD each rejected entry, with its reason, to the dead-letter stream; then, only once every XADD has
+ * succeeded, XACK them. In one pipeline a refused XADD (Redis out of memory refuses XADD but not XACK)
+ * would still have acked its entry: gone, with no dead letter to show for it. Two round trips, and only
+ * for batches that have rejects.
+ */
 export async function deadLetter(redis: Redis, s: StreamSettings, rejected: readonly Rejected[]): Promise<void> {
   if (rejected.length === 0) return
-  const pipeline = redis.pipeline()
+  const adds = redis.pipeline()
   for (const r of rejected) {
-    pipeline.xadd(s.deadLetters, 'MAXLEN', '~', s.deadLetterMaxLen, '*',
+    adds.xadd(s.deadLetters, 'MAXLEN', '~', s.deadLetterMaxLen, '*',
       'stream', r.stream, 'entry', r.entryId, 'reason', r.reason, 'consumer', s.consumer, ...r.fields)
   }
-  for (const r of rejected) pipeline.xack(r.stream, s.group, r.entryId)
-  const results = await pipeline.exec()
-  const failed = results?.find(([err]) => err)
+  const failed = (await adds.exec())?.find(([err]) => err)
   if (failed) throw failed[0]
+  const acks = redis.pipeline()
+  for (const r of rejected) acks.xack(r.stream, s.group, r.entryId)
+  const ackFailed = (await acks.exec())?.find(([err]) => err)
+  if (ackFailed) throw ackFailed[0]
 }
 
 /**

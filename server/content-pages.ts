@@ -6,10 +6,13 @@ import { countContents, listContents, userVotes, type ContentRow, type PageStart
 import { readPageState } from './queries/locks.js'
 import { createPageCache } from './page-cache.js'
 
-// Pages kept per process: the page numbers and cursors people follow (the first ones) repeat.
+// Pages kept per process: the page numbers and cursors people follow (the first ones) repeat. The byte
+// budget is an estimate of the rows' strings (UTF-16) plus a fixed cost per row.
 const CACHED_PAGES = 500
+const CACHED_BYTES = 32 * 1024 * 1024
+const BYTES_PER_ROW = 200
 // Callers whose own scores one entry remembers; past it the entry forgets them all and starts again.
-const CALLERS_PER_ENTRY = 1000
+const CALLERS_PER_ENTRY = 256
 
 type ListedPage = { rows: ContentRow[]; hasMore: boolean; count: number }
 export type LoadedPage = ListedPage & { until: (Date | null)[] }
@@ -18,6 +21,9 @@ export type LoadedPage = ListedPage & { until: (Date | null)[] }
  * read the page under the same generation (user → content id → score): votes change only with a bump.
  */
 type CachedPage = ListedPage & { scores: Map<number, Map<number, number>> }
+
+const pageBytes = (page: CachedPage) =>
+  page.rows.reduce((n, r) => n + BYTES_PER_ROW + 2 * (r.title.length + r.description.length), 0)
 
 const pageKey = (start: PageStart, size: number) =>
   `${'beforeId' in start ? `b${start.beforeId}` : 'afterId' in start ? `a${start.afterId}` : `o${start.offset}`}:${size}`
@@ -42,7 +48,7 @@ function remember(scores: Map<number, Map<number, number>>, userId: number, mine
  */
 export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys; readCacheMs: number }) {
   const { db, redis, keys } = deps
-  const pages = createPageCache<CachedPage>({ maxEntries: CACHED_PAGES, maxAgeMs: deps.readCacheMs })
+  const pages = createPageCache<CachedPage>({ maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: pageBytes })
 
   /** The caller's scores on an entry's contents: remembered, or one query by primary key. */
   async function callerScores(entry: CachedPage, userId: number, ids: readonly number[]) {
