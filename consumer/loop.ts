@@ -5,7 +5,7 @@ import { pgErrorCode } from '../shared/db/errors.js'
 import { applyVotes, type ApplyResult } from './apply.js'
 import { collapse } from './collapse.js'
 import { decodeAll, rejectVote, type Rejected, type Vote } from './decode.js'
-import { isPermanent, sleep, withRetry, Aborted } from './retry.js'
+import { isPermanent, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
 import { ack, claimStale, deadLetter, ensureGroup, holdEntries, readNew, type Batch, type StreamSettings } from './stream.js'
 import type { ConsumerMetrics } from './metrics.js'
 import { bumpReadGeneration } from '../shared/read-generation.js'
@@ -34,7 +34,7 @@ export interface LoopDeps {
  */
 export async function runLoop(deps: LoopDeps): Promise<void> {
   const { signal, log } = deps
-  await withRetry(async () => { for (const s of deps.streams) await ensureGroup(deps.redis, s, deps.settings.group) },
+  await withRetry(async () => { for (const s of deps.streams) await unlessAborted(ensureGroup(deps.redis, s, deps.settings.group), signal) },
     { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
   let nextClaimAt = 0
@@ -51,7 +51,12 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
           // A full pass over the pending list is done when the cursor wraps to 0-0.
           if (claimed.cursor === '0-0' && stream === deps.streams[deps.streams.length - 1]) nextClaimAt = Date.now() + deps.claimIntervalMs
         }
-        batch ??= await readNew(deps.blocking, stream, deps.settings, signal)
+        // A read on a live connection is waited for (BLOCK is short, and what it returns is this consumer's
+        // to apply); one queued while Redis is away is given up on shutdown: it can deliver nothing.
+        if (batch === null) {
+          const read = readNew(deps.blocking, stream, deps.settings, signal)
+          batch = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal)
+        }
         if (batch) await processBatch(deps, batch)
         if (signal.aborted) break
       }

@@ -46,6 +46,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (controller.signal.aborted) process.exit(1) // a second signal: stop now
     log.info({ signal }, 'stopping: finishing the batch in hand')
     controller.abort()
+    // With Redis away nothing can be acked anyway, and a command waiting for a reconnect would hold the
+    // stop until the grace period ran out: drop the connections, so it fails now and the loop ends.
+    // The batch in hand, if any, stays pending and is taken over; its replay changes nothing.
+    for (const client of [redis, blocking]) if (client.status !== 'ready') client.disconnect()
     graceTimer = setTimeout(() => {
       log.error('grace period over with work in hand: exiting; the entries stay pending and are reclaimed')
       process.exit(1)
@@ -90,12 +94,14 @@ await runLoop({
 
 // Leave the group tidy: a consumer with nothing pending is forgotten (one with pending entries is kept,
 // since deleting it would drop them from the PEL).
-try {
-  for (const stream of streams) {
-    const [count] = await redis.xpending(stream, config.CONSUMER_GROUP, '-', '+', 1, consumer) as unknown[]
-    if (count === undefined) await redis.xgroup('DELCONSUMER', stream, config.CONSUMER_GROUP, consumer)
-  }
-} catch { /* Redis away: the stale name is harmless */ }
+if (redis.status === 'ready') {
+  try {
+    for (const stream of streams) {
+      const [count] = await redis.xpending(stream, config.CONSUMER_GROUP, '-', '+', 1, consumer) as unknown[]
+      if (count === undefined) await redis.xgroup('DELCONSUMER', stream, config.CONSUMER_GROUP, consumer)
+    }
+  } catch { /* Redis gone meanwhile: the stale name is harmless */ }
+}
 blocking.disconnect()
 await closeRedis(redis)
 await db.close()

@@ -49,3 +49,19 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSi
     }
   }
 }
+
+/**
+ * `work`, or Aborted as soon as `signal` aborts, whichever comes first: for waits that shutdown may cut
+ * short because nothing depends on them (a Redis command queued while Redis is away).
+ */
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Aborted())
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Aborted())
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (value) => { signal.removeEventListener('abort', onAbort); resolve(value) },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err) },
+    )
+  })
+}

@@ -8,7 +8,7 @@ import { migrateDatabase } from '../shared/db/migrate.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { withDatabase } from './databases.js'
 import { uniqueName, waitFor } from './helpers.js'
-import { throwawayPostgres } from './throwaway.js'
+import { freePort, throwawayPostgres } from './throwaway.js'
 import {
   consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
   seedContents, seedUsers, seededRandom, startConsumer, stopConsumer, waitForDrained,
@@ -193,4 +193,12 @@ test('an entry delivered more than CONSUMER_MAX_DELIVERIES times is dead-lettere
   assert.deepEqual(dead.map((d) => ({ entry: d.entry, reason: d.reason, user: d.user })), [{ entry: tired!.id, reason: 'max_deliveries', user: String(ann) }])
   assert.deepEqual(await pendingOf(redis, stream, ghost), [])
   await assertDbHolds(db, redis, keys, [content!], newestVotes(fresh))
+})
+
+test('a consumer stopped while Redis is unreachable exits 0 at once instead of waiting out its grace period', async (t) => {
+  const nowhere = `redis://127.0.0.1:${await freePort()}`
+  const consumer = startConsumer(t, process.env.DATABASE_URL!, isolatedPrefix(), { REDIS_URL: nowhere, SHUTDOWN_GRACE_MS: '60000', LOG_LEVEL: 'info' })
+  await waitFor(() => consumer.output().includes('cannot create the consumer group yet'), { timeoutMs: 20_000, what: 'the consumer to retry' })
+  assert.equal(await stopConsumer(consumer, 'SIGTERM', 10_000), 0, consumer.output())
+  assert.match(consumer.output(), /consumer stopped/)
 })
