@@ -4,7 +4,7 @@ import helmet from '@fastify/helmet'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../shared/config.js'
 import { loggerOptions } from '../shared/logger.js'
-import { errorHandler, notFoundHandler } from './errors.js'
+import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js'
 import { validatorCompiler } from './validation.js'
 import { acceptFormBodies } from './form-body.js'
 import dbPlugin from './plugins/db.js'
@@ -29,6 +29,8 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: REQUEST_TIMEOUT_MS,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     logger: loggerOptions(config.LOG_LEVEL, 'tally-api'),
     trustProxy: config.TRUST_PROXY,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },

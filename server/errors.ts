@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { isDbUnavailable, loggableDbError } from '../shared/db/errors.js'
@@ -39,6 +40,7 @@ const FRAMEWORK_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
   FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'invalid_request',
   FST_ERR_ASYNC_CONSTRAINT: 'invalid_request',
 }
 
@@ -70,4 +72,34 @@ export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
 
 function body(statusCode: number, code: string, message: string) {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, code }
+}
+
+/**
+ * Errors the router raises before any route runs (a path that is not valid percent-encoding, a path
+ * parameter over its length limit): answered in the one shape, as 400 invalid_request. An id too long
+ * to be an id is a bad request like any other bad id, not Fastify's 414.
+ */
+export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', req.id)
+  return reply.code(400).send(body(400, FRAMEWORK_CODES[err.code] ?? 'invalid_request', err.message))
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request did not arrive in time'],
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'the request line and headers exceed 16 KiB'],
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (malformed HTTP, headers over 16 KiB, a
+ * body that never finishes): the same JSON shape as every other error, then the connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'invalid_request', 'malformed HTTP request']
+  const payload = JSON.stringify(body(status, code, message))
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n`
+      + `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`)
+  }
+  socket.destroy(err)
 }
