@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
 import { currentReadGeneration } from '../shared/read-generation.js'
-import { countContents, listContents, userVotes, type ContentRow, type PageStart } from './queries/contents.js'
+import { listContents, userVotes, type ContentRow, type PageStart } from './queries/contents.js'
 import { readPageState } from './queries/locks.js'
 import { createPageCache } from './page-cache.js'
 
@@ -76,8 +76,8 @@ export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys
       generation = state.generation
     }
     generation ??= await currentReadGeneration(redis, keys.readGeneration)
-    // Two queries on two pooled connections at once: the page (with the caller's scores) and the exact count.
-    const [{ rows, hasMore }, count] = await Promise.all([listContents(db, start, size, userId), countContents(db)])
+    // The page (with the caller's scores) and the count in one statement: one snapshot, so they agree.
+    const { rows, hasMore, total: count } = await listContents(db, start, size, userId)
     if (generation !== null) {
       const scores = new Map<number, Map<number, number>>()
       if (userId !== null) scores.set(userId, scoresOf(rows))

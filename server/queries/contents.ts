@@ -52,8 +52,11 @@ export async function findContent(db: Db, id: number, userId: number | null): Pr
  * One page of contents, newest (highest id) first; one extra row is read to tell whether more follow.
  * Keyset starts walk the primary key from the cursor, so page 20,000 costs what page 1 does.
  * Offsets first find the page's top id with an index-only scan, then join only that page's rows.
+ * `total` is the content count read by the same statement, so it agrees with the rows (both from one
+ * snapshot, even while contents are being created).
  */
-export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null): Promise<{ rows: ContentRow[]; hasMore: boolean }> {
+export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null):
+  Promise<{ rows: ContentRow[]; hasMore: boolean; total: number }> {
   const uv = userVote(userId)
   let where: SQL
   let order = sql`desc`
@@ -63,17 +66,17 @@ export async function listContents(db: Db, start: PageStart, limit: number, user
     order = sql`asc`
   } else if (start.offset === 0) where = sql`true`
   else where = sql`c.id <= (select id from contents order by id desc offset ${start.offset} limit 1)`
-  const rows = await db.queryPrepared<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join}
-    where ${where} order by c.id ${order} limit ${limit + 1}`)
+  // The counter row drives the statement, so it returns one row (page columns null) even for an empty page.
+  const found = await db.queryPrepared<Omit<ContentRow, 'id'> & { id: number | null; total: string }>(sql`select p.*, k.value as total
+    from counters k left join lateral (
+      select ${itemColumns}, ${uv.column} from contents c ${uv.join} where ${where} order by c.id ${order} limit ${limit + 1}
+    ) p on true
+    where k.name = 'contents' order by p.id ${order}`)
+  const total = found[0] === undefined ? 0 : Number(found[0].total)
+  const page = found.filter((r): r is ContentRow & { total: string } => r.id !== null)
+  const rows = page.slice(0, limit).map(({ total: _, ...row }) => row)
   // hasMore: rows beyond this page in the walking direction (older for offset/before, newer for after).
-  const page = rows.slice(0, limit)
-  return { rows: 'afterId' in start ? page.reverse() : page, hasMore: rows.length > limit }
-}
-
-/** Exact number of contents, from the trigger-maintained counter (one primary-key read). */
-export async function countContents(db: Db): Promise<number> {
-  const rows = await db.queryPrepared<{ value: string }>(sql`select value from counters where name = 'contents'`)
-  return Number(rows[0]?.value ?? 0)
+  return { rows: 'afterId' in start ? rows.reverse() : rows, hasMore: page.length > limit, total }
 }
 
 /** The caller's own scores on these contents (absent: not voted), for a page served from the cache. */

@@ -139,3 +139,16 @@ test('an item shows its lock at once, and an id that was unknown is found once i
   }
   assert.ok((await detail(app, first.id)).locked_until)
 })
+
+test('while contents are being created, every list\'s count agrees with the items it shows', async (t) => {
+  const { app } = await cachedWorld(t, { READ_CACHE_MS: '0' })
+  const seen: [number, number][] = []
+  for (let round = 0; round < 20; round++) {
+    const lists = Array.from({ length: 4 }, () => app.inject({ url: '/api/contents/?page_size=100' }))
+    await Promise.all([createContent(app), createContent(app), createContent(app), ...lists.map(async (l) => {
+      const page = (await l).json() as { count: number; results: unknown[] }
+      seen.push([page.count, page.results.length])
+    })])
+  }
+  assert.deepEqual(seen.filter(([count, shown]) => count !== shown), [], `count = items shown, in one snapshot: ${JSON.stringify(seen)}`)
+})
