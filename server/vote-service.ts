@@ -19,6 +19,7 @@ export interface VoteSettings {
 
 // The script's deadline sits this far before the client's timeout, to absorb the reply's trip back.
 const DEADLINE_MARGIN = 0.2
+const CLOCK_SYNC_MS = 60_000
 
 /**
  * Casting a vote: one EVALSHA in the normal case. PostgreSQL is touched only to rebuild the
@@ -28,27 +29,32 @@ export function createVoteService(deps: {
   db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (outcome: VoteOutcomeLabel) => void
 }) {
   const { db, redis, keys, settings, log, count } = deps
-  // Redis' clock minus ours, so the deadline is stated in the clock the script reads.
-  let clockOffsetMs = 0
+  // The deadline is stated in the clock the script reads (Redis' TIME) and carried forward here with the
+  // monotonic clock, which a step of the wall clock (NTP, a resumed VM) does not move. Re-read on every
+  // connect, every minute (Redis' own clock may step too), and after a script said the deadline had passed.
+  let redisClock = { redisMs: Date.now(), atMs: performance.now() }
+  const redisNow = () => redisClock.redisMs + (performance.now() - redisClock.atMs)
   const syncClock = async () => {
     try {
-      const before = Date.now()
+      const before = performance.now()
       const [sec, usec] = await redis.time()
-      const after = Date.now()
-      clockOffsetMs = Number(sec) * 1000 + Math.floor(Number(usec) / 1000) - (before + after) / 2
-    } catch { /* keep the last offset; the next `ready` tries again */ }
+      const after = performance.now()
+      redisClock = { redisMs: Number(sec) * 1000 + Number(usec) / 1000, atMs: (before + after) / 2 }
+    } catch { /* keep the last reading; the next sync tries again */ }
   }
   redis.on('ready', () => void syncClock())
   if (redis.status === 'ready') void syncClock()
+  const resync = setInterval(() => { if (redis.status === 'ready') void syncClock() }, CLOCK_SYNC_MS)
+  resync.unref()
 
   let rebuilding: Promise<unknown> | undefined
   const rebuild = () => (rebuilding ??= rebuildContentIndex(db, redis, keys)
-    .then((n) => log.warn({ contents: n }, 'content index rebuilt from postgresql (redis had lost it)'))
+    .then((n) => log.warn({ contents: n }, 'content index built from postgresql (it was missing from redis: a new install, or redis lost its data)'))
     .finally(() => { rebuilding = undefined }))
 
   const send = async (userId: number, contentId: number, score: number): Promise<VoteOutcome> => {
     const shard = keys.shardOf(contentId)
-    const deadline = Date.now() + clockOffsetMs + Math.floor(settings.timeoutMs * (1 - DEADLINE_MARGIN))
+    const deadline = Math.floor(redisNow() + settings.timeoutMs * (1 - DEADLINE_MARGIN))
     const reply = await redis.castVote(keys.contentExists(shard), keys.lock(contentId), keys.window(contentId), keys.stream(shard),
       keys.voteRequests(contentId, userId), userId, contentId, score, settings.limit, settings.windowSeconds, settings.lockSeconds,
       deadline, settings.requestsPerMinute)
@@ -82,14 +88,17 @@ export function createVoteService(deps: {
       case 'unknown_content':
         count('content_not_found')
         throw contentNotFound(contentId)
-      case 'index_incomplete':
       case 'deadline_passed':
+        void syncClock() // a Redis that ran the script late, or a clock that stepped
+        count('queue_unavailable')
+        throw queueUnavailable()
+      case 'index_incomplete':
         count('queue_unavailable')
         throw queueUnavailable()
     }
   }
 
-  return { castVote }
+  return { castVote, close: () => clearInterval(resync) }
 }
 
 export type VoteService = ReturnType<typeof createVoteService>

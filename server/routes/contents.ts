@@ -42,7 +42,9 @@ const toItem = (row: ContentRow, locked: Date | null): ContentItem => ({
 /** An absolute link back to this list with `params`, like the system we replace returned. */
 function listLink(req: FastifyRequest, params: Record<string, string | number>): string {
   const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))
-  return `${req.protocol}://${req.host}${req.url.split('?')[0]}?${query}`
+  // The path, also when the request line carried an absolute URL ("GET http://host/api/contents/ HTTP/1.1").
+  const path = new URL(req.url, 'http://localhost').pathname
+  return `${req.protocol}://${req.host}${path}?${query}`
 }
 
 const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async (app, opts) => {

@@ -16,6 +16,7 @@ const VoteAccepted = Type.Object({
 
 const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async (app, opts) => {
   const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote })
+  app.addHook('onClose', async () => votes.close())
 
   app.post('/vote/', {
     // The per-user limit is counted by the vote script itself (one round trip per vote), not by the plugin.
