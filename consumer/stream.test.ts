@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { redisKeys } from '../shared/redis/keys.js'
 import { isolatedPrefix, openRedis } from '../test/consumer-helpers.js'
-import { ensureGroup, readNew, type StreamSettings } from './stream.js'
+import { claimStale, ensureGroup, readNew, type StreamSettings } from './stream.js'
 
 const settings = (over: Partial<StreamSettings> = {}): StreamSettings => ({
   group: 'g', consumer: 'c1', batchSize: 100, blockMs: 50, lingerMs: 0, claimIdleMs: 1000, maxDeliveries: 5,
@@ -44,4 +44,18 @@ test('a full read never lingers, and the batch size caps the top-up', async (t) 
   const rest = await readNew(redis, stream, settings({ batchSize: 4, lingerMs: 10 }))
   assert.equal(rest?.entries.length, 3)
   assert.equal(await readNew(redis, stream, settings()), null, 'an empty stream gives no batch')
+})
+
+test('entries taken over carry their true delivery counts, also with other pending entries of ours between them', async (t) => {
+  const { redis, stream } = await streamWithVotes(t, 10)
+  const ids = ((await redis.xrange(stream, '-', '+')) as [string, string[]][]).map(([id]) => id)
+  await redis.xreadgroup('GROUP', 'g', 'ghost', 'COUNT', 10, 'STREAMS', stream, '>')
+  await redis.xclaim(stream, 'g', 'c1', 0, ...ids.slice(1, 9)) // ours, between the two we are about to take over
+  for (let i = 0; i < 2; i++) await redis.xclaim(stream, 'g', 'ghost2', 0, ids[9]!) // delivered 3 times
+  await new Promise((r) => setTimeout(r, 80))
+  await redis.xclaim(stream, 'g', 'c1', 0, ...ids.slice(1, 9), 'JUSTID') // ours are fresh, not taken again
+  const { batch } = await claimStale(redis, stream, settings({ claimIdleMs: 50 }), '0-0')
+  assert.deepEqual(batch?.entries.map(([id]) => id), [ids[0], ids[9]])
+  assert.equal(batch?.deliveries?.get(ids[0]!), 2)
+  assert.equal(batch?.deliveries?.get(ids[9]!), 4)
 })

@@ -66,10 +66,27 @@ export async function claimStale(redis: Redis, stream: string, s: StreamSettings
   void deletedIds
   const entries = claimed.filter((e): e is StreamEntry => Array.isArray(e) && Array.isArray(e[1]))
   if (entries.length === 0) return { batch: null, cursor: next }
-  const pending = await redis.xpending(stream, s.group, entries[0]![0], entries[entries.length - 1]![0], entries.length * 2, s.consumer) as
-    [string, string, number, number][]
-  const deliveries = new Map(pending.map(([id, , , count]) => [id, count]))
-  return { batch: { stream, entries, deliveries }, cursor: next }
+  return { batch: { stream, entries, deliveries: await deliveryCounts(redis, stream, s, entries.map(([id]) => id)) }, cursor: next }
+}
+
+const PENDING_PAGE = 1000
+
+/**
+ * How often each of `ids` (ascending, pending on this consumer) has been delivered. The consumer may hold
+ * other pending entries between them (an ack that failed earlier), so XPENDING is paged over the range
+ * until every id is found, rather than read once with a count that could stop short and leave an entry
+ * without its count (taken as 1: a round of the max-deliveries check skipped).
+ */
+async function deliveryCounts(redis: Redis, stream: string, s: StreamSettings, ids: readonly string[]): Promise<Map<string, number>> {
+  const wanted = new Set(ids)
+  const counts = new Map<string, number>()
+  let from = ids[0]!
+  for (;;) {
+    const page = await redis.xpending(stream, s.group, from, ids[ids.length - 1]!, PENDING_PAGE, s.consumer) as [string, string, number, number][]
+    for (const [id, , , count] of page) if (wanted.has(id)) counts.set(id, count)
+    if (page.length < PENDING_PAGE || counts.size === wanted.size) return counts
+    from = `(${page[page.length - 1]![0]}` // exclusive start: the page after the last id seen
+  }
 }
 
 /**
