@@ -4,6 +4,8 @@ import type { Rejected } from './decode.js'
 import { groupInfo } from '../shared/redis/stream-info.js'
 import type { ApplyResult } from './apply.js'
 
+const STREAM_INFO_TIMEOUT_MS = 500
+
 export interface ConsumerMetrics {
   registry: Registry
   batchApplied(entries: number, result: ApplyResult, dead: readonly Rejected[], seconds: number): void
@@ -23,10 +25,19 @@ export function createConsumerMetrics(redis: Redis, streams: readonly string[], 
   const dead = new Counter({ name: 'tally_dead_letters_total', help: 'Entries moved to the dead-letter stream, by reason', labelNames: ['reason'], registers: [registry] })
   const batchSize = new Histogram({ name: 'tally_consumer_batch_size', help: 'Entries per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [registry] })
   const applySeconds = new Histogram({ name: 'tally_consumer_batch_seconds', help: 'Time to apply and ack one batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
-  const streamInfo = async () => Promise.all(streams.map(async (stream) => {
-    const [length, info] = await Promise.all([redis.xlen(stream), groupInfo(redis, stream, group)])
-    return { stream, length, lag: info?.lag ?? 0, pending: info?.pending ?? 0 }
-  }))
+  // Bounded: with Redis hung the commands would wait for it, and the scrape (and every other metric) with them.
+  const streamInfo = async () => {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('redis too slow')), STREAM_INFO_TIMEOUT_MS) })
+    try {
+      return await Promise.race([timeout, Promise.all(streams.map(async (stream) => {
+        const [length, info] = await Promise.all([redis.xlen(stream), groupInfo(redis, stream, group)])
+        return { stream, length, lag: info?.lag ?? 0, pending: info?.pending ?? 0 }
+      }))])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
   const gauge = (name: string, help: string, pick: (i: { length: number; lag: number; pending: number }) => number) => new Gauge({
     name, help, labelNames: ['stream'], registers: [registry],
     async collect() {

@@ -18,6 +18,11 @@ export async function markContentExists(redis: Redis, keys: RedisKeys, id: numbe
   await redis.setbit(keys.contentExists(keys.shardOf(id)), id, 1)
 }
 
+/** For an insert that was rolled back after its bit was (or may yet be) set: votes for it must be 404. */
+export async function unmarkContent(redis: Redis, keys: RedisKeys, id: number): Promise<void> {
+  await redis.setbit(keys.contentExists(keys.shardOf(id)), id, 0)
+}
+
 /**
  * Rebuild every shard's bitmap from PostgreSQL. Bits are OR-ed into the live bitmap, never replace
  * it, so a content created while this runs keeps the bit its own insert set. Safe to run concurrently.

@@ -62,3 +62,23 @@ test('creating content while Redis is down fails with 503 and leaves no row behi
   const rows = await app.db.select({ id: contents.id }).from(contents).where(eq(contents.title, title))
   assert.equal(rows.length, 0)
 })
+
+test('a content whose creation failed while Redis hung is unknown to votes once Redis wakes', async (t) => {
+  const redis = await throwawayRedis(t)
+  t.after(() => redis.resume())
+  const app = await buildTestApp(t, { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '300' })
+  const user = await registerUser(app)
+  redis.pause()
+  const failed = await app.inject({ method: 'POST', url: '/api/contents/', payload: { title: 'created while redis hung' } })
+  assert.equal(failed.statusCode, 503)
+  redis.resume() // the SETBIT that timed out runs now
+  const next = await createContent(app)
+  const ghost = next.id - 1 // the rolled-back insert's id: identities are never handed out twice
+  assert.equal((await app.inject({ url: `/api/contents/${ghost}/` })).statusCode, 404)
+  const vote = await waitFor(async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(user.access), payload: { content: ghost, score: 4 } })
+    return res.statusCode === 503 ? undefined : res // the connection may still be recovering
+  }, { what: 'a vote answered' })
+  assert.equal(vote.statusCode, 404, vote.body)
+  assert.equal(vote.json().code, 'content_not_found')
+})

@@ -40,13 +40,18 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
 
 export interface ThrowawayServer { url: string; port: number; start(): Promise<void>; stop(): Promise<void> }
 
+/** A throwaway Redis that can also hang (SIGSTOP: connections stay open, nothing answers) and wake. */
+export interface ThrowawayRedis extends ThrowawayServer { pause(): void; resume(): void }
+
 /** A redis-server that keeps nothing on disk, killed when the test ends. */
-export async function throwawayRedis(t: TestContext): Promise<ThrowawayServer> {
+export async function throwawayRedis(t: TestContext): Promise<ThrowawayRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
-  const server: ThrowawayServer = {
+  const server: ThrowawayRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pause() { child?.kill('SIGSTOP') },
+    resume() { child?.kill('SIGCONT') },
     async start() {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
       await waitForPort(port)

@@ -10,5 +10,11 @@ export default fp(async (app) => {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // The default policy asks browsers to upgrade every asset to https: served over plain http on any
+    // host but localhost (as compose publishes it), the page then loads nothing.
+    transformStaticCSP: (header: string) => header.split(';').map((d) => d.trim()).filter((d) => d !== 'upgrade-insecure-requests').join('; '),
+  })
 }, { name: 'docs' })

@@ -37,7 +37,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       summary: 'Create an account',
       body: RegisterBody,
-      response: { 201: Type.Object({ id: Type.Integer(), username: Type.String() }), ...errors(400, 409, 413, 415, 429) },
+      response: { 201: Type.Object({ id: Type.Integer(), username: Type.String() }), ...errors(400, 409, 413, 415, 429, 503) },
     },
   }, async (req, reply) => {
     const { username, password, email = '', first_name = '', last_name = '' } = req.body
@@ -60,7 +60,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       summary: 'Log in: trade a username and password for an access and a refresh token',
       body: LoginBody,
-      response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429) },
+      response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429, 503) },
     },
   }, async (req) => {
     const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash })

@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
-import { markContentExists } from '../../shared/content-index.js'
+import { markContentExists, unmarkContent } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
 import { findContent, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
 import { readPageState } from '../queries/locks.js'
@@ -60,13 +60,24 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
     },
   }, async (req, reply) => {
     const input = { title: req.body.title, description: req.body.description ?? '', authorId: req.optionalUser() }
-    const row = await insertContent(app.db, input, async (id) => {
-      try {
-        await markContentExists(app.redis, app.keys, id)
-      } catch {
-        throw serviceUnavailable('redis')
-      }
-    })
+    let marked: number | undefined
+    let row: ContentRow
+    try {
+      row = await insertContent(app.db, input, async (id) => {
+        marked = id
+        try {
+          await markContentExists(app.redis, app.keys, id)
+        } catch {
+          throw serviceUnavailable('redis')
+        }
+      })
+    } catch (err) {
+      // Rolled back, but its bit may be set: a SETBIT that timed out against a hung Redis still runs when
+      // Redis wakes, and a failed COMMIT follows a SETBIT that worked. Clearing it queues behind the SETBIT
+      // on the same connection; ids are never handed out twice, so no other content loses its bit.
+      if (marked !== undefined) void unmarkContent(app.redis, app.keys, marked).catch(() => {})
+      throw err
+    }
     // After COMMIT, so no reader can cache a page without the new item under the new generation.
     // Should Redis fail just now, cached pages miss the item for at most READ_CACHE_MS.
     await bumpReadGeneration(app.redis, app.keys.readGeneration).catch((err: Error) => req.log.warn({ err: err.message }, 'read generation not bumped'))
@@ -78,7 +89,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       tags: ['contents'],
       summary: 'List contents, newest first: page numbers (?page=) or keyset cursors (?cursor=, fast at any depth)',
       querystring: ListQuery,
-      response: { 200: ContentPageSchema, ...errors(400, 404, 429) },
+      response: { 200: ContentPageSchema, ...errors(400, 404, 429, 503) },
     },
   }, async (req) => {
     const size = req.query.page_size ?? DEFAULT_PAGE_SIZE
@@ -112,7 +123,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       tags: ['contents'],
       summary: 'One content item, with the caller\'s own score when a valid token comes along',
       params: IdParams,
-      response: { 200: ContentItemSchema, ...errors(400, 404, 429) },
+      response: { 200: ContentItemSchema, ...errors(400, 404, 429, 503) },
     },
   }, async (req) => {
     const row = await findContent(app.db, req.params.id, req.optionalUser())
