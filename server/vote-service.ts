@@ -2,19 +2,13 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
-import { parseVoteReply, type VoteOutcome } from '../shared/redis/vote-reply.js'
+import { answerOf, createVoteCaller, type VoteAnswer, type VoteOutcome, type VoteRules } from '../shared/redis/vote-script.js'
 import { rebuildContentIndex } from '../shared/content-index.js'
 import { contentLocked, contentNotFound, queueUnavailable, rateLimited } from './errors.js'
-import type { VoteOutcome as VoteOutcomeLabel } from './plugins/metrics.js'
 
-export interface VoteSettings {
-  limit: number
-  windowSeconds: number
-  lockSeconds: number
+export interface VoteSettings extends VoteRules {
   /** The client hears 503 after this long; the script refuses to act once it has passed. */
   timeoutMs: number
-  /** RATE_LIMIT_PER_MINUTE: counted inside the vote script, so a vote stays one round trip. */
-  requestsPerMinute: number
 }
 
 // The script's deadline sits this far before the client's timeout, to absorb the reply's trip back.
@@ -26,7 +20,7 @@ const CLOCK_SYNC_MS = 60_000
  * content index after Redis lost its data, once per process at a time.
  */
 export function createVoteService(deps: {
-  db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (outcome: VoteOutcomeLabel) => void
+  db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (answer: VoteAnswer) => void
 }) {
   const { db, redis, keys, settings, log, count } = deps
   // The deadline is stated in the clock the script reads (Redis' TIME) and carried forward here with the
@@ -52,14 +46,10 @@ export function createVoteService(deps: {
     .then((n) => log.warn({ contents: n }, 'content index built from postgresql (it was missing from redis: a new install, or redis lost its data)'))
     .finally(() => { rebuilding = undefined }))
 
-  const send = async (userId: number, contentId: number, score: number): Promise<VoteOutcome> => {
-    const shard = keys.shardOf(contentId)
-    const deadline = Math.floor(redisNow() + settings.timeoutMs * (1 - DEADLINE_MARGIN))
-    const reply = await redis.castVote(keys.contentExists(shard), keys.lock(contentId), keys.window(contentId), keys.stream(shard),
-      keys.voteRequests(contentId, userId), userId, contentId, score, settings.limit, settings.windowSeconds, settings.lockSeconds,
-      deadline, settings.requestsPerMinute)
-    return parseVoteReply(reply)
-  }
+  const callScript = createVoteCaller(redis, keys, settings)
+  const scriptMs = settings.timeoutMs * (1 - DEADLINE_MARGIN)
+  const send = (userId: number, contentId: number, score: number) =>
+    callScript(userId, contentId, score, Math.floor(redisNow() + scriptMs))
 
   /** Returns the stream entry id of an accepted vote; throws 404, 429 or 503 as an AppError. */
   async function castVote(userId: number, contentId: number, score: number): Promise<string> {
@@ -75,26 +65,16 @@ export function createVoteService(deps: {
       count('queue_unavailable')
       throw queueUnavailable()
     }
+    count(answerOf(outcome))
     switch (outcome.kind) {
-      case 'accepted':
-        count('accepted')
-        return outcome.entryId
-      case 'locked':
-        count('content_locked')
-        throw contentLocked(outcome.retryAfterSeconds)
-      case 'rate_limited':
-        count('rate_limited')
-        throw rateLimited(outcome.retryAfterSeconds)
-      case 'unknown_content':
-        count('content_not_found')
-        throw contentNotFound(contentId)
+      case 'accepted': return outcome.entryId
+      case 'locked': throw contentLocked(outcome.retryAfterSeconds)
+      case 'rate_limited': throw rateLimited(outcome.retryAfterSeconds)
+      case 'unknown_content': throw contentNotFound(contentId)
       case 'deadline_passed':
         void syncClock() // a Redis that ran the script late, or a clock that stepped
-        count('queue_unavailable')
         throw queueUnavailable()
-      case 'index_incomplete':
-        count('queue_unavailable')
-        throw queueUnavailable()
+      case 'index_incomplete': throw queueUnavailable()
     }
   }
 

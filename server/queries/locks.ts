@@ -11,18 +11,19 @@ export interface PageState {
 
 /**
  * The live state of a page of contents, in one round trip: every item's lock and the read generation.
- * A lock's value is its end as epoch milliseconds (vote.lua writes it). Reads must not fail with
+ * A locked content's window holds minus the lock's end in epoch milliseconds (vote.lua writes it); an
+ * open window holds a positive count, which means "not locked". Reads must not fail with
  * Redis: when it is unreachable the locks are "unknown", shown as null, and `ok` is false.
  */
 export async function readPageState(redis: Redis, keys: RedisKeys, ids: readonly number[]): Promise<PageState> {
   try {
-    const [generation = null, ...locks] = await redis.mget(keys.readGeneration, ...ids.map((id) => keys.lock(id)))
+    const [generation = null, ...windows] = await redis.mget(keys.readGeneration, ...ids.map((id) => keys.window(id)))
     const now = Date.now()
     return {
       ok: true,
       generation,
-      until: locks.map((v) => {
-        const ms = v === null ? NaN : Number(v)
+      until: windows.map((v) => {
+        const ms = v === null ? NaN : -Number(v)
         return Number.isFinite(ms) && ms > now ? new Date(ms) : null
       }),
     }

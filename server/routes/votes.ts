@@ -23,7 +23,8 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
     config: { rateLimit: false },
     // Before the body is even read (onRequest): an anonymous caller gets 401 whatever it sends, and an
     // unauthenticated client cannot make the API parse 16 KiB bodies.
-    onRequest: async (req) => { req.requireUser() },
+    // A callback hook, not an async one: no promise per vote. A throw here reaches the error handler.
+    onRequest: (req, _reply, done) => { req.requireUser(); done() },
     schema: {
       tags: ['votes'],
       summary: 'Rate a content 0..5, or change your rating. Accepted votes reach PostgreSQL shortly after (202).',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Redis, type RedisOptions, type Result } from 'ioredis'
+import { VOTE_SCRIPT_KEYS } from './vote-script.js'
 
 export interface RedisClientOptions {
   /** Bound on every command: a stalled Redis turns into an error instead of a hung request. */
@@ -17,10 +18,6 @@ const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.u
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** shared/redis/vote.lua: KEYS exists, lock, window, stream; see its header for ARGV and the reply. */
-    castVote(exists: string, lock: string, window: string, stream: string, voteRequests: string,
-      userId: number, contentId: number, score: number, limit: number, windowSeconds: number, lockSeconds: number,
-      deadlineMs: number, requestsPerMinute: number): Result<[number, (string | number)?], Context>
     /** shared/redis/trim.lua: XTRIM MINID below what every group still needs; returns the threshold. */
     trimAcked(stream: string): Result<string, Context>
   }
@@ -41,7 +38,7 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
   // Without a listener ioredis prints every failed reconnect; the owners log state changes instead.
   redis.on('error', () => {})
   // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT.
-  redis.defineCommand('castVote', { numberOfKeys: 5, lua: script('vote.lua') })
+  redis.defineCommand('castVote', { numberOfKeys: VOTE_SCRIPT_KEYS, lua: script('vote.lua') })
   redis.defineCommand('trimAcked', { numberOfKeys: 1, lua: script('trim.lua') })
   return redis
 }

@@ -1,5 +1,5 @@
 /**
- * Every Redis key name is built here and nowhere else. A content's lock, window counter and
+ * Every Redis key name is built here and nowhere else. A content's window (and lock) and
  * existence bitmap share the {shard} hash tag of the stream shard its votes go to, so the vote
  * script touches one Cluster slot. One shard today; more shards only change `shards`.
  */
@@ -15,7 +15,10 @@ export function redisKeys(prefix: string, shards = 1) {
     contentExists: (shard: number) => `${prefix}exists:{${shard}}`,
     /** Where a rebuild stages its bitmap before OR-ing it into contentExists (same slot). */
     contentExistsStaging: (shard: number) => `${prefix}exists:{${shard}}:rebuild`,
-    lock: (contentId: number) => `${prefix}lock:${tag(contentId)}:${contentId}`,
+    /**
+     * A content's vote window (vote.lua): votes accepted in the open window, or while the content is
+     * locked, minus the lock's end in epoch ms. One key for both, so a vote reads one value.
+     */
     window: (contentId: number) => `${prefix}win:${tag(contentId)}:${contentId}`,
     /** A voter's vote requests this minute, counted by vote.lua; tagged with the content's shard (one slot per script). */
     voteRequests: (contentId: number, userId: number) => `${prefix}rl:${tag(contentId)}:vote:${userId}`,

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseVoteReply } from './vote-reply.js'
+import { parseVoteReply } from './vote-script.js'
 
 test('every reply of vote.lua maps to its outcome, with Retry-After rounded up to whole seconds', () => {
   assert.deepEqual(parseVoteReply([1, '17-0']), { kind: 'accepted', entryId: '17-0' })
