@@ -9,6 +9,15 @@ test('no arguments: every scenario with the documented defaults', () => {
   assert.equal(o.connections, 50)
   assert.equal(o.autoPipelining, true)
   assert.deepEqual(o.drainConsumers, [1, 2, 4])
+  assert.equal(o.apiProcesses, 1)
+  assert.equal(o.compare, undefined)
+})
+
+test('API processes and an earlier run to compare with are taken as given', () => {
+  const o = parseBenchArgs(['--api-processes', '2', '--compare', 'bench/results/x.json'])
+  assert.equal(o.apiProcesses, 2)
+  assert.equal(o.compare, 'bench/results/x.json')
+  assert.throws(() => parseBenchArgs(['--api-processes', '0']), /--api-processes/)
 })
 
 test('a chosen scenario always comes with the baseline, which every ratio needs', () => {

@@ -11,6 +11,8 @@ export interface BenchOptions {
   users: number
   contents: number
   consumers: number
+  /** API_PROCESSES for the API: above 1, server/main.ts forks that many node:cluster workers. */
+  apiProcesses: number
   limit: number
   periodSeconds: number
   lockSeconds: number
@@ -21,6 +23,8 @@ export interface BenchOptions {
   autoPipelining: boolean
   drainVotes: number
   drainConsumers: number[]
+  /** An earlier result JSON to print today's figures beside. */
+  compare?: string
   help: boolean
 }
 
@@ -33,6 +37,7 @@ export const HELP = `npm run bench -- [options]
   --users N           users to create (default 10000)
   --contents N        contents to create, with about as many votes (default 1000000)
   --consumers N       consumer processes beside the API (default 1)
+  --api-processes N   API processes: passed as API_PROCESSES, a node:cluster primary forks N workers (default 1)
   --limit N           VOTE_THRESHOLD_COUNT_LIMIT for vote-hot (default 10)
   --period S          VOTE_THRESHOLD_PERIOD for vote-hot (default 60)
   --lock S            LOCK_DURATION for vote-hot (default 120)
@@ -41,6 +46,7 @@ export const HELP = `npm run bench -- [options]
   --no-auto-pipelining turn ioredis auto-pipelining off in the API (default on)
   --out DIR           where JSON, Markdown and HTML go (default bench/results)
   --url URL           measure a running API instead of starting one (its database must hold the bench data)
+  --compare FILE      print this run beside an earlier result JSON (bench/results/*.json): req/s, ratio, p99, CPU µs
   --profile DIR       write a V8 CPU profile of every API and consumer process to DIR (node --cpu-prof)
   --help              this text
 `
@@ -58,11 +64,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     options: {
       scenario: { type: 'string', multiple: true },
       duration: { type: 'string' }, connections: { type: 'string' }, pipelining: { type: 'string' },
-      users: { type: 'string' }, contents: { type: 'string' }, consumers: { type: 'string' },
+      users: { type: 'string' }, contents: { type: 'string' }, consumers: { type: 'string' }, 'api-processes': { type: 'string' },
       limit: { type: 'string' }, period: { type: 'string' }, lock: { type: 'string' },
       'no-auto-pipelining': { type: 'boolean', default: false },
       'drain-votes': { type: 'string' }, 'drain-consumers': { type: 'string' },
-      out: { type: 'string' }, url: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false },
+      out: { type: 'string' }, url: { type: 'string' }, compare: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   })
   const names = (values.scenario ?? ['all']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
@@ -80,6 +86,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     users: int('users', values.users, 10_000),
     contents: int('contents', values.contents, 1_000_000),
     consumers: int('consumers', values.consumers, 1),
+    apiProcesses: int('api-processes', values['api-processes'], 1),
     limit: int('limit', values.limit, 10),
     periodSeconds: int('period', values.period, 60),
     lockSeconds: int('lock', values.lock, 120),
@@ -89,6 +96,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     autoPipelining: !(values['no-auto-pipelining'] ?? false),
     drainVotes: int('drain-votes', values['drain-votes'], 1_000_000),
     drainConsumers: (values['drain-consumers'] ?? '1,2,4').split(',').map((x) => int('drain-consumers', x.trim(), 1)),
+    compare: values.compare,
     help: values.help ?? false,
   }
 }

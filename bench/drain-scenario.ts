@@ -2,6 +2,8 @@
  * drain: pre-fill a stream with N votes, then time how fast 1, 2 and 4 consumer processes apply them.
  * The ceiling is the same set-based apply run straight on pre-built batches, with no Redis and no
  * process boundary, so the consumers' figure is also a fraction of what PostgreSQL alone allows here.
+ * Both are metered for CPU per vote applied: the ceiling's cost is the bench process (its apply
+ * runs there: "loadgen") and its PostgreSQL backend, the consumers' is theirs and their backends'.
  */
 import type { Redis } from 'ioredis'
 import { sql } from 'drizzle-orm'
@@ -14,10 +16,22 @@ import { decodeEntry, type Vote } from '../consumer/decode.js'
 import { startProcess } from './processes.js'
 import type { World } from './world.js'
 import { groupBacklog } from '../shared/redis/stream-info.js'
+import { startCpuMeter, type CpuFigures, type CpuMeter, type CpuSources, type Watched } from './cpu-meter.js'
+import { withProcesses } from './cpu-sources.js'
 
-export interface DrainFigures { votes: number; ceilingPerSecond: number; byConsumers: Record<string, { seconds: number; perSecond: number; ratioToCeiling: number }> }
+export interface DrainFigures {
+  votes: number
+  ceilingPerSecond: number
+  /** Absent in older result files. */
+  ceilingCpu?: CpuFigures
+  byConsumers: Record<string, { seconds: number; perSecond: number; ratioToCeiling: number; cpu?: CpuFigures }>
+}
 
 const XADD_CHUNK = 10_000
+/** Drain consumers serve /metrics here (one port each) only so the bench can tell when each has started. */
+const METRICS_PORT = 19200
+/** If some consumer's /metrics never answers (port taken), meter anyway this long after the first entry is taken. */
+const READY_WAIT_MS = 5000
 
 function randomVotes(world: World, users: number, n: number): [number, number, number][] {
   const span = world.contents.last - world.contents.first + 1
@@ -37,7 +51,7 @@ async function fillStream(redis: Redis, stream: string, votes: readonly [number,
   }
 }
 
-export async function drain(world: World, redis: Redis, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; log: (m: string) => void }): Promise<DrainFigures> {
+export async function drain(world: World, redis: Redis, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; cpu: CpuSources; log: (m: string) => void }): Promise<DrainFigures> {
   const db = createDb(world.databaseUrl, { max: 2 })
   const votes = randomVotes(world, opts.users, opts.votes)
   const group = 'bench-drain'
@@ -45,6 +59,7 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
   try {
     // Ceiling: the consumer's own apply on batches built in memory.
     await resetVotes(db)
+    const ceilingMeter = await startCpuMeter(opts.cpu)
     const started = performance.now()
     for (let i = 0; i < votes.length; i += opts.batchSize) {
       const batch = votes.slice(i, i + opts.batchSize).map(([u, c, s], j) =>
@@ -52,6 +67,7 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
       await applyVotes(db, collapse(batch))
     }
     figures.ceilingPerSecond = Math.round(votes.length / ((performance.now() - started) / 1000))
+    figures.ceilingCpu = await ceilingMeter.stop(votes.length, 'vote')
     opts.log(`drain ceiling: ${figures.ceilingPerSecond} votes/s`)
 
     for (const count of opts.consumerCounts) {
@@ -59,22 +75,44 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
       const prefix = `${world.prefix}drain${count}:`
       const stream = redisKeys(prefix).stream(0)
       await fillStream(redis, stream, votes)
-      const consumers = await Promise.all(Array.from({ length: count }, () => startProcess('consumer/main.ts', {
-        DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: prefix, CONSUMER_GROUP: group,
-        CONSUMER_METRICS_PORT: '0', CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
+      const ports = Array.from({ length: count }, (_, i) => METRICS_PORT + i)
+      const consumers = await Promise.all(ports.map((port) => startProcess('consumer/main.ts', {
+        DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: prefix, CONSUMER_GROUP: group, HOST: '127.0.0.1',
+        CONSUMER_METRICS_PORT: String(port), CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
       })))
       try {
-        // The clock starts with the first entry taken, so process start-up is not counted.
+        // The clock starts with the first entry taken, so process start-up is not counted. The CPU meter
+        // starts once every consumer serves /metrics (its modules loaded, its loop starting: a consumer's
+        // start-up under tsx is over a second of CPU, which one started late would otherwise add), and
+        // divides by the votes still to apply then. The clock is not moved: drain times stay comparable.
+        const own = consumers.map((c, i): Watched => ({ group: 'consumers', name: `consumer-${i + 1}`, pid: c.child.pid!, withDescendants: true }))
+        const ready = new Set<number>()
         let t0 = 0
+        let meter: CpuMeter | undefined
+        let leftAtStart = 0
         for (;;) {
           const left = await groupBacklog(redis, stream, group)
           if (t0 === 0 && left < votes.length) t0 = performance.now()
           if (left === 0) break
+          if (!meter) {
+            await Promise.all(ports.filter((p) => !ready.has(p)).map(async (p) => {
+              const res = await fetch(`http://127.0.0.1:${p}/metrics`).catch(() => undefined)
+              await res?.arrayBuffer()
+              if (res?.ok) ready.add(p)
+            }))
+            if (ready.size === ports.length || (t0 > 0 && performance.now() - t0 > READY_WAIT_MS)) {
+              meter = await startCpuMeter(withProcesses(opts.cpu, own))
+              leftAtStart = await groupBacklog(redis, stream, group)
+            }
+          }
           await new Promise((r) => setTimeout(r, 20))
         }
         const seconds = (performance.now() - t0) / 1000
+        const cpu = await meter?.stop(leftAtStart, 'vote')
         const perSecond = Math.round(votes.length / seconds)
-        figures.byConsumers[String(count)] = { seconds: Math.round(seconds * 100) / 100, perSecond, ratioToCeiling: Math.round((perSecond / figures.ceilingPerSecond) * 100) / 100 }
+        figures.byConsumers[String(count)] = {
+          seconds: Math.round(seconds * 100) / 100, perSecond, ratioToCeiling: Math.round((perSecond / figures.ceilingPerSecond) * 100) / 100, ...(cpu ? { cpu } : {}),
+        }
         opts.log(`drain with ${count} consumer(s): ${perSecond} votes/s`)
       } finally {
         await Promise.all(consumers.map((c) => c.stop()))

@@ -9,10 +9,15 @@ import { loadConfig } from '../shared/config.js'
 import { createRedis, closeRedis } from '../shared/redis/client.js'
 import { HELP, parseBenchArgs } from './args.js'
 import { createWorld } from './world.js'
-import { baseline, mixed, read, sampled, startStack, voteHot, voteSpread, type ScenarioResult } from './scenarios.js'
+import { createDb } from '../shared/db/client.js'
+import { baseline, mixed, read, sampled, startStack, voteHot, voteSpread, type ScenarioResult, type Stack } from './scenarios.js'
 import { toMarkdown, writeReports, type Machine } from './report.js'
 import { waitForDrain } from './drain.js'
 import { drain } from './drain-scenario.js'
+import { compareRuns, loadRun } from './compare.js'
+import { startCpuMeter } from './cpu-meter.js'
+import { sharedCpuSources } from './cpu-sources.js'
+import { clockTicksPerSecond } from './proc-cpu.js'
 
 const log = (msg: string) => console.error(`bench: ${msg}`)
 const opts = (() => {
@@ -28,6 +33,17 @@ if (opts.help) {
   process.exit(0)
 }
 
+// Read before any load runs: a wrong path should fail now, not after twenty minutes of bench.
+const earlier = (() => {
+  if (!opts.compare) return undefined
+  try {
+    return loadRun(opts.compare)
+  } catch (err) {
+    console.error(`--compare: ${(err as Error).message}`)
+    process.exit(2)
+  }
+})()
+
 const config = loadConfig()
 const adminUrl = new URL(config.DATABASE_URL)
 adminUrl.pathname = '/postgres'
@@ -39,28 +55,49 @@ const machine: Machine = {
 
 const world = await createWorld({ adminUrl: adminUrl.toString(), redisUrl: config.REDIS_URL, users: opts.users, contents: opts.contents, log })
 const redis = createRedis(config.REDIS_URL)
+// pg_stat_activity is read over the postgres database, so the meter's own backend is not one it counts.
+const admin = createDb(adminUrl.toString(), { max: 1 })
 const results: ScenarioResult[] = []
 const PORT = 18003
+
+/**
+ * A scenario that accepts votes: CPU is metered from before the load until the consumers have
+ * applied every vote it accepted (before the audit), so the consumers' and PostgreSQL's cost of
+ * the last votes counts, over the requests served.
+ */
+async function untilApplied(stack: Stack, run: () => Promise<ScenarioResult>): Promise<ScenarioResult> {
+  const meter = await startCpuMeter(stack.cpu)
+  const result = await run()
+  result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0, async () => {
+    result.cpu = await meter.stop(result.load?.total ?? 0)
+  })
+  return result
+}
+
 try {
+  const shared = await sharedCpuSources(redis, admin, new URL(world.databaseUrl).pathname.slice(1))
+  if (!shared.redisFound) log('the Redis server is not a process on this machine: no redis CPU figures')
+  log(`CPU from /proc at ${clockTicksPerSecond()} ticks per second`)
   for (const scenario of opts.scenarios) {
     log(scenario === 'drain'
       ? `scenario drain: ${opts.drainVotes} votes, ${opts.drainConsumers.join(', ')} consumer(s)`
       : `scenario ${scenario}: ${opts.durationSeconds} s at ${opts.connections} connections`)
-    if (scenario === 'baseline') results.push(await baseline(opts, 18090))
+    if (scenario === 'baseline') results.push(await baseline(opts, 18090, shared))
     if (scenario === 'vote-spread') {
-      const stack = await startStack(world, opts, PORT, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
+      const stack = await startStack(world, opts, PORT, shared, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
       try {
-        const { value: result, samples, memoryGrowth } = await sampled(stack, () => voteSpread(world, opts, stack))
-        Object.assign(result, { samples })
-        result.extra.memoryGrowth = memoryGrowth
-        result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
-        results.push(result)
+        results.push(await untilApplied(stack, async () => {
+          const { value: result, samples, memoryGrowth } = await sampled(stack, () => voteSpread(world, opts, stack))
+          Object.assign(result, { samples })
+          result.extra.memoryGrowth = memoryGrowth
+          return result
+        }))
       } finally {
         await stack.stop()
       }
     }
     if (scenario === 'vote-hot') {
-      const stack = await startStack(world, opts, PORT, {
+      const stack = await startStack(world, opts, PORT, shared, {
         VOTE_THRESHOLD_COUNT_LIMIT: String(opts.limit), VOTE_THRESHOLD_PERIOD: String(opts.periodSeconds), LOCK_DURATION: String(opts.lockSeconds),
       })
       try {
@@ -70,9 +107,10 @@ try {
           const res = await fetch(`${stack.url}/api/contents/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: `hot ${i}` }) })
           hotIds.push((await res.json() as { id: number }).id)
         }
-        const { value: result, samples } = await sampled(stack, () => voteHot(world, opts, stack, redis, hotIds))
-        Object.assign(result, { samples })
-        result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
+        const result = await untilApplied(stack, async () => {
+          const { value, samples } = await sampled(stack, () => voteHot(world, opts, stack, redis, hotIds))
+          return Object.assign(value, { samples })
+        })
         results.push(result)
         if (!result.extra.exact) process.exitCode = 1
       } finally {
@@ -80,28 +118,27 @@ try {
       }
     }
     if (scenario === 'read' || scenario === 'mixed') {
-      const stack = await startStack(world, opts, PORT, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
+      const stack = await startStack(world, opts, PORT, shared, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000000' })
       try {
         if (scenario === 'read') results.push(...await read(world, opts, stack))
-        else {
-          const result = await mixed(world, opts, stack)
-          result.extra.drain = await waitForDrain(redis, world, config.CONSUMER_GROUP, opts.consumers > 0)
-          results.push(result)
-        }
+        else results.push(await untilApplied(stack, () => mixed(world, opts, stack)))
       } finally {
         await stack.stop()
       }
     }
     if (scenario === 'drain') {
-      const figures = await drain(world, redis, { votes: opts.drainVotes, users: opts.users, consumerCounts: opts.drainConsumers, batchSize: config.CONSUMER_BATCH_SIZE, log })
+      const figures = await drain(world, redis, { votes: opts.drainVotes, users: opts.users, consumerCounts: opts.drainConsumers, batchSize: config.CONSUMER_BATCH_SIZE, cpu: shared, log })
       results.push({ name: 'drain', extra: { ...figures } })
     }
   }
   const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts }, results }
-  const files = writeReports(run, opts.outDir)
+  const comparison = earlier ? compareRuns(earlier, run, opts.compare!) : ''
+  const files = writeReports(run, opts.outDir, comparison)
   console.log(toMarkdown(run))
+  if (comparison) console.log(comparison)
   log(`wrote ${files.json}, ${files.markdown}, ${files.html} and ${files.svg}`)
 } finally {
   await closeRedis(redis)
+  await admin.close()
   await world.remove()
 }

@@ -1,22 +1,30 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScenarioResult } from './scenarios.js'
-import { ratio, round } from './stats.js'
+import { CPU_GROUPS } from './cpu-meter.js'
+import { DASH, formatUs, summaryRows, usCell, type SummaryRow } from './summary-rows.js'
 import { summaryChart, toHtml } from './html.js'
 
 export interface Machine { cores: number; memoryGiB: number; cpu: string; node: string; postgres: string; redis: string }
 export interface BenchRun { date: string; command: string; machine: Machine; options: Record<string, unknown>; results: ScenarioResult[] }
 
-/** The Markdown summary: one row per scenario, every rate also as a ratio to the baseline of the same run. */
+const CPU_NOTE = 'CPU: utime + stime of each process from /proc/PID/stat over the load, in µs per request served '
+  + '(drain rows: per vote applied); api includes cluster workers, postgres the backends of the bench database; '
+  + 'Redis is shared, so others\' load on it counts too.'
+
+/**
+ * The Markdown summary: one row per scenario with its rate, its ratio to the baseline of the same
+ * run, latency and CPU per request of each process; then responses, and CPU per process.
+ */
 export function toMarkdown(run: BenchRun): string {
-  const base = run.results.find((r) => r.name === 'baseline')?.load?.requestsPerSecond ?? 0
-  const rows = run.results.flatMap((r) => {
-    if (!r.load) return []
-    const rps = r.load.requestsPerSecond
-    const l = r.load.latencyMs
-    const codes = Object.entries(r.load.statusCounts).map(([c, n]) => `${c}: ${n}`).join(', ')
-    return `| ${r.name} | ${rps} | ${round(ratio(rps, base))} | ${l.p50} | ${l.p99} | ${l.p999} | ${r.load.errors} | ${codes} |`
+  const rows = summaryRows(run)
+  const main = rows.map((r) => {
+    const l = r.load?.latencyMs
+    const cells = [r.name, r.rate, r.ratio ?? DASH, l?.p50 ?? DASH, l?.p99 ?? DASH, l?.p999 ?? DASH, ...CPU_GROUPS.map((g) => usCell(r, g))]
+    return `| ${cells.join(' | ')} |`
   })
+  const responses = rows.filter((r) => r.load).map((r) =>
+    `| ${r.name} | ${r.load!.errors} | ${r.load!.timeouts} | ${Object.entries(r.load!.statusCounts).map(([c, n]) => `${c}: ${n}`).join(', ')} |`)
   const m = run.machine
   return [
     `## tally bench, ${run.date}`,
@@ -24,26 +32,58 @@ export function toMarkdown(run: BenchRun): string {
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. Load generator on the same machine.`,
     `Command: \`${run.command}\``,
     '',
-    '| scenario | req/s | × baseline | p50 ms | p99 ms | p99.9 ms | errors | responses |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows,
+    '| scenario | req/s | × baseline | p50 ms | p99 ms | p99.9 ms | api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...main,
     '',
-    ...run.results.filter((r) => Object.keys(r.extra).length > 0).map((r) => `- ${r.name}: ${JSON.stringify(r.extra)}`),
+    CPU_NOTE,
+    '',
+    '| scenario | errors | timeouts | responses |',
+    '|---|---|---|---|',
+    ...responses,
+    '',
+    ...processTable(rows),
+    ...run.results.filter((r) => Object.keys(r.extra).length > 0)
+      .map((r) => `- ${r.name}: ${JSON.stringify(r.extra, (key, value) => (key === 'cpu' || key === 'ceilingCpu' ? undefined : value))}`),
     '',
   ].join('\n')
 }
 
-export function writeReports(run: BenchRun, outDir: string): { json: string; markdown: string; html: string; svg: string } {
+/** Per process: the API primary and each worker, each consumer; PostgreSQL's backends as one line. */
+function processTable(rows: SummaryRow[]): string[] {
+  const lines = rows.flatMap((r) => {
+    if (!r.cpu) return []
+    const groups = r.cpu.groups
+    const line = (name: string, pid: number | string, g: { cpuSeconds: number; coreShare: number; usPerUnit: number | null }, note = '') =>
+      `| ${r.name} | ${name} | ${pid} | ${g.cpuSeconds} | ${Math.round(g.coreShare * 100)}% | ${g.usPerUnit === null ? DASH : formatUs(g.usPerUnit)} | ${note} |`
+    const each = (['api', 'consumers'] as const).flatMap((name) => (groups[name]?.processes ?? []).map((p) => line(p.name, p.pid, p, p.note ?? '')))
+    const pg = groups.postgres
+    // Backends the API's pool opens as the load ramps up are "started" (counted from 0): a count, not a list.
+    const notes = (['started', 'exited'] as const).map((n) => [n, (pg?.processes ?? []).filter((p) => p.note === n).length] as const)
+      .filter(([, k]) => k > 0).map(([n, k]) => `${k} ${n}`).join(', ')
+    return [
+      ...each,
+      ...(pg ? [line(`postgres: ${pg.processes.length} backend${pg.processes.length === 1 ? '' : 's'}`, DASH, pg, notes)] : []),
+      ...(['redis', 'loadgen'] as const).flatMap((name) => (groups[name]?.processes ?? []).map((p) => line(`${name}: ${p.name}`, p.pid, p, p.note ?? ''))),
+    ]
+  })
+  if (lines.length === 0) return []
+  return ['| scenario | process | pid | CPU s | of one core | µs per unit | note |', '|---|---|---|---|---|---|---|', ...lines, '']
+}
+
+/** JSON (every raw figure), Markdown, HTML and the summary SVG; `comparison` (from --compare) goes under the summary. */
+export function writeReports(run: BenchRun, outDir: string, comparison = ''): { json: string; markdown: string; html: string; svg: string } {
   mkdirSync(outDir, { recursive: true })
   const stamp = run.date.replace(/[:.]/g, '-')
   const measured = run.results.map((r) => r.name).filter((n) => n !== 'baseline')
   const names = measured.length === 0 ? 'baseline' : measured.length > 3 ? 'all' : measured.join('+')
   const json = join(outDir, `${stamp}-${names}.json`)
   const markdown = join(outDir, `${stamp}-${names}.md`)
+  const text = comparison ? `${toMarkdown(run)}\n${comparison}` : toMarkdown(run)
   writeFileSync(json, JSON.stringify(run, null, 2))
   const html = join(outDir, `${stamp}-${names}.html`)
-  writeFileSync(markdown, toMarkdown(run))
-  writeFileSync(html, toHtml(run, toMarkdown(run)))
+  writeFileSync(markdown, text)
+  writeFileSync(html, toHtml(run, text))
   const svg = join(outDir, `${stamp}-${names}.svg`)
   writeFileSync(svg, summaryChart(run))
   return { json, markdown, html, svg }

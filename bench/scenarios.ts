@@ -6,6 +6,8 @@ import type { World } from './world.js'
 import { encodeCursor } from '../server/cursor.js'
 import { startSampler, type Sample, type Target } from './sampler.js'
 import { growthAfterWarmup, round } from './stats.js'
+import { startCpuMeter, waitUntilIdle, type CpuFigures, type CpuSources, type Watched } from './cpu-meter.js'
+import { withProcesses } from './cpu-sources.js'
 
 export interface ScenarioResult {
   name: string
@@ -13,42 +15,60 @@ export interface ScenarioResult {
   load?: LoadResult
   /** Once-a-second samples from the processes' /metrics, where the scenario took them. */
   samples?: Sample[]
+  /** CPU per request of each process, from /proc around the load (bench/cpu-meter.ts); absent in older result files. */
+  cpu?: CpuFigures
   /** Scenario-specific checks and figures (drain time, lock exactness …). */
   extra: Record<string, unknown>
 }
 
-export interface Stack { url: string; api: Running; consumers: Running[]; targets: { api: Target; consumers: Target[] }; stop(): Promise<void> }
+export interface Stack {
+  url: string; api: Running; consumers: Running[]; targets: { api: Target; consumers: Target[] }
+  /** The shared processes plus this stack's API (with its cluster workers) and consumers. */
+  cpu: CpuSources
+  stop(): Promise<void>
+}
 
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!
 
 /** The API (and consumers) on this bench's world; `env` overrides thresholds and the like. */
-export async function startStack(world: World, opts: BenchOptions, port: number, env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(world: World, opts: BenchOptions, port: number, shared: CpuSources, env: Record<string, string> = {}): Promise<Stack> {
   const common = {
     NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: world.prefix, JWT_SECRET: world.secret,
     LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', REDIS_AUTO_PIPELINING: String(opts.autoPipelining), ...env,
   }
   const url = `http://127.0.0.1:${port}`
   const nodeArgs = profileArgs(opts.profileDir)
-  const api = await startProcess('server/main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port) }, `${url}/health/ready`, [], nodeArgs)
+  const api = await startProcess('server/main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port), API_PROCESSES: String(opts.apiProcesses) }, `${url}/health/ready`, [], nodeArgs)
   const consumerPorts = Array.from({ length: opts.consumers }, (_, i) => port + 1000 + i)
   const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) }, undefined, [], nodeArgs)))
   const targets = {
     api: { name: 'api', url: `${url}/metrics` },
     consumers: consumerPorts.map((p, i) => ({ name: `consumer-${i + 1}`, url: `http://127.0.0.1:${p}/metrics` })),
   }
-  return { url, api, consumers, targets, async stop() { await Promise.all([api.stop(), ...consumers.map((c) => c.stop())]) } }
+  const stop = async () => { await Promise.all([api.stop(), ...consumers.map((c) => c.stop())]) }
+  const own: Watched[] = [
+    { group: 'api', name: 'api', pid: api.child.pid!, withDescendants: true },
+    ...consumers.map((c, i): Watched => ({ group: 'consumers', name: `consumer-${i + 1}`, pid: c.child.pid!, withDescendants: true })),
+  ]
+  // Ready is not done: cluster workers still loading, JIT and tsx still compiling. Their start-up is no request's cost.
+  if (!(await waitUntilIdle(own))) console.error('bench: the API and consumers were still busy 10 s after start; their CPU figures include start-up')
+  return { url, api, consumers, targets, cpu: withProcesses(shared, own), stop }
 }
 
-export async function baseline(opts: BenchOptions, port: number): Promise<ScenarioResult> {
+export async function baseline(opts: BenchOptions, port: number, shared: CpuSources): Promise<ScenarioResult> {
   const server = await startProcess('bench/baseline-server.ts', {}, `http://127.0.0.1:${port}/`, [String(port)])
   try {
+    // In the api column, so every row's API cost stands beside a bare Fastify route's.
+    const own: Watched[] = [{ group: 'api', name: 'baseline-server', pid: server.child.pid! }]
+    await waitUntilIdle(own)
+    const meter = await startCpuMeter(withProcesses(shared, own))
     // Requests are built per call, as in every other scenario, so the load generator's own cost
     // (it shares the machine) weighs the same on both sides of a ratio.
     const load = await runLoad({
       url: `http://127.0.0.1:${port}/`, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds,
       next: () => ({ path: '/', headers: { authorization: `Bearer ${Math.random()}` } }),
     })
-    return { name: 'baseline', load, extra: {} }
+    return { name: 'baseline', load, cpu: await meter.stop(load.total), extra: {} }
   } finally {
     await server.stop()
   }
@@ -134,9 +154,10 @@ export async function read(world: World, opts: BenchOptions, stack: Stack): Prom
   ]
   const results: ScenarioResult[] = []
   for (const [name, next] of kinds) {
+    const meter = await startCpuMeter(stack.cpu)
     const { value: load, samples, memoryGrowth } = await sampled(stack, () =>
       runLoad({ url: stack.url, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds, next }))
-    results.push({ name, load, samples, extra: { memoryGrowth } })
+    results.push({ name, load, samples, cpu: await meter.stop(load.total), extra: { memoryGrowth } })
   }
   return results
 }
