@@ -12,7 +12,7 @@ test('an API with cluster workers is one group: the primary and every descendant
   const before = snapshot(new Map([proc(10, 1, 100), proc(11, 10, 50), proc(12, 11, 0), proc(99, 1, 5)]), [api])
   const after = snapshot(new Map([proc(10, 1, 110), proc(11, 10, 150), proc(12, 11, 40), proc(99, 1, 500)]), [api])
   const { groups } = cpuFigures(before, after, opts)
-  assert.deepEqual(groups.api?.processes.map((p) => [p.name, p.cpuSeconds, p.usPerUnit]), [['api', 0.1, 10], ['api/11', 1, 100], ['api/12', 0.4, 40]])
+  assert.deepEqual(groups.api?.processes.map((p) => [p.name, p.cpuSeconds, p.usPerUnit]), [['api', 0.1, 10], ['api/node:11', 1, 100], ['api/node:12', 0.4, 40]])
   assert.equal(groups.api?.cpuSeconds, 1.5)
   assert.equal(groups.api?.usPerUnit, 150, '1.5 s of CPU over 10,000 requests')
   assert.equal(groups.api?.coreShare, 0.75, '1.5 s of CPU in 2 s')

@@ -45,15 +45,16 @@ export type Snapshot = Map<string, Reading>
 export function snapshot(table: ReadonlyMap<number, ProcStat>, watched: readonly Watched[]): Snapshot {
   const out: Snapshot = new Map()
   const seen = new Set<number>()
-  const add = (group: CpuGroup, name: string, pid: number) => {
+  const add = (group: CpuGroup, pid: number, name: (stat: ProcStat) => string) => {
     const stat = table.get(pid)
     if (!stat || seen.has(pid)) return
     seen.add(pid)
-    out.set(`${pid}@${stat.startTicks}`, { group, name, pid, cpuTicks: stat.cpuTicks })
+    out.set(`${pid}@${stat.startTicks}`, { group, name: name(stat), pid, cpuTicks: stat.cpuTicks })
   }
   for (const w of watched) {
-    add(w.group, w.name, w.pid)
-    if (w.withDescendants) for (const pid of descendantsOf(table, w.pid)) add(w.group, `${w.name}/${pid}`, pid)
+    add(w.group, w.pid, () => w.name)
+    // Named with their comm: a cluster worker (node) and tsx's esbuild service are both children of the API.
+    if (w.withDescendants) for (const pid of descendantsOf(table, w.pid)) add(w.group, pid, (stat) => `${w.name}/${stat.comm}:${pid}`)
   }
   return out
 }
