@@ -8,7 +8,7 @@ import { decodeAll, rejectVote, type Rejected, type Vote } from './decode.js'
 import { isPermanent, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
 import { ack, claimStale, deadLetter, ensureGroup, holdEntries, readNew, type Batch, type StreamSettings } from './stream.js'
 import type { ConsumerMetrics } from './metrics.js'
-import { bumpReadGeneration } from '../shared/read-generation.js'
+import { announceVotesChanged } from '../shared/read-changes.js'
 
 export interface LoopDeps {
   db: Db
@@ -17,8 +17,8 @@ export interface LoopDeps {
   /** Its own connection for XREADGROUP BLOCK, which holds a connection while it waits. */
   blocking: Redis
   streams: readonly string[]
-  /** Set to a fresh value after each commit, so the API's cached content pages stop matching. */
-  readGenerationKey: string
+  /** Where each commit's changed contents are announced, so the API's cached pages showing them go. */
+  readChangesChannel: string
   settings: StreamSettings
   metrics: ConsumerMetrics
   log: Logger
@@ -131,8 +131,9 @@ async function applyIsolating(deps: LoopDeps, votes: Vote[]): Promise<ApplyResul
     return { applied: a.applied + b.applied, stale: a.stale + b.stale, rejected: [...a.rejected, ...b.rejected] }
   }
   // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
-  // next half), before XACK: should the bump fail, the batch is redelivered, replayed, and bumped then.
-  await bumpReadGeneration(deps.redis, deps.readGenerationKey)
+  // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
+  // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
+  await announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(votes.map((v) => v.contentId))])
   return result
 }
 

@@ -76,7 +76,7 @@ stats.unref()
 
 log.info({ consumer, group: config.CONSUMER_GROUP, streams, batchSize: config.CONSUMER_BATCH_SIZE }, 'consumer started')
 await runLoop({
-  db, redis, blocking, streams, metrics, log, signal: controller.signal, readGenerationKey: keys.readGeneration,
+  db, redis, blocking, streams, metrics, log, signal: controller.signal, readChangesChannel: keys.readChanges,
   claimIntervalMs: Math.max(100, Math.floor(config.CONSUMER_CLAIM_IDLE_MS / 2)),
   trimIntervalMs: 5000,
   settings: {

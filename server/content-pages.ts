@@ -1,90 +1,130 @@
 import type { Redis } from 'ioredis'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
-import { currentReadGeneration } from '../shared/read-generation.js'
 import { listContents, userVotes, type ContentRow, type PageStart } from './queries/contents.js'
-import { readPageState } from './queries/locks.js'
+import { readLocks } from './queries/locks.js'
 import { createPageCache } from './page-cache.js'
+import type { ReadState, Tracked } from './read-state.js'
+import { renderItemParts } from './content-json.js'
 
-// Pages kept per process: the page numbers and cursors people follow (the first ones) repeat. The byte
-// budget is an estimate of the rows' strings (UTF-16) plus a fixed cost per row.
+// Pages kept per process: the page numbers and cursors people follow (the first ones) repeat. The
+// byte budget counts an estimate of the rendered JSON (UTF-16 parts and UTF-8 bodies) of every entry.
 const CACHED_PAGES = 500
-const CACHED_BYTES = 32 * 1024 * 1024
-const BYTES_PER_ROW = 200
-// Callers whose own scores one entry remembers; past it the entry forgets them all and starts again.
-const CALLERS_PER_ENTRY = 256
+const CACHED_BYTES = 64 * 1024 * 1024
+// (caller, page) pairs whose scores are remembered: a caller's scores on a page change only when one
+// of its contents changes, which makes the page stale too, so they live as long as the page.
+const REMEMBERED_CALLERS = 100_000
+const NO_SCORES: ReadonlyMap<number, number> = new Map()
+const MAX_BODIES = 2
 
-type ListedPage = { rows: ContentRow[]; hasMore: boolean; count: number }
-export type LoadedPage = ListedPage & { until: (Date | null)[] }
-/**
- * What the cache holds: rows without user_vote (shared by every caller), and the scores of callers who
- * read the page under the same generation (user → content id → score): votes change only with a bump.
- */
-type CachedPage = ListedPage & { scores: Map<number, Map<number, number>> }
+/** What a list body is made of around its items: `head` ends with `"results":[`, `tail` closes it. */
+export interface Envelope { head: string; tail: string }
+export interface PageData { rows: readonly ContentRow[]; hasMore: boolean; count: number }
 
-const pageBytes = (page: CachedPage) =>
-  page.rows.reduce((n, r) => n + BYTES_PER_ROW + 2 * (r.title.length + r.description.length), 0)
+interface Entry extends Tracked, PageData {
+  serial: number
+  /** Each item's JSON, in two parts around the value of user_vote. */
+  parts: [string, string][]
+  /** The earliest lock end on the page: past it the page shows a lock that is over. */
+  validUntilMs: number
+  /** Anonymous bodies, by the envelope's key (its links name the host the caller used). */
+  bodies: Map<string, Buffer>
+  bytes: number
+}
 
 const pageKey = (start: PageStart, size: number) =>
   `${'beforeId' in start ? `b${start.beforeId}` : 'afterId' in start ? `a${start.afterId}` : `o${start.offset}`}:${size}`
 
-const shared = (rows: ContentRow[]) => rows.map((r) => (r.user_vote === null ? r : { ...r, user_vote: null }))
-const scoresOf = (rows: ContentRow[]) => new Map(rows.flatMap((r) => (r.user_vote === null ? [] : [[r.id, r.user_vote] as [number, number]])))
-const withScores = (rows: ContentRow[], scores: Map<number, number>) => rows.map((r) => ({ ...r, user_vote: scores.get(r.id) ?? null }))
-
-function remember(scores: Map<number, Map<number, number>>, userId: number, mine: Map<number, number>) {
-  if (scores.size >= CALLERS_PER_ENTRY) scores.clear()
-  scores.set(userId, mine)
-}
-
 /**
- * Content list pages with their locks, served from this process's memory while the read generation
- * they were read under is current (shared/read-generation.ts), else from PostgreSQL. A hit costs one
- * MGET (the generation rides with the locks) and no PostgreSQL, apart from a caller's own scores the
- * first time that caller reads the page under its generation.
- *
- * Items (GET /api/contents/:id/) are not cached: measured, caching them cost random-id reads about 10%
- * (bench read-detail) for what one primary-key query would have cost.
+ * Content list pages as JSON bytes. While this process's read state is live (subscribed to change
+ * announcements) a page is served from memory until a content on it changes, a content is created,
+ * a lock on it starts or ends, or READ_CACHE_MS passes: a hit costs no PostgreSQL and no Redis. An
+ * anonymous hit sends bytes rendered once. A caller with a token gets their own scores, read once
+ * per page by primary key and remembered while the page lasts; with no score on the page they get
+ * the anonymous bytes. While not live, every read goes to PostgreSQL and reads the locks from Redis.
  */
-export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys; readCacheMs: number }) {
-  const { db, redis, keys } = deps
-  const pages = createPageCache<CachedPage>({ maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: pageBytes })
+export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys; readState: ReadState; readCacheMs: number }) {
+  const { db, redis, keys, readState } = deps
+  const pages = createPageCache<Entry>({ maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: (e) => e.bytes })
+  const callers = new Map<string, { serial: number; scores: ReadonlyMap<number, number> }>()
+  let serials = 0
 
-  /** The caller's scores on an entry's contents: remembered, or one query by primary key. */
-  async function callerScores(entry: CachedPage, userId: number, ids: readonly number[]) {
-    let mine = entry.scores.get(userId)
-    if (mine === undefined) {
-      mine = await userVotes(db, userId, ids)
-      remember(entry.scores, userId, mine)
-    }
-    return mine
+  function remember(userId: number, entry: Entry, key: string, scores: ReadonlyMap<number, number>) {
+    const at = `${userId}:${key}`
+    callers.delete(at)
+    callers.set(at, { serial: entry.serial, scores })
+    if (callers.size > REMEMBERED_CALLERS) callers.delete(callers.keys().next().value!)
   }
 
-  /** One page with its locks. A miss reads the generation BEFORE the query and stores the page under it. */
-  async function list(start: PageStart, size: number, userId: number | null): Promise<LoadedPage> {
-    const key = pageKey(start, size)
-    const cached = pages.get(key)
-    let generation: string | null | undefined
-    if (cached) {
-      const ids = cached.value.rows.map((r) => r.id)
-      const state = await readPageState(redis, keys, ids)
-      if (state.generation !== null && state.generation === cached.generation) {
-        const entry = cached.value
-        const rows = userId === null ? entry.rows : withScores(entry.rows, await callerScores(entry, userId, ids))
-        return { rows, hasMore: entry.hasMore, count: entry.count, until: state.until }
-      }
-      generation = state.generation
-    }
-    generation ??= await currentReadGeneration(redis, keys.readGeneration)
-    // The page (with the caller's scores) and the count in one statement: one snapshot, so they agree.
+  async function callerScores(entry: Entry, key: string, userId: number): Promise<ReadonlyMap<number, number>> {
+    const known = callers.get(`${userId}:${key}`)
+    if (known?.serial === entry.serial) return known.scores
+    const found = await userVotes(db, userId, entry.contentIds)
+    const scores = found.size === 0 ? NO_SCORES : found
+    remember(userId, entry, key, scores)
+    return scores
+  }
+
+  async function load(start: PageStart, size: number, userId: number | null, since: number | null) {
     const { rows, hasMore, total: count } = await listContents(db, start, size, userId)
-    if (generation !== null) {
-      const scores = new Map<number, Map<number, number>>()
-      if (userId !== null) scores.set(userId, scoresOf(rows))
-      pages.set(key, generation, { rows: shared(rows), hasMore, count, scores })
+    const ids = rows.map((r) => r.id)
+    const now = Date.now()
+    const until = since === null
+      ? await readLocks(redis, keys, ids)
+      : ids.map((id) => readState.lockedUntil(id, now))
+    const parts = rows.map((row, i) => renderItemParts(row, until[i] ?? null))
+    const entry: Entry = {
+      serial: ++serials, since: since ?? -1, verifiedSeq: -1, contentIds: ids, rows, hasMore, count, parts,
+      validUntilMs: Math.min(Infinity, ...until.filter((u): u is number => u !== null)),
+      bodies: new Map(),
+      // The parts as UTF-16, and the anonymous bodies as UTF-8 (at most MAX_BODIES, about the same size each).
+      bytes: parts.reduce((n, [a, b]) => n + a.length + b.length, 0) * (2 + MAX_BODIES),
     }
-    const { until } = await readPageState(redis, keys, rows.map((r) => r.id))
-    return { rows, hasMore, count, until }
+    const scores = new Map(rows.flatMap((r) => (r.user_vote === null ? [] : [[r.id, r.user_vote] as [number, number]])))
+    return { entry, scores: scores.size === 0 ? NO_SCORES : scores }
+  }
+
+  const items = (entry: Entry, scores: ReadonlyMap<number, number>) =>
+    entry.parts.map(([before, after], i) => `${before}${scores.get(entry.contentIds[i]!) ?? 'null'}${after}`).join(',')
+
+  function body(entry: Entry, scores: ReadonlyMap<number, number>, envelope: () => Envelope, envelopeKey: string, cached: boolean): Buffer | string {
+    if (scores.size > 0) {
+      const { head, tail } = envelope()
+      return `${head}${items(entry, scores)}${tail}`
+    }
+    let bytes = entry.bodies.get(envelopeKey)
+    if (bytes === undefined) {
+      const { head, tail } = envelope()
+      bytes = Buffer.from(`${head}${items(entry, NO_SCORES)}${tail}`)
+      // A page reached through many host names keeps the first few bodies (the budget counts that many).
+      if (cached && entry.bodies.size < MAX_BODIES) entry.bodies.set(envelopeKey, bytes)
+    }
+    return bytes
+  }
+
+  /**
+   * One list page's body. `envelope` renders what surrounds the items from the page's data (it may
+   * throw, e.g. for a page past the last); `envelopeKey` names everything it depends on beyond the page.
+   */
+  async function list(start: PageStart, size: number, userId: number | null, envelope: (page: PageData) => Envelope,
+    envelopeKey: string): Promise<Buffer | string> {
+    const key = pageKey(start, size)
+    const hit = pages.get(key)
+    if (hit !== undefined && readState.isCurrent(hit) && Date.now() < hit.validUntilMs) {
+      const scores = userId === null ? NO_SCORES : await callerScores(hit, key, userId)
+      return body(hit, scores, () => envelope(hit), envelopeKey, true)
+    }
+    // Taken BEFORE the query: a change announced after it makes this page stale.
+    const since = readState.begin()
+    const { entry, scores } = await load(start, size, userId, since)
+    // Before caching: an envelope that refuses the page (past the last) leaves nothing behind.
+    const around = envelope(entry)
+    const cacheable = since !== null && deps.readCacheMs > 0
+    if (cacheable) {
+      pages.set(key, entry)
+      if (userId !== null) remember(userId, entry, key, scores)
+    }
+    return body(entry, scores, () => around, envelopeKey, cacheable)
   }
 
   return { list }

@@ -1,9 +1,7 @@
 /**
- * Recent content list pages, in this process's memory, each with the read generation it was read
- * under (shared/read-generation.ts). The caller serves an entry only when that generation is still
- * Redis' current one, which it learns in the same MGET that reads the page's locks: a hit costs no
- * PostgreSQL query and no extra round trip. maxAgeMs bounds how long an entry can outlive a change
- * whose generation bump was lost (a writer that died between its commit and the bump).
+ * Recent content list pages, in this process's memory. Whether an entry is still current is the
+ * caller's question (server/read-state.ts); maxAgeMs bounds how long an entry can outlive a change
+ * whose announcement was lost (a writer that died between its commit and its PUBLISH).
  *
  * Bounded by entries and by an estimate of their bytes (a page of 100 items with 10,000-character
  * descriptions is 2 MB), so a client walking many cursors cannot grow the heap without limit.
@@ -11,8 +9,8 @@
  * work from the front.
  */
 export interface PageCache<T> {
-  get(key: string): { generation: string; value: T } | undefined
-  set(key: string, generation: string, value: T): void
+  get(key: string): T | undefined
+  set(key: string, value: T): void
   /** Entries held, and their estimated bytes (for tests and metrics). */
   readonly size: { entries: number; bytes: number }
 }
@@ -28,7 +26,7 @@ export interface PageCacheOptions<T> {
 
 export function createPageCache<T>(opts: PageCacheOptions<T>): PageCache<T> {
   const now = opts.now ?? Date.now
-  const entries = new Map<string, { generation: string; value: T; storedAt: number; bytes: number }>()
+  const entries = new Map<string, { value: T; storedAt: number; bytes: number }>()
   let bytes = 0
   const remove = (key: string) => {
     const entry = entries.get(key)
@@ -44,14 +42,14 @@ export function createPageCache<T>(opts: PageCacheOptions<T>): PageCache<T> {
         remove(key)
         return undefined
       }
-      return entry
+      return entry.value
     },
-    set(key, generation, value) {
+    set(key, value) {
       remove(key)
       const size = opts.sizeOf(value)
       if (opts.maxAgeMs <= 0 || opts.maxEntries <= 0 || size > opts.maxBytes) return
       const storedAt = now()
-      entries.set(key, { generation, value, storedAt, bytes: size })
+      entries.set(key, { value, storedAt, bytes: size })
       bytes += size
       for (const [oldest, entry] of entries) {
         const over = entries.size > opts.maxEntries || bytes > opts.maxBytes

@@ -1,13 +1,13 @@
 // List pages served from the API's memory (READ_CACHE_MS) must never show less than what has been
-// committed and announced: new contents, applied votes, each caller's own score and live locks show at
-// once. Each test has its own database and Redis prefix, and a cache age of a minute, so only the
-// read generation can make a page change.
+// committed and announced: new contents, applied votes, each caller's own score and live locks show as
+// soon as the announcement arrives (shared/read-changes.ts). Each test has its own database and Redis
+// prefix, and a cache age of a minute, so only an announcement can make a page change.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
 import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from '../../test/helpers.js'
 import { isolatedPrefix, openDb, startConsumer } from '../../test/consumer-helpers.js'
-import { bumpReadGeneration } from '../../shared/read-generation.js'
+import { announceVotesChanged } from '../../shared/read-changes.js'
 import type { App } from '../app.js'
 
 async function cachedWorld(t: TestContext, env: Record<string, string> = {}) {
@@ -32,15 +32,25 @@ test('a content created after the list was read shows in the next list at once',
   assert.deepEqual(page.results.map((r) => r.id), [item.id])
 })
 
-test('a committed change shows once its writer bumps the read generation; until then the page comes from memory', async (t) => {
+/** Resolves once this app has received every announcement published before the call. */
+async function announcementsArrived(app: App) {
+  const probe = { since: app.readState.begin() ?? -1, contentIds: [2_147_483_647], verifiedSeq: -1 }
+  await announceVotesChanged(app.redis, app.keys.readChanges, [2_147_483_647])
+  await waitFor(async () => !app.readState.isCurrent(probe) || undefined, { what: 'the probe announcement' })
+}
+
+test('a committed change shows once its writer announces it; until then, and after changes elsewhere, the page comes from memory', async (t) => {
   const { app, db } = await cachedWorld(t)
   const item = await createContent(app)
-  assert.equal((await list(app)).results[0]!.vote_count, 0)
+  const other = await createContent(app)
+  assert.equal((await list(app)).results[1]!.vote_count, 0)
   await db.execute(sql`update contents set vote_count = 2, vote_sum = 7 where id = ${item.id}`)
-  assert.equal((await list(app)).results[0]!.vote_count, 0, 'served from the cache: nothing announced the change')
-  await bumpReadGeneration(app.redis, app.keys.readGeneration)
-  const row = (await list(app)).results[0]!
-  assert.deepEqual([row.vote_count, row.average_vote], [2, 3.5])
+  await announceVotesChanged(app.redis, app.keys.readChanges, [other.id + 1000])
+  await announcementsArrived(app)
+  assert.equal((await list(app)).results[1]!.vote_count, 0, 'served from the cache: nothing announced a change on this page')
+  await announceVotesChanged(app.redis, app.keys.readChanges, [item.id])
+  const row = await waitFor(async () => (await list(app)).results.find((r) => r.id === item.id && r.vote_count === 2), { what: 'the announced change' })
+  assert.equal(row.average_vote, 3.5)
 })
 
 test('with READ_CACHE_MS=0 every list is read from PostgreSQL', async (t) => {
@@ -57,7 +67,8 @@ test('every caller sees their own user_vote on a page the cache serves to all', 
   const item = await createContent(app)
   await db.execute(sql`insert into votes (user_id, content_id, score, version) values (${ann.id}, ${item.id}, 4, 1), (${ben.id}, ${item.id}, 1, 2)`)
   await db.execute(sql`update contents set vote_count = 2, vote_sum = 5 where id = ${item.id}`)
-  await bumpReadGeneration(app.redis, app.keys.readGeneration)
+  await announceVotesChanged(app.redis, app.keys.readChanges, [item.id])
+  await announcementsArrived(app)
   assert.equal((await list(app)).results[0]!.user_vote, null, 'anonymous')
   assert.equal((await list(app, ann.access)).results[0]!.user_vote, 4)
   assert.equal((await list(app, ben.access)).results[0]!.user_vote, 1)
@@ -73,16 +84,21 @@ test('a lock shows on a cached page as soon as it is set', async (t) => {
     const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: item.id, score: 3 } })
     assert.equal(res.statusCode, expected)
   }
-  assert.ok((await list(app)).results[0]!.locked_until, 'the second vote locked it')
+  await waitFor(async () => (await list(app)).results[0]!.locked_until ?? undefined, { what: 'the lock on the cached page' })
 })
 
-test('after Redis loses the read generation, lists are read afresh', async (t) => {
-  const { app, db } = await cachedWorld(t)
+test('after the process loses its subscription (announcements may be lost), lists are read afresh', async (t) => {
+  const { app, db, prefix } = await cachedWorld(t)
   const item = await createContent(app)
   assert.equal((await list(app)).results[0]!.vote_count, 0)
-  await app.redis.del(app.keys.readGeneration)
   await db.execute(sql`update contents set vote_count = 1, vote_sum = 2 where id = ${item.id}`)
-  assert.equal((await list(app)).results[0]!.vote_count, 1)
+  const clients = String(await app.redis.client('LIST'))
+  const line = clients.split('\n').find((l) => l.includes(` name=tally-api:reads:${prefix} `))
+  const id = /^id=(\d+) /.exec(line ?? '')?.[1]
+  assert.ok(id, 'the subscriber connection is named after this app\'s prefix')
+  await app.redis.client('KILL', 'ID', id)
+  await waitFor(async () => (await list(app)).results[0]!.vote_count === 1 || undefined, { what: 'a fresh read' })
+  await waitFor(async () => app.readState.live || undefined, { what: 'the subscription back' })
 })
 
 test('a vote applied by a consumer shows in a list that was cached before it', async (t) => {
@@ -114,7 +130,6 @@ test('an item shows a committed change on the next read, and each caller sees on
   assert.equal((await detail(app, item.id)).vote_count, 0)
   await db.execute(sql`insert into votes (user_id, content_id, score, version) values (${ann.id}, ${item.id}, 4, 1)`)
   await db.execute(sql`update contents set vote_count = 1, vote_sum = 4 where id = ${item.id}`)
-  await bumpReadGeneration(app.redis, app.keys.readGeneration)
   const mine = await detail(app, item.id, ann.access)
   assert.deepEqual([mine.vote_count, mine.average_vote, mine.user_vote], [1, 4, 4])
   assert.equal((await detail(app, item.id, ben.access)).user_vote, null, 'another caller does not see Ann\'s score')
@@ -137,7 +152,7 @@ test('an item shows its lock at once, and an id that was unknown is found once i
     const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: first.id, score: 3 } })
     assert.equal(res.statusCode, expected)
   }
-  assert.ok((await detail(app, first.id)).locked_until)
+  await waitFor(async () => (await detail(app, first.id)).locked_until ?? undefined, { what: 'the lock on the item' })
 })
 
 test('while contents are being created, every list\'s count agrees with the items it shows', async (t) => {

@@ -2,12 +2,13 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify'
 import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists, unmarkContent } from '../../shared/content-index.js'
-import { ContentItemSchema, ContentPageSchema, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
+import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
 import { findContent, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
-import { readPageState } from '../queries/locks.js'
+import { readLocks } from '../queries/locks.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
-import { createContentPages } from '../content-pages.js'
-import { bumpReadGeneration } from '../../shared/read-generation.js'
+import { createContentPages, type PageData } from '../content-pages.js'
+import { renderEnvelope } from '../content-json.js'
+import { announceAllChanged } from '../../shared/read-changes.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 100
@@ -39,17 +40,19 @@ const toItem = (row: ContentRow, locked: Date | null): ContentItem => ({
   locked_until: locked === null ? null : locked.toISOString(),
 })
 
-/** An absolute link back to this list with `params`, like the system we replace returned. */
-function listLink(req: FastifyRequest, params: Record<string, string | number>): string {
-  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))
-  // The path, also when the request line carried an absolute URL ("GET http://host/api/contents/ HTTP/1.1").
+/**
+ * The absolute URL of this list without its query, which links back to it like the system we replace
+ * did: the path also when the request line carried an absolute URL ("GET http://host/api/contents/ HTTP/1.1").
+ */
+function listBase(req: FastifyRequest): string {
   const path = new URL(req.url, 'http://localhost').pathname
-  return `${req.protocol}://${req.host}${path}?${query}`
+  return `${req.protocol}://${req.host}${path}`
 }
+const listLink = (base: string, params: Record<string, string | number>) =>
+  `${base}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`
 
 const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async (app, opts) => {
-  const pages = createContentPages({ db: app.db, redis: app.redis, keys: app.keys, readCacheMs: opts.readCacheMs })
-  const withLocks = (rows: ContentRow[], until: (Date | null)[]) => rows.map((row, i) => toItem(row, until[i] ?? null))
+  const pages = createContentPages({ db: app.db, redis: app.redis, keys: app.keys, readState: app.readState, readCacheMs: opts.readCacheMs })
 
   app.post('/contents/', {
     schema: {
@@ -78,9 +81,11 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       if (marked !== undefined) void unmarkContent(app.redis, app.keys, marked).catch(() => {})
       throw err
     }
-    // After COMMIT, so no reader can cache a page without the new item under the new generation.
-    // Should Redis fail just now, cached pages miss the item for at most READ_CACHE_MS.
-    await bumpReadGeneration(app.redis, app.keys.readGeneration).catch((err: Error) => req.log.warn({ err: err.message }, 'read generation not bumped'))
+    // After COMMIT. This process forgets its pages at once, so the creator's next list shows the item;
+    // the others forget theirs when the announcement reaches them (well under a millisecond on a LAN).
+    // Should Redis fail just now, their cached pages miss the item for at most READ_CACHE_MS.
+    app.readState.allChanged()
+    await announceAllChanged(app.redis, app.keys.readChanges).catch((err: Error) => req.log.warn({ err: err.message }, 'new content not announced'))
     return reply.code(201).send(toItem(row, null))
   })
 
@@ -91,31 +96,35 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       querystring: ListQuery,
       response: { 200: ContentPageSchema, ...errors(400, 404, 429, 503) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const size = req.query.page_size ?? DEFAULT_PAGE_SIZE
-    const userId = req.optionalUser()
     const cursor = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor)
     if (cursor === null) throw invalidCursor()
     const page = req.query.page ?? 1
     const start: PageStart = cursor ?? { offset: (page - 1) * size }
-    const { rows, hasMore, count, until } = await pages.list(start, size, userId)
-    if (cursor === undefined && page > 1 && rows.length === 0) throw pageNotFound()
-    const first = rows[0]
-    const last = rows[rows.length - 1]
-    // Walking backwards (afterId), hasMore means newer rows exist; every other walk means older ones.
-    const hasOlder = 'afterId' in start ? last !== undefined : hasMore
-    const hasNewer = 'afterId' in start ? hasMore : 'beforeId' in start ? first !== undefined : page > 1
-    const nextCursor = hasOlder && last ? encodeCursor({ beforeId: last.id }) : null
-    let next: string | null = null
-    let previous: string | null = null
-    if (cursor === undefined) {
-      if (hasOlder) next = listLink(req, { page: page + 1, page_size: size })
-      if (page > 1) previous = listLink(req, page === 2 ? { page_size: size } : { page: page - 1, page_size: size })
-    } else {
-      if (nextCursor) next = listLink(req, { cursor: nextCursor, page_size: size })
-      if (hasNewer && first) previous = listLink(req, { cursor: encodeCursor({ afterId: first.id }), page_size: size })
+    const base = listBase(req)
+    const envelope = ({ rows, hasMore, count }: PageData) => {
+      if (cursor === undefined && page > 1 && rows.length === 0) throw pageNotFound()
+      const first = rows[0]
+      const last = rows[rows.length - 1]
+      // Walking backwards (afterId), hasMore means newer rows exist; every other walk means older ones.
+      const hasOlder = 'afterId' in start ? last !== undefined : hasMore
+      const hasNewer = 'afterId' in start ? hasMore : 'beforeId' in start ? first !== undefined : page > 1
+      const nextCursor = hasOlder && last ? encodeCursor({ beforeId: last.id }) : null
+      let next: string | null = null
+      let previous: string | null = null
+      if (cursor === undefined) {
+        if (hasOlder) next = listLink(base, { page: page + 1, page_size: size })
+        if (page > 1) previous = listLink(base, page === 2 ? { page_size: size } : { page: page - 1, page_size: size })
+      } else {
+        if (nextCursor) next = listLink(base, { cursor: nextCursor, page_size: size })
+        if (hasNewer && first) previous = listLink(base, { cursor: encodeCursor({ afterId: first.id }), page_size: size })
+      }
+      return renderEnvelope({ count, next, previous, next_cursor: nextCursor })
     }
-    return { count, next, previous, next_cursor: nextCursor, results: withLocks(rows, until) }
+    // Rendered JSON (server/content-json.ts), sent as it is: the response schema documents it.
+    const body = await pages.list(start, size, req.optionalUser(), envelope, base)
+    return reply.type('application/json; charset=utf-8').send(body as unknown as ContentPage)
   })
 
   app.get('/contents/:id/', {
@@ -128,8 +137,8 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
   }, async (req) => {
     const row = await findContent(app.db, req.params.id, req.optionalUser())
     if (!row) throw contentNotFound(req.params.id)
-    const { until } = await readPageState(app.redis, app.keys, [row.id])
-    return toItem(row, until[0] ?? null)
+    const until = app.readState.live ? app.readState.lockedUntil(row.id, Date.now()) : (await readLocks(app.redis, app.keys, [row.id]))[0] ?? null
+    return toItem(row, until === null ? null : new Date(until))
   })
 }
 

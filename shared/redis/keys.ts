@@ -20,13 +20,12 @@ export function redisKeys(prefix: string, shards = 1) {
      * locked, minus the lock's end in epoch ms. One key for both, so a vote reads one value.
      */
     window: (contentId: number) => `${prefix}win:${tag(contentId)}:${contentId}`,
+    /** A shard's live locks (content id by lock end), and the channel vote.lua announces each new lock on. */
+    locks: (shard: number) => `${prefix}locks:{${shard}}`,
     /** A voter's vote requests this minute, counted by vote.lua; tagged with the content's shard (one slot per script). */
     voteRequests: (contentId: number, userId: number) => `${prefix}rl:${tag(contentId)}:vote:${userId}`,
-    /**
-     * Changes after every commit that changes content reads (shared/read-generation.ts). Tagged {0}, the
-     * first shard's slot, so one MGET reads it with a page's locks while there is one shard.
-     */
-    readGeneration: `${prefix}reads:{0}:generation`,
+    /** The channel writers announce committed changes to content reads on (shared/read-changes.ts). */
+    readChanges: `${prefix}reads:changes`,
     /** @fastify/rate-limit's nameSpace: it appends the client key itself. */
     rateLimit: `${prefix}rl:`,
   }

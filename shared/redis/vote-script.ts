@@ -9,13 +9,13 @@ import type { RedisKeys } from './keys.js'
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** shared/redis/vote.lua; call it through createVoteCaller, which knows the order of its keys and arguments. */
-    castVote(exists: string, window: string, stream: string, voteRequests: string,
+    castVote(exists: string, window: string, stream: string, voteRequests: string, locks: string,
       userId: string, contentId: string, score: string, deadlineMs: string,
       limit: string, windowSeconds: string, lockSeconds: string, requestsPerMinute: string): Result<[number, (string | number)?], Context>
   }
 }
 
-export const VOTE_SCRIPT_KEYS = 4
+export const VOTE_SCRIPT_KEYS = 5
 
 /** vote.lua's reply as a typed outcome. */
 export type VoteOutcome =
@@ -85,12 +85,13 @@ export function createVoteCaller(redis: Redis, keys: RedisKeys, rules: VoteRules
   const requestsPerMinute = String(rules.requestsPerMinute)
   const existsKeys = Array.from({ length: keys.shards }, (_, shard) => keys.contentExists(shard))
   const streamKeys = Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard))
+  const lockKeys = Array.from({ length: keys.shards }, (_, shard) => keys.locks(shard))
   const scores = ['0', '1', '2', '3', '4', '5']
   return async (userId: number, contentId: number, score: number, deadlineMs: number): Promise<VoteOutcome> => {
     const shard = keys.shardOf(contentId)
     const content = String(contentId)
     const user = String(userId)
-    const reply = await redis.castVote(existsKeys[shard]!, keys.window(contentId), streamKeys[shard]!, keys.voteRequests(contentId, userId),
+    const reply = await redis.castVote(existsKeys[shard]!, keys.window(contentId), streamKeys[shard]!, keys.voteRequests(contentId, userId), lockKeys[shard]!,
       user, content, scores[score] ?? String(score), String(deadlineMs), limit, windowSeconds, lockSeconds, requestsPerMinute)
     return parseVoteReply(reply)
   }

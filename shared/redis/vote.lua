@@ -4,7 +4,10 @@
   KEYS[2] the content's window: votes accepted in the open window (> 0), or while the content is
           locked, minus the lock's end in ms on Redis' clock (< 0); absent: no window open
   KEYS[3] votes stream   KEYS[4] the voter's request counter (per minute)
-          (all four share one {shard} hash tag, so the script touches one Cluster slot)
+  KEYS[5] the shard's live locks (sorted set: content id by lock end, ms); also the name of the
+          channel a new lock is announced on ("<content id> <lock end ms>"), so API processes
+          show it in reads they serve from memory
+          (all five share one {shard} hash tag, so the script touches one Cluster slot)
   ARGV[1] user id   ARGV[2] content id   ARGV[3] score 0..5
   ARGV[4] deadline, ms on Redis' clock: past it the caller has already answered 503, so do nothing
   ARGV[5] limit: votes accepted per window   ARGV[6] window length, s   ARGV[7] lock length, s
@@ -50,7 +53,14 @@ end
 if counted >= tonumber(ARGV[5]) then
   -- One too many: lock the content. The window becomes the lock, so a new window opens after it.
   local lockMs = tonumber(ARGV[7]) * 1000
-  redis.call('SET', KEYS[2], -(nowMs + lockMs), 'PX', lockMs)
+  local untilMs = nowMs + lockMs
+  redis.call('SET', KEYS[2], -untilMs, 'PX', lockMs)
+  -- Rare (once per lock), so the bookkeeping costs nothing per vote: the set lets a process that
+  -- (re)connects learn every live lock, the message tells the connected ones at once.
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', nowMs)
+  redis.call('ZADD', KEYS[5], untilMs, ARGV[2])
+  if redis.call('PTTL', KEYS[5]) < lockMs then redis.call('PEXPIRE', KEYS[5], lockMs) end
+  redis.call('PUBLISH', KEYS[5], ARGV[2] .. ' ' .. string.format('%d', untilMs))
   return {0, lockMs}
 end
 
