@@ -43,6 +43,8 @@ test('a committed change shows once its writer announces it; until then, and aft
   const { app, db } = await cachedWorld(t)
   const item = await createContent(app)
   const other = await createContent(app)
+  // The creations' own announcements come back to this process too: let them arrive first.
+  await announcementsArrived(app)
   assert.equal((await list(app)).results[1]!.vote_count, 0)
   await db.execute(sql`update contents set vote_count = 2, vote_sum = 7 where id = ${item.id}`)
   await announceVotesChanged(app.redis, app.keys.readChanges, [other.id + 1000])

@@ -1,0 +1,29 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { buildTestApp, uniqueName } from '../../test/helpers.js'
+
+const read = (app: Awaited<ReturnType<typeof buildTestApp>>, ip: string) =>
+  app.inject({ method: 'GET', url: '/api/contents/?page_size=1', remoteAddress: ip })
+const login = (app: Awaited<ReturnType<typeof buildTestApp>>, ip: string) =>
+  app.inject({ method: 'POST', url: '/api/auth/', remoteAddress: ip, payload: { username: uniqueName('nobody'), password: 'not-the-password' } })
+
+test('reads past RATE_LIMIT_PER_MINUTE are refused with 429 rate_limited and Retry-After, per client', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_PER_MINUTE: '3' })
+  for (let i = 0; i < 3; i++) assert.equal((await read(app, '10.1.1.1')).statusCode, 200)
+  const limited = await read(app, '10.1.1.1')
+  assert.equal(limited.statusCode, 429)
+  assert.equal(limited.json().code, 'rate_limited')
+  assert.ok(Number(limited.headers['retry-after']) >= 59)
+  assert.equal((await read(app, '10.1.1.2')).statusCode, 200, 'another client has its own count')
+})
+
+test('the login limit is one count for every process: two instances on one Redis share it', async (t) => {
+  const env = { RATE_LIMIT_AUTH_PER_MINUTE: '2', REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName()}:` }
+  const [a, b] = [await buildTestApp(t, env), await buildTestApp(t, env)]
+  assert.equal((await login(a, '10.2.2.2')).statusCode, 401)
+  assert.equal((await login(b, '10.2.2.2')).statusCode, 401)
+  const limited = await login(a, '10.2.2.2')
+  assert.equal(limited.statusCode, 429)
+  assert.equal(limited.json().code, 'rate_limited')
+  assert.equal((await login(b, '10.2.2.2')).statusCode, 429)
+})
