@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
-import { listContents, userVotes, type ContentRow, type PageStart } from './queries/contents.js'
+import { listContents, type ContentReads, type ContentRow, type PageStart } from './queries/contents.js'
 import { readLocks } from './queries/locks.js'
 import { createPageCache } from './page-cache.js'
 import type { ReadState, Tracked } from './read-state.js'
@@ -43,8 +43,8 @@ const pageKey = (start: PageStart, size: number) =>
  * per page by primary key and remembered while the page lasts; with no score on the page they get
  * the anonymous bytes. While not live, every read goes to PostgreSQL and reads the locks from Redis.
  */
-export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys; readState: ReadState; readCacheMs: number }) {
-  const { db, redis, keys, readState } = deps
+export function createContentPages(deps: { db: Db; reads: ContentReads; redis: Redis; keys: RedisKeys; readState: ReadState; readCacheMs: number }) {
+  const { db, reads, redis, keys, readState } = deps
   const pages = createPageCache<Entry>({ maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: (e) => e.bytes })
   const callers = new Map<string, { serial: number; scores: ReadonlyMap<number, number> }>()
   let serials = 0
@@ -59,7 +59,7 @@ export function createContentPages(deps: { db: Db; redis: Redis; keys: RedisKeys
   async function callerScores(entry: Entry, key: string, userId: number): Promise<ReadonlyMap<number, number>> {
     const known = callers.get(`${userId}:${key}`)
     if (known?.serial === entry.serial) return known.scores
-    const found = await userVotes(db, userId, entry.contentIds)
+    const found = await reads.userVotes(userId, entry.contentIds)
     const scores = found.size === 0 ? NO_SCORES : found
     remember(userId, entry, key, scores)
     return scores

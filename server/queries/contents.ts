@@ -42,10 +42,27 @@ export async function insertContent(db: Db, input: { title: string; description:
   })
 }
 
-export async function findContent(db: Db, id: number, userId: number | null): Promise<ContentRow | undefined> {
-  const uv = userVote(userId)
-  const rows = await db.queryPrepared<ContentRow>(sql`select ${itemColumns}, ${uv.column} from contents c ${uv.join} where c.id = ${id}`)
-  return rows[0]
+/** The reads of one content and of a caller's scores, their SQL built once (they run on every detail read). */
+export function createContentReads(db: Db) {
+  const id = sql.placeholder('id')
+  const user = sql.placeholder('user')
+  const anonymous = db.compileQuery<ContentRow>(sql`select ${itemColumns}, null::smallint as user_vote from contents c where c.id = ${id}`)
+  const forCaller = db.compileQuery<ContentRow>(sql`select ${itemColumns}, v.score as user_vote
+    from contents c left join votes v on v.content_id = c.id and v.user_id = ${user} where c.id = ${id}`)
+  const scores = db.compileQuery<{ content_id: number; score: number }>(sql`select content_id, score from votes
+    where user_id = ${user} and content_id = any(${sql.placeholder('ids')}::int[])`)
+  return {
+    async findContent(contentId: number, userId: number | null): Promise<ContentRow | undefined> {
+      const rows = await (userId === null ? anonymous({ id: contentId }) : forCaller({ id: contentId, user: userId }))
+      return rows[0]
+    },
+    /** The caller's own scores on these contents (absent: not voted), for a page served from the cache. */
+    async userVotes(userId: number, contentIds: readonly number[]): Promise<Map<number, number>> {
+      if (contentIds.length === 0) return new Map()
+      const rows = await scores({ user: userId, ids: contentIds })
+      return new Map(rows.map((r) => [r.content_id, r.score]))
+    },
+  }
 }
 
 /**
@@ -79,10 +96,4 @@ export async function listContents(db: Db, start: PageStart, limit: number, user
   return { rows: 'afterId' in start ? rows.reverse() : rows, hasMore: page.length > limit, total }
 }
 
-/** The caller's own scores on these contents (absent: not voted), for a page served from the cache. */
-export async function userVotes(db: Db, userId: number, contentIds: readonly number[]): Promise<Map<number, number>> {
-  if (contentIds.length === 0) return new Map()
-  const rows = await db.queryPrepared<{ content_id: number; score: number }>(sql`select content_id, score from votes
-    where user_id = ${userId} and content_id = any(${sql.param(contentIds)}::int[])`)
-  return new Map(rows.map((r) => [r.content_id, r.score]))
-}
+export type ContentReads = ReturnType<typeof createContentReads>

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists, unmarkContent } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
-import { findContent, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
+import { createContentReads, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
 import { readLocks } from '../queries/locks.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
 import { createContentPages, type PageData } from '../content-pages.js'
@@ -52,7 +52,8 @@ const listLink = (base: string, params: Record<string, string | number>) =>
   `${base}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`
 
 const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async (app, opts) => {
-  const pages = createContentPages({ db: app.db, redis: app.redis, keys: app.keys, readState: app.readState, readCacheMs: opts.readCacheMs })
+  const reads = createContentReads(app.db)
+  const pages = createContentPages({ db: app.db, reads, redis: app.redis, keys: app.keys, readState: app.readState, readCacheMs: opts.readCacheMs })
 
   app.post('/contents/', {
     schema: {
@@ -135,7 +136,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       response: { 200: ContentItemSchema, ...errors(400, 404, 429, 503) },
     },
   }, async (req) => {
-    const row = await findContent(app.db, req.params.id, req.optionalUser())
+    const row = await reads.findContent(req.params.id, req.optionalUser())
     if (!row) throw contentNotFound(req.params.id)
     const until = app.readState.live ? app.readState.lockedUntil(row.id, Date.now()) : (await readLocks(app.redis, app.keys, [row.id]))[0] ?? null
     return toItem(row, until === null ? null : new Date(until))

@@ -1,7 +1,7 @@
 import postgres from 'postgres'
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { PgDialect } from 'drizzle-orm/pg-core'
-import type { SQL } from 'drizzle-orm'
+import { Placeholder, type SQL } from 'drizzle-orm'
 import * as schema from './schema.js'
 
 export type Db = PostgresJsDatabase<typeof schema> & {
@@ -11,6 +11,11 @@ export type Db = PostgresJsDatabase<typeof schema> & {
    * connection instead of every time (drizzle's execute() sends unnamed statements). For hot reads.
    */
   queryPrepared<T>(query: SQL): Promise<T[]>
+  /**
+   * queryPrepared for a hot query, with its SQL text built once (drizzle builds it anew on every call,
+   * ~7 us per read): the values named by sql.placeholder('name') are bound on each call.
+   */
+  compileQuery<T>(query: SQL): (values: Record<string, unknown>) => Promise<T[]>
 }
 
 export interface DbOptions {
@@ -37,6 +42,13 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
   db.queryPrepared = async <T>(query: SQL) => {
     const { sql, params } = dialect.sqlToQuery(query)
     return await client.unsafe(sql, params as never[], { prepare: true }) as unknown as T[]
+  }
+  db.compileQuery = <T>(query: SQL) => {
+    const { sql, params } = dialect.sqlToQuery(query)
+    return async (values: Record<string, unknown>) => {
+      const bound = params.map((p) => (p instanceof Placeholder ? values[p.name] : p))
+      return await client.unsafe(sql, bound as never[], { prepare: true }) as unknown as T[]
+    }
   }
   return db
 }
