@@ -1,20 +1,38 @@
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import { loadConfigOrExit } from '../shared/config.js'
 import { buildApp } from './app.js'
+import { runPrimary, STOP_SIGNALS, whenAskedToStop } from './cluster.js'
 import { stopWhenSupervisorExits } from '../shared/supervised.js'
 
-// The only place that listens: load config → build → listen; close on signal.
+// The only place that listens: load config → build → listen; close on signal. With API_PROCESSES > 1 this
+// file runs twice over: as the node:cluster primary, which only supervises, and in each worker, which listens.
 const config = loadConfigOrExit('tally-api')
 
-const app = await buildApp(config)
-for (const warning of config.warnings) app.log.warn(warning)
+if (cluster.isPrimary && config.API_PROCESSES > 1) {
+  runPrimary(config)
+  stopWhenSupervisorExits()
+} else {
+  const app = await buildApp(config)
+  for (const warning of config.warnings) app.log.warn(warning)
 
-closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'closing after a fatal error')
-  else app.log.info({ signal }, 'closing: finishing in-flight requests')
-  // New requests are refused, in-flight ones finish, then the onClose hooks end the pools.
-  await app.close()
-})
+  const closeApp = async ({ signal, err }: { signal?: string; err?: Error }) => {
+    if (err) app.log.error({ err }, 'closing after a fatal error')
+    else if (signal) app.log.info({ signal }, 'closing: finishing in-flight requests')
+    // New requests are refused, in-flight ones finish, then the onClose hooks end the pools.
+    await app.close()
+  }
 
-stopWhenSupervisorExits()
-await app.listen({ host: config.HOST, port: config.PORT })
+  if (cluster.isWorker) {
+    // Stop signals are counted by whenAskedToStop, not close-with-grace: a worker may hear one stop twice.
+    const { close } = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, skip: [...STOP_SIGNALS] }, closeApp)
+    whenAskedToStop((signal) => {
+      app.log.info({ signal }, 'closing: finishing in-flight requests')
+      close()
+    })
+  } else {
+    closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, closeApp)
+    stopWhenSupervisorExits()
+  }
+  await app.listen({ host: config.HOST, port: config.PORT })
+}

@@ -1,7 +1,8 @@
 /**
  * `npm start`: one command from a fresh clone to a running service. Validates the config, brings up
- * local PostgreSQL/Redis when the default URLs have nobody answering, migrates, then runs the API and
- * CONSUMERS consumer processes, restarts any that crash, and stops them all (then the local servers) on a signal.
+ * local PostgreSQL/Redis when the default URLs have nobody answering, migrates, then runs the API (itself
+ * API_PROCESSES processes, see server/cluster.ts) and CONSUMERS consumer processes, restarts any that crash,
+ * and stops them all (then the local servers) on a signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -63,6 +64,14 @@ function launch(p: Supervised): void {
   })
 }
 
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL')
+  } catch {
+    child.kill('SIGKILL') // the group is gone already; the child alone may not be
+  }
+}
+
 async function shutdown(exitCode: number): Promise<void> {
   if (stopping) return
   stopping = true
@@ -70,8 +79,9 @@ async function shutdown(exitCode: number): Promise<void> {
   const running = processes.map((p) => p.child).filter((c): c is ChildProcess => !!c && c.exitCode === null && c.signalCode === null)
   const exits = running.map((c) => once(c, 'exit'))
   for (const c of running) c.kill('SIGTERM')
-  // Children drain within their own grace period; past it (plus a margin) they are killed.
-  const killer = setTimeout(() => { for (const c of running) c.kill('SIGKILL') }, config.SHUTDOWN_GRACE_MS + 2000)
+  // Children drain within their own grace period; past it (plus a margin) they are killed, with their
+  // process groups: the API's holds its cluster workers when API_PROCESSES > 1.
+  const killer = setTimeout(() => { for (const c of running) killGroup(c) }, config.SHUTDOWN_GRACE_MS + 2000)
   await Promise.all(exits)
   clearTimeout(killer)
   try {
@@ -90,4 +100,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 for (const p of processes) launch(p)
-log(`api on http://localhost:${config.PORT} with ${config.CONSUMERS} consumer(s); Ctrl-C stops everything`)
+log(`api on http://localhost:${config.PORT} (${config.API_PROCESSES} process(es)) with ${config.CONSUMERS} consumer(s); Ctrl-C stops everything`)

@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { ConfigError, EnvSchema, loadConfig } from './config.js'
 
 const SECRET = 's'.repeat(32)
@@ -107,6 +108,14 @@ test('the error message never repeats the JWT_SECRET it refuses', () => {
     assert.ok(!err.message.includes('hunter2-secret'), err.message)
     return true
   })
+})
+
+test('API_PROCESSES is 1 by default, a whole number when given one, and one per core for auto', () => {
+  assert.equal(loadConfig({}).API_PROCESSES, 1)
+  assert.equal(loadConfig({ API_PROCESSES: '4' }).API_PROCESSES, 4)
+  assert.equal(loadConfig({ API_PROCESSES: 'auto' }).API_PROCESSES, Math.min(64, availableParallelism()))
+  for (const bad of ['0', '65', '-1', '2.5', '1e1', 'many', 'AUTO']) assertRefused({ API_PROCESSES: bad }, 'API_PROCESSES')
+  assert.throws(() => loadConfig({ API_PROCESSES: '0' }), /expected "auto" or a whole number from 1 to 64/)
 })
 
 test('the config is frozen: nothing can change a setting after start-up', () => {

@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 const MIN_SECRET_LENGTH = 32
+const MAX_API_PROCESSES = 64
 
 const Seconds = (def: number, description: string) =>
   Type.Integer({ minimum: 1, maximum: 31_536_000, default: def, description })
@@ -15,6 +17,9 @@ export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   HOST: Type.String({ minLength: 1, default: '::', description: 'address the API listens on (:: = every IPv4 and IPv6 address)' }),
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8003 }),
+  API_PROCESSES: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_API_PROCESSES })], {
+    default: 1, description: 'API processes serving PORT; auto = one per core; more than 1 runs them as a node:cluster',
+  }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client IP from X-Forwarded-For (only behind a proxy you run)' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: DEFAULT_DATABASE_URL }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
@@ -45,7 +50,8 @@ export const EnvSchema = Type.Object({
 })
 
 export type Env = Static<typeof EnvSchema>
-export type Config = Readonly<Env & { JWT_SECRET: string; warnings: readonly string[] }>
+// API_PROCESSES is resolved at load time: `auto` becomes this machine's core count.
+export type Config = Readonly<Omit<Env, 'API_PROCESSES'> & { API_PROCESSES: number; JWT_SECRET: string; warnings: readonly string[] }>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -62,7 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
   if (bad) {
     const name = bad.path.slice(1) || 'environment'
     const got = env[name] === undefined ? 'nothing' : JSON.stringify(env[name])
-    throw new ConfigError(`invalid ${name}: ${bad.message} (got ${got})`)
+    throw new ConfigError(`invalid ${name}: ${expected(bad.schema) ?? bad.message} (got ${got})`)
   }
   const valid = value as Env
   const warnings: string[] = []
@@ -75,10 +81,25 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     secret = randomBytes(32).toString('base64url')
     warnings.push('JWT_SECRET is missing or short: using a random one, tokens will not survive a restart')
   }
-  return Object.freeze({ ...valid, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
+  // availableParallelism: the cores this process may run on (CPU affinity); Node 20 does not see a cgroup CPU quota.
+  const apiProcesses = valid.API_PROCESSES === 'auto' ? Math.min(MAX_API_PROCESSES, availableParallelism()) : valid.API_PROCESSES
+  return Object.freeze({ ...valid, API_PROCESSES: apiProcesses, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
+}
+
+/** TypeBox says only "Expected union value" for a union of a word and a number: spell the choices out. */
+function expected(schema: TSchema): string | undefined {
+  if (!schema.anyOf || !schema.anyOf.some((s: TSchema) => s.type === 'integer')) return undefined
+  return `expected ${schema.anyOf.map((s: TSchema) => (s.type === 'integer' ? `a whole number from ${s.minimum} to ${s.maximum}` : JSON.stringify(s.const))).join(' or ')}`
 }
 
 const DECIMAL_INTEGER = /^[0-9]+$/
+
+/** An integer setting, or a union with an integer (API_PROCESSES) given anything but one of its words. */
+function isIntegerSetting(schema: TSchema, raw: string): boolean {
+  if (schema.type === 'integer') return true
+  const choices: TSchema[] = schema.anyOf ?? []
+  return choices.some((s) => s.type === 'integer') && !choices.some((s) => s.const === raw)
+}
 
 function pickKnown(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -87,7 +108,7 @@ function pickKnown(env: Record<string, string | undefined>): Record<string, stri
     // An empty variable (FOO=) means "not set", as in most tools, so the default applies.
     if (raw === undefined || raw === '') continue
     // Value.Convert would read "1e3" as 1 and "80.5" as 80: numbers must be written plainly.
-    if (schema.type === 'integer' && !DECIMAL_INTEGER.test(raw)) {
+    if (isIntegerSetting(schema, raw) && !DECIMAL_INTEGER.test(raw)) {
       throw new ConfigError(`invalid ${key}: expected a whole number (got ${JSON.stringify(env[key])})`)
     }
     out[key] = raw

@@ -1,5 +1,8 @@
+import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { serviceUnavailable } from '../errors.js'
+import { shareMetricsWithPrimary } from '../cluster-metrics.js'
 
 export type VoteOutcome = 'accepted' | 'content_locked' | 'content_not_found' | 'queue_unavailable' | 'rate_limited'
 
@@ -9,7 +12,10 @@ declare module 'fastify' {
   }
 }
 
-/** Prometheus metrics of the API at GET /metrics: votes by outcome, latency by route, process metrics. */
+/**
+ * Prometheus metrics of the API at GET /metrics: votes by outcome, latency by route, process metrics.
+ * In a node:cluster worker (API_PROCESSES > 1) they are the whole cluster's: see server/cluster-metrics.ts.
+ */
 export default fp(async (app) => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'tally_api_' })
@@ -24,12 +30,23 @@ export default fp(async (app) => {
   // Every outcome exists from the start, so rates work before the first refusal.
   for (const outcome of ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable', 'rate_limited']) votes.inc({ outcome }, 0)
 
+  // One series per process serving the port: sum() is how many do, and each pid matches that worker's log lines.
+  new Gauge({ name: 'tally_api_processes', help: 'API processes serving the port, one series per process', labelNames: ['pid'], registers: [registry] })
+    .set({ pid: String(process.pid) }, 1)
+  // A scrape reaches one worker of a cluster, which answers for them all; a lone process answers for itself.
+  const clusterMetrics = cluster.isWorker ? shareMetricsWithPrimary(registry) : undefined
+
   app.decorate('countVote', (outcome: VoteOutcome) => votes.inc({ outcome }))
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, not the URL: /api/contents/:id/ is one series, not one per id.
     latency.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: reply.statusCode }, reply.elapsedTime / 1000)
   })
-  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (_req, reply) => {
-    return reply.type(registry.contentType).send(await registry.metrics())
+  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (req, reply) => {
+    const text = clusterMetrics ? await clusterMetrics().catch((err: Error) => {
+      // A failed scrape rather than this worker's share alone, which would read as a drop in the totals.
+      req.log.warn({ err }, 'cluster metrics unavailable')
+      throw serviceUnavailable('metrics')
+    }) : await registry.metrics()
+    return reply.type(registry.contentType).send(text)
   })
 }, { name: 'metrics' })
