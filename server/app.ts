@@ -61,7 +61,7 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
   await app.register(readStatePlugin, { url: config.REDIS_URL, connectionName: `tally-api:reads:${config.REDIS_PREFIX}` })
   await app.register(authPlugin, { secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL })
-  await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: 1 })
+  await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: config.API_PROCESSES })
   await app.register(docsPlugin)
   await app.register(metricsPlugin)
 

@@ -8,7 +8,7 @@ import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/
  *   trade-off: with API_PROCESSES > 1 each process counts alone, so the limit is split between them
  *   (server/plugins/rate-limit.ts), which holds while connections spread evenly, as node:cluster's
  *   round-robin spreads them; behind several hosts each host counts alone too.
- * - in Redis for routes marked `shared` (login, registration, token refresh): a password guesser must
+ * - in Redis for routes marked `shared` (registration and login): a password guesser must
  *   meet one limit however many processes and hosts answer, and a login costs an argon2 hash anyway.
  * Both count fixed windows that open with a key's first request, as the plugin's own stores do.
  */

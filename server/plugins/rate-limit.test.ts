@@ -17,6 +17,12 @@ test('reads past RATE_LIMIT_PER_MINUTE are refused with 429 rate_limited and Ret
   assert.equal((await read(app, '10.1.1.2')).statusCode, 200, 'another client has its own count')
 })
 
+test('with API_PROCESSES=2 each process allows its half of the general limit', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_PER_MINUTE: '4', API_PROCESSES: '2' })
+  for (let i = 0; i < 2; i++) assert.equal((await read(app, '10.1.1.3')).statusCode, 200)
+  assert.equal((await read(app, '10.1.1.3')).statusCode, 429)
+})
+
 test('the login limit is one count for every process: two instances on one Redis share it', async (t) => {
   const env = { RATE_LIMIT_AUTH_PER_MINUTE: '2', REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName()}:` }
   const [a, b] = [await buildTestApp(t, env), await buildTestApp(t, env)]
