@@ -27,7 +27,7 @@ export const EnvSchema = Type.Object({
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]*$', default: 'tally:' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   REDIS_AUTO_PIPELINING: Type.Boolean({ default: true, description: 'batch concurrent Redis commands of the API into pipelines (ioredis enableAutoPipelining)' }),
-  READ_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 2000, description: 'longest a content list page is served from the API process memory; 0 turns the cache off' }),
+  READ_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000, description: 'longest a content list page is served from the API process memory; 0 turns the cache off' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   JWT_ACCESS_TTL: Seconds(900, 'access token lifetime in seconds'),
   JWT_REFRESH_TTL: Seconds(86_400, 'refresh token lifetime in seconds'),

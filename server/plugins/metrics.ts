@@ -3,12 +3,11 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { serviceUnavailable } from '../errors.js'
 import { shareMetricsWithPrimary } from '../cluster-metrics.js'
-
-export type VoteOutcome = 'accepted' | 'content_locked' | 'content_not_found' | 'queue_unavailable' | 'rate_limited'
+import { VOTE_ANSWERS, type VoteAnswer } from '../../shared/redis/vote-script.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    countVote(outcome: VoteOutcome): void
+    countVote(answer: VoteAnswer): void
   }
 }
 
@@ -27,8 +26,17 @@ export default fp(async (app) => {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-  // Every outcome exists from the start, so rates work before the first refusal.
-  for (const outcome of ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable', 'rate_limited']) votes.inc({ outcome }, 0)
+  // Every answer exists from the start, so rates work before the first refusal. Children are bound
+  // once: prom-client hashes the labels of every inc({ … }) and observe({ … }) call otherwise.
+  const voteCounters = new Map(VOTE_ANSWERS.map((outcome) => [outcome, votes.labels(outcome)] as const))
+  for (const counter of voteCounters.values()) counter.inc(0)
+  const latencies = new Map<string, ReturnType<typeof latency.labels>>()
+  const latencyOf = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`
+    let child = latencies.get(key)
+    if (child === undefined) latencies.set(key, child = latency.labels(method, route, String(status)))
+    return child
+  }
 
   // One series per process serving the port: sum() is how many do, and each pid matches that worker's log lines.
   new Gauge({ name: 'tally_api_processes', help: 'API processes serving the port, one series per process', labelNames: ['pid'], registers: [registry] })
@@ -36,10 +44,12 @@ export default fp(async (app) => {
   // A scrape reaches one worker of a cluster, which answers for them all; a lone process answers for itself.
   const clusterMetrics = cluster.isWorker ? shareMetricsWithPrimary(registry) : undefined
 
-  app.decorate('countVote', (outcome: VoteOutcome) => votes.inc({ outcome }))
-  app.addHook('onResponse', async (req, reply) => {
-    // The route pattern, not the URL: /api/contents/:id/ is one series, not one per id.
-    latency.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: reply.statusCode }, reply.elapsedTime / 1000)
+  app.decorate('countVote', (answer: VoteAnswer) => voteCounters.get(answer)!.inc())
+  app.addHook('onResponse', (req, reply, done) => {
+    // The route pattern, not the URL: /api/contents/:id/ is one series, not one per id (and the map of
+    // children stays as small as the routes × methods × statuses).
+    latencyOf(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode).observe(reply.elapsedTime / 1000)
+    done()
   })
   app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (req, reply) => {
     const text = clusterMetrics ? await clusterMetrics().catch((err: Error) => {
