@@ -4,18 +4,19 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
+import postgres from 'postgres'
 import { redisKeys } from '../shared/redis/keys.js'
-import { emptyDatabase } from '../test/helpers.js'
+import { emptyDatabase, waitFor } from '../test/helpers.js'
 import { assertDbHolds, isolatedPrefix, newestVotes, openDb, openRedis, seedContents, seedUsers, seededRandom, type Added } from '../test/consumer-helpers.js'
 import { applyVotes } from './apply.js'
 import { collapse } from './collapse.js'
-import { entryVersion, type Vote } from './decode.js'
+import { decodeEntry, type Vote } from './decode.js'
 
 const STREAM = 'tally:test:votes:{0}'
 const NOWHERE = 2_000_000_000 // an id no identity sequence in a test database reaches
 
 const vote = (entryId: string, userId: number, contentId: number, score: number): Vote =>
-  ({ stream: STREAM, entryId, version: entryVersion(entryId)!, userId, contentId, score })
+  decodeEntry(STREAM, [entryId, ['user', String(userId), 'content', String(contentId), 'score', String(score)]]) as Vote
 
 async function totalsOf(db: ReturnType<typeof openDb>, contentId: number) {
   const [row] = await db.execute<{ vote_count: number; vote_sum: string }>(sql`select vote_count, vote_sum from contents where id = ${contentId}`)
@@ -124,4 +125,64 @@ test('8 concurrent batches over the same 3 contents never deadlock and end equal
   const expected = newestVotes(all)
   assert.ok(results.reduce((n, r) => n + r.applied, 0) >= expected.size, 'every (user, content) was written at least once')
   await assertDbHolds(db, redis, redisKeys(isolatedPrefix()), contentIds, expected)
+})
+
+test('deleting a content deletes its votes; deleting a user deletes its votes and takes them off the totals', async (t) => {
+  const url = await emptyDatabase(t)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  const [alice, bob] = await seedUsers(db, 2)
+  const [a, b] = await seedContents(db, 2)
+  await applyVotes(db, collapse([vote('7000-0', alice!, a!, 4), vote('7000-1', bob!, a!, 1), vote('7000-2', alice!, b!, 5), vote('7000-3', bob!, b!, 2)]))
+  await db.execute(sql`delete from contents where id = ${a}`)
+  assert.deepEqual([...await db.execute(sql`select user_id from votes where content_id = ${a}`)], [], 'the content\'s votes went with it')
+  await db.execute(sql`delete from users where id = ${alice}`)
+  assert.equal(await scoreOf(db, alice!, b!), null, 'the user\'s votes went with it')
+  assert.deepEqual(await totalsOf(db, b!), { count: 1, sum: 2 }, 'and left the content\'s totals')
+  await assertDbHolds(db, redis, redisKeys(isolatedPrefix()), [b!], new Map([[`${bob}:${b}`, 2]]))
+})
+
+test('an apply racing a delete waits for it and dead-letters the vote, leaving no orphan row', async (t) => {
+  const url = await emptyDatabase(t)
+  const db = openDb(t, url)
+  const [alice, bob] = await seedUsers(db, 2)
+  const [a, b] = await seedContents(db, 2)
+  for (const [table, id, entry, reason] of [['contents', a!, '8000-0', 'unknown_content'], ['users', alice!, '8000-1', 'unknown_user']] as const) {
+    // The DELETE holds its row until COMMIT; the apply must wait for it (not read its own, older snapshot).
+    const deleter = postgres(url, { max: 1, onnotice: () => {} })
+    t.after(() => deleter.end())
+    await deleter`begin`
+    await deleter`delete from ${deleter(table)} where id = ${id}`
+    const applying = applyVotes(db, [vote(entry, table === 'users' ? alice! : bob!, table === 'contents' ? a! : b!, 3)])
+    await waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n > 0, { what: 'the apply to wait for the row lock' })
+    await deleter`commit`
+    const result = await applying
+    assert.deepEqual({ applied: result.applied, reasons: result.rejected.map((r) => r.reason) }, { applied: 0, reasons: [reason] }, table)
+  }
+  assert.deepEqual([...await db.execute(sql`select * from votes`)], [], 'no vote names a deleted user or content')
+})
+
+test('a user delete that starts while an apply is under way waits for it and removes the new votes', async (t) => {
+  const url = await emptyDatabase(t)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  const [alice, bob] = await seedUsers(db, 2)
+  const [a] = await seedContents(db, 1)
+  const waiting = async (n: number) => waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n >= n, { what: `${n} sessions waiting for a lock` })
+  // A session holding the content's row keeps the apply under way (it holds its lock on votes) but unfinished.
+  const holder = postgres(url, { max: 1, onnotice: () => {} })
+  const deleter = postgres(url, { max: 1, onnotice: () => {} })
+  t.after(() => Promise.all([holder.end(), deleter.end()]))
+  await holder`begin`
+  await holder`select id from contents where id = ${a!} for no key update`
+  const applying = applyVotes(db, [vote('9000-0', alice!, a!, 4), vote('9000-1', bob!, a!, 1)])
+  await waiting(1)
+  const deleting = deleter`delete from users where id = ${alice!}`.execute()
+  await waiting(2)
+  await holder`commit`
+  assert.deepEqual(await applying, { applied: 2, stale: 0, rejected: [] }, 'the user still existed when the apply began')
+  await deleting
+  await assertDbHolds(db, redis, redisKeys(isolatedPrefix()), [a!], new Map([[`${bob}:${a}`, 1]]))
 })

@@ -37,6 +37,10 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
   await withRetry(async () => { for (const s of deps.streams) await unlessAborted(ensureGroup(deps.redis, s, deps.settings.group), signal) },
     { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
+  // Per stream, the next read, started before a full batch (a backlog) is applied: Redis delivers it and
+  // ioredis parses it while PostgreSQL works, instead of after. Its entries are held from arrival (as the
+  // batch in hand is), and it is applied before the loop ends, so it is in hand like the batch before it.
+  const ahead = new Map<string, Promise<ReadAhead>>()
   let nextClaimAt = 0
   let nextTrimAt = Date.now() + deps.trimIntervalMs
   let failures = 0
@@ -53,11 +57,23 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
         }
         // A read on a live connection is waited for (BLOCK is short, and what it returns is this consumer's
         // to apply); one queued while Redis is away is given up on shutdown: it can deliver nothing.
+        let release = () => {}
+        let wasRead = false
         if (batch === null) {
-          const read = readNew(deps.blocking, stream, deps.settings, signal)
-          batch = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal)
+          const early = ahead.get(stream)
+          ahead.delete(stream)
+          const read = early ?? readNew(deps.blocking, stream, deps.settings, signal).then((b) => ({ batch: b, release }))
+          ;({ batch, release } = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal))
+          wasRead = true
         }
-        if (batch) await processBatch(deps, batch)
+        if (batch) {
+          if (wasRead && batch.entries.length >= deps.settings.batchSize && !signal.aborted) ahead.set(stream, readAhead(deps, stream))
+          try {
+            await processBatch(deps, batch)
+          } finally {
+            release()
+          }
+        }
         if (signal.aborted) break
       }
       if (Date.now() >= nextTrimAt) {
@@ -77,6 +93,32 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), signal).catch(ignoreAbort)
     }
   }
+  // Shutdown with a read ahead: apply it too, as the batch in hand. Should that fail (Redis or PostgreSQL
+  // away), its entries stay pending and are taken over; their replay changes nothing.
+  for (const [stream, early] of ahead) {
+    try {
+      const { batch, release } = deps.blocking.status === 'ready' ? await early : await unlessAborted(early, signal)
+      try {
+        if (batch) await processBatch(deps, batch)
+      } finally {
+        release()
+      }
+    } catch (err) {
+      if (!(err instanceof Aborted)) log.warn({ err: (err as Error).message, stream }, 'batch read ahead left pending at shutdown')
+    }
+  }
+}
+
+interface ReadAhead { batch: Batch | null; release: () => void }
+
+function readAhead(deps: LoopDeps, stream: string): Promise<ReadAhead> {
+  const read = readNew(deps.blocking, stream, deps.settings, deps.signal).then((batch) => ({
+    batch,
+    release: batch ? holdEntries(deps.redis, stream, deps.settings, batch.entries.map(([id]) => id)) : () => {},
+  }))
+  // Awaited when its turn comes; this only keeps a failure that arrives before then from counting as unhandled.
+  read.catch(() => {})
+  return read
 }
 
 /** One batch, start to ack. Throws Aborted (nothing acked) when shutdown interrupts a retry. */

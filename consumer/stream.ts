@@ -39,12 +39,18 @@ export async function ensureGroup(redis: Redis, stream: string, group: string): 
  * lingerMs more before a vote is applied.
  */
 export async function readNew(blocking: Redis, stream: string, s: StreamSettings, signal?: AbortSignal): Promise<Batch | null> {
-  const read = async (count: number, blockMs?: number) => {
+  // The Buffer reply: field names and values stay Buffers for decodeEntry to read in place; only ids become
+  // strings (for XACK, logs and dead letters). ioredis reads replies as Buffers anyway and the string reply
+  // converts each of them: 2.9 µs of CPU per 2,000-entry-read entry as strings, 1.6 as Buffers (measured),
+  // against a consumer total of about 7 µs per vote in a drain.
+  const read = async (count: number, blockMs?: number): Promise<StreamEntry[]> => {
     const reply = await (blockMs === undefined
-      ? blocking.xreadgroup('GROUP', s.group, s.consumer, 'COUNT', count, 'STREAMS', stream, '>')
-      : blocking.xreadgroup('GROUP', s.group, s.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as
-      [string, StreamEntry[]][] | null
-    return reply?.[0]?.[1] ?? []
+      ? blocking.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'STREAMS', stream, '>')
+      : blocking.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, '>')) as
+      [Buffer, [Buffer, Buffer[]][]][] | null
+    const entries = (reply?.[0]?.[1] ?? []) as unknown as StreamEntry[]
+    for (const entry of entries) entry[0] = (entry[0] as unknown as Buffer).toString('latin1')
+    return entries
   }
   const entries = await read(s.batchSize, s.blockMs)
   if (entries.length === 0) return null

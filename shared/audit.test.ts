@@ -6,14 +6,14 @@ import { spawn } from 'node:child_process'
 import { sql } from 'drizzle-orm'
 import { applyVotes } from '../consumer/apply.js'
 import { collapse } from '../consumer/collapse.js'
-import { entryVersion, type Vote } from '../consumer/decode.js'
+import { decodeEntry, type Vote } from '../consumer/decode.js'
 import { emptyDatabase } from '../test/helpers.js'
 import { GROUP, ROOT, addVotes, isolatedPrefix, openDb, openRedis, seedContents, seedUsers } from '../test/consumer-helpers.js'
 import { audit } from './audit.js'
 import { redisKeys } from './redis/keys.js'
 
 const vote = (entryId: string, userId: number, contentId: number, score: number): Vote =>
-  ({ stream: 'votes', entryId, version: entryVersion(entryId)!, userId, contentId, score })
+  decodeEntry('votes', [entryId, ['user', String(userId), 'content', String(contentId), 'score', String(score)]]) as Vote
 
 /** An empty database with 3 users and 2 contents whose votes went through applyVotes. */
 async function consistentWorld(t: Parameters<typeof emptyDatabase>[0]) {

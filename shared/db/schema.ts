@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigint, check, index, integer, numeric, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
+import { bigint, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
 
 export const users = pgTable('users', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
@@ -29,17 +29,26 @@ export const contents = pgTable('contents', {
   check('contents_vote_sum_in_range', sql`${t.voteSum} >= 0 and ${t.voteSum} <= 5 * ${t.voteCount}::bigint`),
 ])
 
-// One row per (user, content). version is the stream entry id "<ms>-<seq>" as ms * 2^64 + seq:
-// a single numeric that orders like the ids, so "apply only if newer" is one comparison.
+// One row per (user, content), written only by the consumer (consumer/apply.ts), which holds the row lock of
+// the vote's content while it does. version is the stream entry id "<ms>-<seq>" as ms * 2^21 + seq: one int8
+// that orders like the ids (ms < 2^42, i.e. until the year 2109; seq < 2^21, or decode refuses the entry), so
+// "apply only if newer" is one comparison. prev_score is the score the row held before its last change (null:
+// never changed): the upsert writes it from the row it replaces, so its RETURNING yields the exact old score
+// even when another transaction changed the row after this statement's snapshot.
+// No foreign keys: apply checks users and contents in the statement that writes votes, set-based, instead of
+// the two per-vote look-ups the foreign keys ran (contents are locked there anyway), and the triggers of
+// migration 0005 delete a deleted user's or content's votes as ON DELETE CASCADE did, with no window for a
+// vote to slip in (see that migration). No index on content_id either: nothing reads votes by content
+// alone (reads look up (user_id, content_id)); only a content delete would, as one scan per statement.
 export const votes = pgTable('votes', {
-  userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  contentId: integer('content_id').notNull().references(() => contents.id, { onDelete: 'cascade' }),
+  userId: integer('user_id').notNull(),
+  contentId: integer('content_id').notNull(),
   score: smallint('score').notNull(),
-  version: numeric('version', { precision: 40, scale: 0 }).notNull(),
+  version: bigint('version', { mode: 'bigint' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  prevScore: smallint('prev_score'),
 }, (t) => [
   primaryKey({ name: 'votes_pkey', columns: [t.userId, t.contentId] }),
-  index('votes_content_id_idx').on(t.contentId),
   check('votes_score_range', sql`${t.score} between 0 and 5`),
 ])
 
