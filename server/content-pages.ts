@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
 import { listContents, type ContentReads, type ContentRow, type PageStart } from './queries/contents.js'
-import { readLocks } from './queries/locks.js'
+import { lockEnds } from './queries/locks.js'
 import { createPageCache } from './page-cache.js'
 import type { ReadState, Tracked } from './read-state.js'
 import { renderItemParts } from './content-json.js'
@@ -68,10 +68,7 @@ export function createContentPages(deps: { db: Db; reads: ContentReads; redis: R
   async function load(start: PageStart, size: number, userId: number | null, since: number | null) {
     const { rows, hasMore, total: count } = await listContents(db, start, size, userId)
     const ids = rows.map((r) => r.id)
-    const now = Date.now()
-    const until = since === null
-      ? await readLocks(redis, keys, ids)
-      : ids.map((id) => readState.lockedUntil(id, now))
+    const until = await lockEnds(readState, redis, keys, ids)
     const parts = rows.map((row, i) => renderItemParts(row, until[i] ?? null))
     const entry: Entry = {
       serial: ++serials, since: since ?? -1, verifiedSeq: -1, contentIds: ids, rows, hasMore, count, parts,

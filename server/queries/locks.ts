@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../../shared/redis/keys.js'
+import type { ReadState } from '../read-state.js'
 
 /**
  * When each content's vote lock ends (epoch ms), null when not locked, read from Redis in one MGET:
@@ -20,4 +21,14 @@ export async function readLocks(redis: Redis, keys: RedisKeys, ids: readonly num
   } catch {
     return ids.map(() => null)
   }
+}
+
+/**
+ * The lock ends of these contents as this process best knows them: from its read state while it is
+ * subscribed to lock announcements (no round trip), else from Redis.
+ */
+export async function lockEnds(state: ReadState, redis: Redis, keys: RedisKeys, ids: readonly number[]): Promise<(number | null)[]> {
+  if (!state.live) return readLocks(redis, keys, ids)
+  const now = Date.now()
+  return ids.map((id) => state.lockedUntil(id, now))
 }

@@ -4,7 +4,7 @@ import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists, unmarkContent } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
 import { createContentReads, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
-import { readLocks } from '../queries/locks.js'
+import { lockEnds } from '../queries/locks.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
 import { createContentPages, type PageData } from '../content-pages.js'
 import { renderEnvelope } from '../content-json.js'
@@ -138,7 +138,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
   }, async (req) => {
     const row = await reads.findContent(req.params.id, req.optionalUser())
     if (!row) throw contentNotFound(req.params.id)
-    const until = app.readState.live ? app.readState.lockedUntil(row.id, Date.now()) : (await readLocks(app.redis, app.keys, [row.id]))[0] ?? null
+    const [until = null] = await lockEnds(app.readState, app.redis, app.keys, [row.id])
     return toItem(row, until === null ? null : new Date(until))
   })
 }
