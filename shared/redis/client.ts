@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { Redis, type RedisOptions, type Result } from 'ioredis'
-import { VOTE_SCRIPT_KEYS } from './vote-script.js'
 
 export interface RedisClientOptions {
   /** Bound on every command: a stalled Redis turns into an error instead of a hung request. */
@@ -38,7 +37,8 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
   // Without a listener ioredis prints every failed reconnect; the owners log state changes instead.
   redis.on('error', () => {})
   // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT.
-  redis.defineCommand('castVote', { numberOfKeys: VOTE_SCRIPT_KEYS, lua: script('vote.lua') })
+  // castVotes takes its number of keys first: a batch has two per vote.
+  redis.defineCommand('castVotes', { lua: script('vote.lua') })
   redis.defineCommand('trimAcked', { numberOfKeys: 1, lua: script('trim.lua') })
   return redis
 }

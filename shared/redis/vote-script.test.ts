@@ -1,17 +1,88 @@
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseVoteReply } from './vote-script.js'
+import { closeRedis, createRedis } from './client.js'
+import { deleteKeysWithPrefix } from './delete-prefix.js'
+import { redisKeys } from './keys.js'
+import { createVoteCaller, parseVoteReplies, parseVoteReply } from './vote-script.js'
+import { uniqueName } from '../../test/helpers.js'
 
 test('every reply of vote.lua maps to its outcome, with Retry-After rounded up to whole seconds', () => {
-  assert.deepEqual(parseVoteReply([1, '17-0']), { kind: 'accepted', entryId: '17-0' })
-  assert.deepEqual(parseVoteReply([0, 119_001]), { kind: 'locked', retryAfterSeconds: 120 })
-  assert.deepEqual(parseVoteReply([0, 1]), { kind: 'locked', retryAfterSeconds: 1 })
-  assert.deepEqual(parseVoteReply([-1]), { kind: 'unknown_content' })
-  assert.deepEqual(parseVoteReply([-2]), { kind: 'index_incomplete' })
-  assert.deepEqual(parseVoteReply([-3]), { kind: 'deadline_passed' })
-  assert.deepEqual(parseVoteReply([-4, 30_500]), { kind: 'rate_limited', retryAfterSeconds: 31 })
+  assert.deepEqual(parseVoteReply(1, '17-0'), { kind: 'accepted', entryId: '17-0' })
+  assert.deepEqual(parseVoteReply(0, 119_001), { kind: 'locked', retryAfterSeconds: 120 })
+  assert.deepEqual(parseVoteReply(0, 1), { kind: 'locked', retryAfterSeconds: 1 })
+  assert.deepEqual(parseVoteReply(-1, 0), { kind: 'unknown_content' })
+  assert.deepEqual(parseVoteReply(-2, 0), { kind: 'index_incomplete' })
+  assert.deepEqual(parseVoteReply(-3, 0), { kind: 'deadline_passed' })
+  assert.deepEqual(parseVoteReply(-4, 30_500), { kind: 'rate_limited', retryAfterSeconds: 31 })
 })
 
-test('a reply of another shape is an error, not a guess', () => {
-  for (const reply of [[], [1], [1, 5], [0, 'x'], [7], [-4]]) assert.throws(() => parseVoteReply(reply), /unexpected reply/)
+test('a reply vote.lua never sends is an error, not a guess', () => {
+  for (const [code, value] of [[1, 5], [0, 'x'], [7, 0], [-4, 'x'], [undefined, undefined]]) {
+    assert.throws(() => parseVoteReply(code, value), /unexpected reply/)
+  }
+})
+
+test('a batch reply is two values per vote, in the order sent; a short one is an error', () => {
+  assert.deepEqual(parseVoteReplies([1, '5-0', 0, 3000, -1, 0], 3), [
+    { kind: 'accepted', entryId: '5-0' }, { kind: 'locked', retryAfterSeconds: 3 }, { kind: 'unknown_content' },
+  ])
+  assert.throws(() => parseVoteReplies([1, '5-0'], 2), /2 votes sent, 2 values back/)
+})
+
+// The caller against a real Redis: what a batch decides must be what the same votes one by one decide.
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const RULES = { limit: 3, windowSeconds: 60, lockSeconds: 120, requestsPerMinute: 1000 }
+
+async function votingOn(t: TestContext, shards: number, contentIds: number[]) {
+  const redis = createRedis(redisUrl)
+  const prefix = `${process.env.REDIS_PREFIX ?? 'tally:t:'}${uniqueName('batch')}:`
+  t.after(async () => {
+    await deleteKeysWithPrefix(redis, prefix)
+    await closeRedis(redis)
+  })
+  const keys = redisKeys(prefix, shards)
+  for (let shard = 0; shard < shards; shard++) await redis.setbit(keys.contentExists(shard), 0, 1)
+  for (const id of contentIds) await redis.setbit(keys.contentExists(keys.shardOf(id)), id, 1)
+  return { redis, keys, cast: createVoteCaller(redis, keys, RULES) }
+}
+
+test('votes asked for in one turn are decided in order, each on its own: LIMIT accepted per content, then locked', async (t) => {
+  const { redis, keys, cast } = await votingOn(t, 2, [10, 11, 12])
+  const far = Date.now() + 60_000
+  // 150 votes in one turn: more than one call's worth, over two shards, and one content that does not exist.
+  const asked = Array.from({ length: 150 }, (_, i) => ({ user: i + 1, content: [10, 11, 12, 14][i % 4]!, score: i % 6 }))
+  const outcomes = await Promise.all(asked.map((v) => cast(v.user, v.content, v.score, far)))
+
+  for (const content of [10, 11, 12]) {
+    const kinds = outcomes.filter((_, i) => asked[i]!.content === content).map((o) => o.kind)
+    assert.deepEqual(kinds.slice(0, 3), ['accepted', 'accepted', 'accepted'], `content ${content}`)
+    assert.ok(kinds.slice(3).every((k) => k === 'locked'), `content ${content}: every vote after the limit is locked`)
+  }
+  assert.ok(outcomes.filter((_, i) => asked[i]!.content === 14).every((o) => o.kind === 'unknown_content'))
+
+  // On each shard's stream, exactly the accepted votes, with their own fields, in the order asked.
+  for (let shard = 0; shard < 2; shard++) {
+    const entries = await redis.xrange(keys.stream(shard), '-', '+')
+    const expected = asked.filter((v, i) => outcomes[i]!.kind === 'accepted' && keys.shardOf(v.content) === shard)
+    assert.deepEqual(entries.map(([, f]) => f), expected.map((v) => ['user', String(v.user), 'content', String(v.content), 'score', String(v.score)]))
+    const ids = outcomes.filter((o, i) => o.kind === 'accepted' && keys.shardOf(asked[i]!.content) === shard).map((o) => (o as { entryId: string }).entryId)
+    assert.deepEqual(entries.map(([id]) => id), ids)
+  }
+})
+
+test('in one batch, a vote past its deadline is refused and the others are not', async (t) => {
+  const { cast } = await votingOn(t, 1, [5])
+  const [late, onTime] = await Promise.all([cast(1, 5, 4, Date.now() - 60_000), cast(2, 5, 3, Date.now() + 60_000)])
+  assert.equal(late.kind, 'deadline_passed')
+  assert.equal(onTime.kind, 'accepted')
+})
+
+test('when the call fails, every vote of its batch fails with it (each caller answers 503)', async (t) => {
+  const { redis, keys } = await votingOn(t, 1, [5])
+  const offline = createRedis(redisUrl, { offlineQueue: false })
+  offline.disconnect()
+  const cast = createVoteCaller(offline, keys, RULES)
+  const results = await Promise.allSettled([cast(1, 5, 1, Date.now() + 60_000), cast(2, 5, 2, Date.now() + 60_000)])
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+  assert.equal(await redis.exists(keys.stream(0)), 0, 'nothing reached the stream')
 })
