@@ -3,8 +3,10 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Script } from 'node:vm'
 import { toMarkdown, writeReports, type BenchRun } from './report.js'
 import type { CpuFigures, GroupCpu } from './cpu-meter.js'
+import type { ChartSpec } from './chart-data.js'
 
 const load = (rps: number) => ({ requestsPerSecond: rps, latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 }, statusCounts: { 202: rps * 10 }, errors: 0, timeouts: 0, total: rps * 10, durationSeconds: 10 })
 const run: BenchRun = {
@@ -59,25 +61,59 @@ test('JSON and Markdown files are written with the raw figures', () => {
   }
 })
 
-test('the HTML report is self-contained and charts sampled scenarios', () => {
-  const sampledRun: BenchRun = { ...run, results: [...run.results, { name: 'mixed', load: load(5000), extra: {},
-    samples: [{ t: 1, requestsPerSecond: 4900, p50Ms: 2, p99Ms: 9, acceptedPerSecond: 900, appliedPerSecond: 880, lag: 3, pending: 20, rssMiB: { api: 90, 'consumer-1': 70 } },
-      { t: 2, requestsPerSecond: 5100, p50Ms: 2.5, p99Ms: 11, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10, rssMiB: { api: 91, 'consumer-1': 70 } }] },
-  { name: 'read-list', load: load(6000), extra: {},
-    samples: [{ t: 1, requestsPerSecond: 6000, p50Ms: 1, p99Ms: 5, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0, rssMiB: { api: 90 } }] }] }
+const sampledRun: BenchRun = { ...run, results: [...run.results, { name: 'mixed', load: load(5000), extra: { drain: { drainedAfterMs: 103, auditOk: true } },
+  samples: [{ t: 1, requestsPerSecond: 0, p50Ms: NaN, p99Ms: NaN, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 3, pending: 20, rssMiB: { api: 90, 'consumer-1': 70 } },
+    { t: 2, requestsPerSecond: 5100, p50Ms: 2.5, p99Ms: 11, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10, rssMiB: { api: 91, 'consumer-1': 70 } }] },
+{ name: 'read-list', load: load(6000), extra: {},
+  samples: [{ t: 1, requestsPerSecond: 0, p50Ms: NaN, p99Ms: NaN, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0, rssMiB: { api: 90 } },
+    { t: 2, requestsPerSecond: 6000, p50Ms: 1, p99Ms: 5, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0, rssMiB: { api: 90 } }] }] }
+
+function htmlOf(r: BenchRun, comparison = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
   try {
-    const html = readFileSync(writeReports(sampledRun, dir).html, 'utf8')
-    assert.match(html, /<h2>mixed<\/h2>/)
-    const section = (name: string) => html.split(`<h2>${name}</h2>`)[1]!.split('<h2>')[0]!
-    // mixed: requests, latency, votes, backlog, memory; read-list has no votes, so no vote or backlog chart.
-    assert.equal((section('mixed').match(/<svg /g) ?? []).length, 5)
-    assert.equal((section('read-list').match(/<svg /g) ?? []).length, 3)
-    assert.match(section('mixed'), /API latency over each second/)
-    assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/)
+    return readFileSync(writeReports(r, dir, comparison).html, 'utf8')
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+const scripts = (html: string) => [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)].map((m) => ({ attrs: m[1]!, code: m[2]! }))
+const chartSpecs = (html: string): ChartSpec[] => JSON.parse(scripts(html).find((s) => s.attrs.includes('id="chart-data"'))!.code)
+const section = (html: string, name: string) => html.split(`<section id="s-${name}">`)[1]!.split('</section>')[0]!
+
+test('the HTML report shows the summary as a table with a row per scenario, not as Markdown or JSON', () => {
+  const html = htmlOf(sampledRun)
+  const summary = html.split('<section id="summary">')[1]!.split('</section>')[0]!
+  const rates = summary.split('<tbody>')[1]!.split('</tbody>')[0]!
+  assert.deepEqual([...rates.matchAll(/<tr><th scope="row">([^<]+)<\/th>/g)].map((m) => m[1]),
+    ['baseline', 'vote-spread', 'drain ceiling (in-process apply)', 'mixed', 'read-list'])
+  assert.match(rates, /<th scope="row">vote-spread<\/th><td class="num">10000<\/td><td class="num">0\.25<\/td>/)
+  const page = html.replace(/<script[\s\S]*?<\/script>/g, '')
+  assert.doesNotMatch(page, /\|---|\{"/, 'no Markdown table rule and no JSON outside the scripts')
+  assert.match(section(html, 'mixed'), /<dt>drain · drained after \(ms\)<\/dt><dd>103<\/dd>/)
+})
+
+test('the HTML report carries d3 and Observable Plot inline and loads nothing from elsewhere', () => {
+  const html = htmlOf(sampledRun)
+  const all = scripts(html)
+  assert.ok(all.some((s) => s.code.includes('// @observablehq/plot v0.6')), 'Plot is inlined')
+  assert.ok(all.some((s) => s.code.includes('https://d3js.org v7')), 'd3 is inlined')
+  assert.ok(all.every((s) => !/\bsrc=/.test(s.attrs)), 'no script is fetched')
+  assert.doesNotMatch(html.replace(/<script[\s\S]*?<\/script>/g, ''), /\s(src|href)=["']?(https?:)?\/\/|<link|@import|url\(/)
+  // Each inlined script still parses: escaping "</script" inside them must not have broken the code.
+  for (const s of all.filter((x) => !x.attrs.includes('application/json'))) assert.doesNotThrow(() => new Script(s.code))
+})
+
+test('each scenario has its section with its charts, the drain too, and the comparison as a table', () => {
+  const comparison = '### Compared with before.json (2026-11-24T06:00:00.000Z)\n\n| scenario | req/s |\n|---|---|\n| vote-spread | 9000 → 10000 (+11%) |\n'
+  const html = htmlOf(sampledRun, comparison)
+  const specs = chartSpecs(html)
+  const titles = (name: string) => [...section(html, name).matchAll(/data-chart="(\d+)"/g)].map((m) => specs[Number(m[1])]!.title)
+  assert.deepEqual(titles('mixed'), ['Throughput, each second', 'API latency, each second', 'Vote backlog, each second', 'Resident memory, each process'])
+  assert.deepEqual(titles('read-list'), ['Throughput, each second', 'API latency, each second', 'Resident memory, each process'])
+  assert.deepEqual(titles('drain'), ['Drain: votes applied per second'])
+  assert.match(section(html, 'vote-spread'), /<strong>10,000 req\/s<\/strong> over 10 s/)
+  assert.match(html, /<h3>Compared with before\.json[^<]*<\/h3>/)
+  assert.match(html, /<th scope="row">vote-spread<\/th><td class="num">9000 → 10000 \(\+11%\)<\/td>/)
 })
 
 test('the summary chart has one bar per HTTP scenario with its rate and ratio to the baseline', () => {

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import type { ScenarioResult } from './scenarios.js'
 import { CPU_GROUPS } from './cpu-meter.js'
 import { DASH, formatUs, summaryRows, usCell, type SummaryRow } from './summary-rows.js'
-import { summaryChart, toHtml } from './html.js'
+import { toHtml } from './html.js'
+import { summaryChart } from './summary-svg.js'
 
 export interface Machine { cores: number; memoryGiB: number; cpu: string; node: string; postgres: string; redis: string }
 export interface BenchRun { date: string; command: string; machine: Machine; options: Record<string, unknown>; results: ScenarioResult[] }
@@ -13,10 +14,11 @@ const CPU_NOTE = 'CPU: utime + stime of each process from /proc/PID/stat over th
   + 'Redis is shared, so others\' load on it counts too.'
 
 /**
- * The Markdown summary: one row per scenario with its rate, its ratio to the baseline of the same
- * run, latency and CPU per request of each process; then responses, and CPU per process.
+ * The summary's tables as Markdown: one row per scenario with its rate, its ratio to the baseline
+ * of the same run, latency and CPU per request of each process; then responses, and CPU per process.
+ * The .md file and the HTML report both show these, so the two never disagree.
  */
-export function toMarkdown(run: BenchRun): string {
+export function summaryMarkdown(run: BenchRun): SummaryMarkdown {
   const rows = summaryRows(run)
   const main = rows.map((r) => {
     const l = r.load?.latencyMs
@@ -25,29 +27,44 @@ export function toMarkdown(run: BenchRun): string {
   })
   const responses = rows.filter((r) => r.load).map((r) =>
     `| ${r.name} | ${r.load!.errors} | ${r.load!.timeouts} | ${Object.entries(r.load!.statusCounts).map(([c, n]) => `${c}: ${n}`).join(', ')} |`)
-  const m = run.machine
+  return {
+    machine: machineLine(run.machine),
+    rates: [
+      '| scenario | req/s | × baseline | p50 ms | p99 ms | p99.9 ms | api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+      ...main,
+    ].join('\n'),
+    cpuNote: CPU_NOTE,
+    responses: ['| scenario | errors | timeouts | responses |', '|---|---|---|---|', ...responses].join('\n'),
+    processes: processTable(rows).join('\n'),
+  }
+}
+export interface SummaryMarkdown { machine: string; rates: string; cpuNote: string; responses: string; processes: string }
+
+/** The Markdown report: machine and command, the summary's tables, then each scenario's own figures. */
+export function toMarkdown(run: BenchRun): string {
+  const parts = summaryMarkdown(run)
   return [
     `## tally bench, ${run.date}`,
     '',
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. Load generator on the same machine.`,
+    parts.machine,
     `Command: \`${run.command}\``,
     '',
-    '| scenario | req/s | × baseline | p50 ms | p99 ms | p99.9 ms | api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...main,
+    parts.rates,
     '',
-    CPU_NOTE,
+    parts.cpuNote,
     '',
-    '| scenario | errors | timeouts | responses |',
-    '|---|---|---|---|',
-    ...responses,
+    parts.responses,
     '',
-    ...processTable(rows),
+    ...(parts.processes ? [parts.processes, ''] : []),
     ...run.results.filter((r) => Object.keys(r.extra).length > 0)
       .map((r) => `- ${r.name}: ${JSON.stringify(r.extra, (key, value) => (key === 'cpu' || key === 'ceilingCpu' ? undefined : value))}`),
     '',
   ].join('\n')
 }
+
+const machineLine = (m: Machine): string =>
+  `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. Load generator on the same machine.`
 
 /** Per process: the API primary and each worker, each consumer; PostgreSQL's backends as one line. */
 function processTable(rows: SummaryRow[]): string[] {
@@ -68,10 +85,13 @@ function processTable(rows: SummaryRow[]): string[] {
     ]
   })
   if (lines.length === 0) return []
-  return ['| scenario | process | pid | CPU s | of one core | µs per unit | note |', '|---|---|---|---|---|---|---|', ...lines, '']
+  return ['| scenario | process | pid | CPU s | of one core | µs per unit | note |', '|---|---|---|---|---|---|---|', ...lines]
 }
 
-/** JSON (every raw figure), Markdown, HTML and the summary SVG; `comparison` (from --compare) goes under the summary. */
+/**
+ * JSON (every raw figure), Markdown, HTML with charts, and the summary SVG (an image the README can
+ * show, where no script runs); `comparison` (from --compare) goes under the summary.
+ */
 export function writeReports(run: BenchRun, outDir: string, comparison = ''): { json: string; markdown: string; html: string; svg: string } {
   mkdirSync(outDir, { recursive: true })
   const stamp = run.date.replace(/[:.]/g, '-')
@@ -83,7 +103,7 @@ export function writeReports(run: BenchRun, outDir: string, comparison = ''): { 
   writeFileSync(json, JSON.stringify(run, null, 2))
   const html = join(outDir, `${stamp}-${names}.html`)
   writeFileSync(markdown, text)
-  writeFileSync(html, toHtml(run, text))
+  writeFileSync(html, toHtml(run, summaryMarkdown(run), comparison))
   const svg = join(outDir, `${stamp}-${names}.svg`)
   writeFileSync(svg, summaryChart(run))
   return { json, markdown, html, svg }
