@@ -2,13 +2,17 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Db } from '../shared/db/client.js'
 import { pgErrorCode } from '../shared/db/errors.js'
-import { applyVotes, type ApplyResult } from './apply.js'
-import { collapse } from './collapse.js'
-import { decodeAll, rejectVote, type Rejected, type Vote } from './decode.js'
-import { isPermanent, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
-import { ack, claimStale, deadLetter, ensureGroup, holdEntries, readNew, type Batch, type StreamSettings } from './stream.js'
-import type { ConsumerMetrics } from './metrics.js'
 import { announceVotesChanged } from '../shared/read-changes.js'
+import { applyVotes, type ApplyResult } from './apply.js'
+import { idsToAck, partitionByDeliveries } from './batch.js'
+import { collapse } from './collapse.js'
+import { decodeAll, type Rejected, type Vote } from './decode.js'
+import { applyIsolating } from './isolate.js'
+import type { ConsumerMetrics } from './metrics.js'
+import { loopBackoffMs, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
+import {
+  ack, claimStale, deadLetter, ensureGroup, holdEntries, isNoGroup, readNew, recreateGroups, type Batch, type StreamSettings,
+} from './stream.js'
 
 export interface LoopDeps {
   db: Db
@@ -83,14 +87,13 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       failures = 0
     } catch (err) {
       if (err instanceof Aborted || signal.aborted) break
-      // Redis lost its data (restart without persistence): the stream and group are gone; make them again.
-      if (String((err as Error).message).startsWith('NOGROUP')) {
+      if (isNoGroup(err)) {
         log.warn('consumer group missing (redis lost its data?): creating it again')
-        await Promise.all(deps.streams.map((s) => ensureGroup(deps.redis, s, deps.settings.group))).catch(() => {})
+        await recreateGroups(deps.redis, deps.streams, deps.settings.group)
       }
       failures++
       log.warn({ err: (err as Error).message, failures }, 'consumer loop error; backing off')
-      await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), signal).catch(ignoreAbort)
+      await sleep(loopBackoffMs(failures), signal).catch(ignoreAbort)
     }
   }
   // Shutdown with a read ahead: apply it too, as the batch in hand. Should that fail (Redis or PostgreSQL
@@ -125,23 +128,22 @@ function readAhead(deps: LoopDeps, stream: string): Promise<ReadAhead> {
 export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyResult> {
   const started = process.hrtime.bigint()
   const { settings, metrics } = deps
-  const tooOften: Rejected[] = []
-  const entries = batch.entries.filter(([entryId, fields]) => {
-    const delivered = batch.deliveries?.get(entryId) ?? 1
-    if (delivered <= settings.maxDeliveries) return true
-    tooOften.push({ stream: batch.stream, entryId, reason: 'max_deliveries', fields })
-    return false
-  })
+  const { entries, tooOften } = partitionByDeliveries(batch, settings.maxDeliveries)
   const { votes, rejected } = decodeAll(batch.stream, entries)
   const release = holdEntries(deps.redis, batch.stream, settings, batch.entries.map(([id]) => id))
   let result: ApplyResult
   let dead: Rejected[]
   try {
-    result = await applyIsolating(deps, collapse(votes))
+    result = await applyIsolating(collapse(votes), {
+      apply: (some) => applyWithRetry(deps, some),
+      // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
+      // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
+      // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
+      committed: (some) => announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))]),
+    })
     dead = [...tooOften, ...rejected, ...result.rejected]
-    const deadIds = new Set(dead.map((r) => r.entryId))
     await deadLetter(deps.redis, settings, dead)
-    await ack(deps.redis, batch.stream, settings.group, batch.entries.map(([id]) => id).filter((id) => !deadIds.has(id)))
+    await ack(deps.redis, batch.stream, settings.group, idsToAck(batch.entries, dead))
   } finally {
     release()
   }
@@ -150,33 +152,16 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
   return { ...result, rejected: dead }
 }
 
-/**
- * Apply with retries on transient errors. A permanent error (a row PostgreSQL refuses) must not sink
- * the batch: split it in halves until the offending vote stands alone, and dead-letter only that one.
- */
-async function applyIsolating(deps: LoopDeps, votes: Vote[]): Promise<ApplyResult> {
-  if (votes.length === 0) return { applied: 0, stale: 0, rejected: [] }
-  let result: ApplyResult
+/** applyVotes, retried on transient errors; shutdown during the retries wins (Aborted, nothing dead-lettered). */
+async function applyWithRetry(deps: LoopDeps, votes: Vote[]): Promise<ApplyResult> {
   try {
-    result = await withRetry(() => applyVotes(deps.db, votes), {
+    return await withRetry(() => applyVotes(deps.db, votes), {
       signal: deps.signal,
       onRetry: (err, attempt) => deps.log.warn({ err: (err as Error).message, code: pgErrorCode(err), attempt, votes: votes.length }, 'apply failed; retrying'),
     })
   } catch (err) {
-    if (!isPermanent(err) || deps.signal.aborted) throw deps.signal.aborted ? new Aborted() : err
-    if (votes.length === 1) {
-      return { applied: 0, stale: 0, rejected: [rejectVote(votes[0]!, `apply_failed_${pgErrorCode(err)}`)] }
-    }
-    const half = Math.ceil(votes.length / 2)
-    const a = await applyIsolating(deps, votes.slice(0, half))
-    const b = await applyIsolating(deps, votes.slice(half))
-    return { applied: a.applied + b.applied, stale: a.stale + b.stale, rejected: [...a.rejected, ...b.rejected] }
+    throw deps.signal.aborted ? new Aborted() : err
   }
-  // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
-  // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
-  // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
-  await announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(votes.map((v) => v.contentId))])
-  return result
 }
 
 function ignoreAbort(err: unknown): void {

@@ -3,7 +3,6 @@
  * PostgreSQL. Scale by running more of these. SIGTERM/SIGINT: stop reading, finish and ack the
  * batch in hand, close connections, exit 0; a second signal or the grace timeout exits 1.
  */
-import { createServer } from 'node:http'
 import { hostname } from 'node:os'
 import { pino } from 'pino'
 import { loadConfigOrExit } from '../shared/config.js'
@@ -11,33 +10,25 @@ import { loggerOptions } from '../shared/logger.js'
 import { createDb } from '../shared/db/client.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
-import { createConsumerMetrics } from './metrics.js'
-import { runLoop } from './loop.js'
 import { stopWhenSupervisorExits } from '../shared/supervised.js'
-
-const STATS_INTERVAL_MS = 10_000
+import { createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
+import { runLoop } from './loop.js'
+import { consumerSettings, PROGRESS_INTERVAL_MS } from './settings.js'
+import { leaveGroup } from './stream.js'
 
 const config = loadConfigOrExit('tally-consumer')
 
 const log = pino(loggerOptions(config.LOG_LEVEL, 'tally-consumer'))
 const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
 const keys = redisKeys(config.REDIS_PREFIX)
-const streams = Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard))
+const { streams, settings, claimIntervalMs, trimIntervalMs } = consumerSettings(config, consumer, keys)
 const db = createDb(config.DATABASE_URL, { max: 2 })
 const redis = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}` })
 const blocking = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}:read` })
 const metrics = createConsumerMetrics(redis, streams, config.CONSUMER_GROUP)
-
-const metricsServer = createServer((req, res) => {
-  if (req.url !== '/metrics') return res.writeHead(404).end()
-  metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-    () => res.writeHead(500).end())
-})
-if (config.CONSUMER_METRICS_PORT > 0) {
-  // A busy port (several consumers on one host) costs the metrics endpoint, never the consumer.
-  metricsServer.on('error', (err) => log.warn({ err: err.message, port: config.CONSUMER_METRICS_PORT }, 'metrics endpoint not served'))
-  metricsServer.listen(config.CONSUMER_METRICS_PORT, config.HOST)
-}
+const metricsServer = config.CONSUMER_METRICS_PORT > 0
+  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.HOST, log })
+  : undefined
 
 const controller = new AbortController()
 let graceTimer: NodeJS.Timeout | undefined
@@ -60,52 +51,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 stopWhenSupervisorExits()
 
-let last = metrics.totals()
-const stats = setInterval(() => {
-  const now = metrics.totals()
-  const seconds = STATS_INTERVAL_MS / 1000
-  log.info({
-    appliedPerSecond: Math.round((now.applied - last.applied) / seconds),
-    entriesPerSecond: Math.round((now.entries - last.entries) / seconds),
-    avgBatch: now.batches > last.batches ? Math.round((now.entries - last.entries) / (now.batches - last.batches)) : 0,
-    deadLetters: now.dead - last.dead,
-  }, 'consumer progress')
-  last = now
-}, STATS_INTERVAL_MS)
-stats.unref()
+const stopProgress = logProgress(metrics, log, PROGRESS_INTERVAL_MS)
 
 log.info({ consumer, group: config.CONSUMER_GROUP, streams, batchSize: config.CONSUMER_BATCH_SIZE }, 'consumer started')
 await runLoop({
   db, redis, blocking, streams, metrics, log, signal: controller.signal, readChangesChannel: keys.readChanges,
-  claimIntervalMs: Math.max(100, Math.floor(config.CONSUMER_CLAIM_IDLE_MS / 2)),
-  trimIntervalMs: 5000,
-  settings: {
-    group: config.CONSUMER_GROUP,
-    consumer,
-    batchSize: config.CONSUMER_BATCH_SIZE,
-    blockMs: config.CONSUMER_BLOCK_MS,
-    lingerMs: config.CONSUMER_LINGER_MS,
-    claimIdleMs: config.CONSUMER_CLAIM_IDLE_MS,
-    maxDeliveries: config.CONSUMER_MAX_DELIVERIES,
-    deadLetters: keys.deadLetters,
-    deadLetterMaxLen: 100_000,
-  },
+  claimIntervalMs, trimIntervalMs, settings,
 })
 
-// Leave the group tidy: a consumer with nothing pending is forgotten (one with pending entries is kept,
-// since deleting it would drop them from the PEL).
-if (redis.status === 'ready') {
-  try {
-    for (const stream of streams) {
-      const [count] = await redis.xpending(stream, config.CONSUMER_GROUP, '-', '+', 1, consumer) as unknown[]
-      if (count === undefined) await redis.xgroup('DELCONSUMER', stream, config.CONSUMER_GROUP, consumer)
-    }
-  } catch { /* Redis gone meanwhile: the stale name is harmless */ }
-}
+await leaveGroup(redis, streams, config.CONSUMER_GROUP, consumer)
+stopProgress()
 blocking.disconnect()
 await closeRedis(redis)
 await db.close()
-metricsServer.close()
+metricsServer?.close()
 clearTimeout(graceTimer)
 log.info('consumer stopped')
 process.exit(0)

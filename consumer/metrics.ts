@@ -1,5 +1,7 @@
+import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
 import type { Rejected } from './decode.js'
 import { groupInfo } from '../shared/redis/stream-info.js'
 import type { ApplyResult } from './apply.js'
@@ -9,7 +11,7 @@ const STREAM_INFO_TIMEOUT_MS = 500
 export interface ConsumerMetrics {
   registry: Registry
   batchApplied(entries: number, result: ApplyResult, dead: readonly Rejected[], seconds: number): void
-  totals(): { entries: number; applied: number; batches: number; dead: number }
+  totals(): Totals
 }
 
 /**
@@ -67,4 +69,43 @@ export function createConsumerMetrics(redis: Redis, streams: readonly string[], 
     },
     totals: () => ({ ...sums }),
   }
+}
+
+export interface Totals { entries: number; applied: number; batches: number; dead: number }
+
+/** The progress line's numbers: rates over the `seconds` between two readings of the totals. */
+export function progressSummary(last: Totals, now: Totals, seconds: number) {
+  return {
+    appliedPerSecond: Math.round((now.applied - last.applied) / seconds),
+    entriesPerSecond: Math.round((now.entries - last.entries) / seconds),
+    avgBatch: now.batches > last.batches ? Math.round((now.entries - last.entries) / (now.batches - last.batches)) : 0,
+    deadLetters: now.dead - last.dead,
+  }
+}
+
+/** One info line every intervalMs with the rates since the last; returns the function that stops it. */
+export function logProgress(metrics: ConsumerMetrics, log: Logger, intervalMs: number): () => void {
+  let last = metrics.totals()
+  const timer = setInterval(() => {
+    const now = metrics.totals()
+    log.info(progressSummary(last, now, intervalMs / 1000), 'consumer progress')
+    last = now
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/**
+ * GET /metrics on `port`. A busy port (several consumers on one host) costs the endpoint, never the
+ * consumer: it is logged and the consumer goes on without it.
+ */
+export function serveMetrics(metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger }): Server {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') return res.writeHead(404).end()
+    metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      () => res.writeHead(500).end())
+  })
+  server.on('error', (err) => opts.log.warn({ err: err.message, port: opts.port }, 'metrics endpoint not served'))
+  server.listen(opts.port, opts.host)
+  return server
 }

@@ -51,6 +51,13 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSi
 }
 
 /**
+ * How long the loop waits after its `failures`-th failure in a row (Redis or PostgreSQL away, a
+ * NOGROUP): 200 ms, doubling, at most 5 s. A blip costs a fraction of a second; an outage costs a
+ * warning every 5 s per consumer rather than a tight loop of failing commands.
+ */
+export const loopBackoffMs = (failures: number): number => Math.min(5000, 100 * 2 ** Math.min(failures, 6))
+
+/**
  * `work`, or Aborted as soon as `signal` aborts, whichever comes first: for waits that shutdown may cut
  * short because nothing depends on them (a Redis command queued while Redis is away).
  */

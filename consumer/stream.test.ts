@@ -1,10 +1,11 @@
 // readNew against a real Redis: a short read lingers and tops the batch up with what arrived meanwhile,
-// a full read or CONSUMER_LINGER_MS=0 does not wait, and an empty stream gives no batch.
+// a full read or CONSUMER_LINGER_MS=0 does not wait, and an empty stream gives no batch; a lost group is
+// made again, and a stopping consumer leaves the group unless it still holds entries.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { redisKeys } from '../shared/redis/keys.js'
 import { isolatedPrefix, openRedis } from '../test/consumer-helpers.js'
-import { claimStale, ensureGroup, readNew, type StreamSettings } from './stream.js'
+import { claimStale, ensureGroup, isNoGroup, leaveGroup, readNew, recreateGroups, type StreamSettings } from './stream.js'
 
 const settings = (over: Partial<StreamSettings> = {}): StreamSettings => ({
   group: 'g', consumer: 'c1', batchSize: 100, blockMs: 50, lingerMs: 0, claimIdleMs: 1000, maxDeliveries: 5,
@@ -58,4 +59,25 @@ test('entries taken over carry their true delivery counts, also with other pendi
   assert.deepEqual(batch?.entries.map(([id]) => id), [ids[0], ids[9]])
   assert.equal(batch?.deliveries?.get(ids[0]!), 2)
   assert.equal(batch?.deliveries?.get(ids[9]!), 4)
+})
+
+test('a stream lost with its group gives NOGROUP, and recreateGroups makes both again from the start', async (t) => {
+  const { redis, stream, add } = await streamWithVotes(t, 0)
+  await redis.del(stream) // what a Redis restart without persistence leaves
+  const lost = await readNew(redis, stream, settings()).catch((err: unknown) => err)
+  assert.ok(isNoGroup(lost), `NOGROUP, got ${String(lost)}`)
+  assert.equal(isNoGroup(new Error('ERR something else')), false)
+  await recreateGroups(redis, [stream], 'g')
+  await add(2)
+  assert.equal((await readNew(redis, stream, settings()))?.entries.length, 2)
+})
+
+test('a stopping consumer leaves the group when it holds nothing, and stays while it holds pending entries', async (t) => {
+  const { redis, stream } = await streamWithVotes(t, 1)
+  const consumers = async () => ((await redis.xinfo('CONSUMERS', stream, 'g')) as unknown[][]).map((c) => String(c[1]))
+  await redis.xreadgroup('GROUP', 'g', 'holder', 'COUNT', 1, 'STREAMS', stream, '>')
+  await redis.xgroup('CREATECONSUMER', stream, 'g', 'idle')
+  await leaveGroup(redis, [stream], 'g', 'holder')
+  await leaveGroup(redis, [stream], 'g', 'idle')
+  assert.deepEqual(await consumers(), ['holder'], 'its pending entry stays in the PEL, to be taken over')
 })

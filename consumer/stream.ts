@@ -31,6 +31,31 @@ export async function ensureGroup(redis: Redis, stream: string, group: string): 
   }
 }
 
+/** The error a group command gets once the stream or its group is gone: Redis lost its data (a restart without persistence). */
+export const isNoGroup = (err: unknown): boolean => String((err as Error)?.message).startsWith('NOGROUP')
+
+/**
+ * Make the stream and group of every stream again after a NOGROUP. A failure is left for later: the
+ * next command on a missing group gets NOGROUP again, and with it another attempt.
+ */
+export async function recreateGroups(redis: Redis, streams: readonly string[], group: string): Promise<void> {
+  await Promise.all(streams.map((s) => ensureGroup(redis, s, group))).catch(() => {})
+}
+
+/**
+ * Leave the group tidy at shutdown: a consumer with nothing pending is forgotten; one with pending
+ * entries is kept, since deleting it would drop them from the PEL (they must stay to be taken over).
+ */
+export async function leaveGroup(redis: Redis, streams: readonly string[], group: string, consumer: string): Promise<void> {
+  if (redis.status !== 'ready') return
+  try {
+    for (const stream of streams) {
+      const [count] = await redis.xpending(stream, group, '-', '+', 1, consumer) as unknown[]
+      if (count === undefined) await redis.xgroup('DELCONSUMER', stream, group, consumer)
+    }
+  } catch { /* Redis gone meanwhile: the stale name is harmless */ }
+}
+
 /**
  * New entries for this consumer, blocking up to blockMs. Uses the blocking connection.
  * A short read means votes trickle in: rather than pay a transaction and a commit flush for a handful

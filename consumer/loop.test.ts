@@ -1,0 +1,109 @@
+// runLoop in this process on a real Redis and PostgreSQL: what it applies, acks, dead-letters and
+// trims, how it gets over a lost group, and what it leaves behind when it stops.
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { sql } from 'drizzle-orm'
+import { pino } from 'pino'
+import { uniqueName, waitFor } from '../test/helpers.js'
+import {
+  addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openRedis, pendingOf, randomVotes, seededRandom, waitForDrained,
+} from '../test/consumer-helpers.js'
+import { runLoop } from './loop.js'
+import { createConsumerMetrics } from './metrics.js'
+import { ensureGroup, type StreamSettings } from './stream.js'
+
+type World = Awaited<ReturnType<typeof consumerWorld>>
+
+/** runLoop on the world's stream, stopped (aborted and awaited) when the test ends; its warnings are kept. */
+function startLoop(t: TestContext, world: World, over: Partial<StreamSettings> = {}) {
+  const settings: StreamSettings = {
+    group: GROUP, consumer: uniqueName('loop'), batchSize: 100, blockMs: 50, lingerMs: 0, claimIdleMs: 200, maxDeliveries: 5,
+    deadLetters: world.keys.deadLetters, deadLetterMaxLen: 1000, ...over,
+  }
+  const warnings: string[] = []
+  const log = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(JSON.parse(line).msg) } })
+  const controller = new AbortController()
+  const metrics = createConsumerMetrics(world.redis, [world.stream], GROUP)
+  const done = runLoop({
+    db: world.db, redis: world.redis, blocking: openRedis(t), streams: [world.stream], readChangesChannel: world.keys.readChanges,
+    settings, metrics, log, signal: controller.signal, claimIntervalMs: 100, trimIntervalMs: 200,
+  })
+  const stop = async () => { controller.abort(); await done }
+  t.after(stop)
+  return { settings, metrics, warnings, stop }
+}
+
+test('votes are applied and acked: the database holds the newest per (user, content), poison goes to the dead letters with its reason', async (t) => {
+  const world = await consumerWorld(t, 20, 3)
+  const { redis, stream, keys, db, users, contentIds } = world
+  const good = await addVotes(redis, stream, randomVotes(seededRandom(7), users, contentIds, 500))
+  const badScore = await redis.xadd(stream, '*', 'user', String(users[0]), 'content', String(contentIds[0]), 'score', '7')
+  const unknownContent = await redis.xadd(stream, '*', 'user', String(users[0]), 'content', '2000000000', 'score', '3')
+  startLoop(t, world)
+  await waitForDrained(redis, stream)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes(good))
+  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]), [[badScore, 'bad_score'], [unknownContent, 'unknown_content']])
+})
+
+test('entries taken over after more than maxDeliveries deliveries are dead-lettered as max_deliveries, the others taken over are applied', async (t) => {
+  const world = await consumerWorld(t, 2, 1)
+  const { redis, stream, keys, db, users: [ann, ben], contentIds: [content] } = world
+  const [tired, fresh] = await addVotes(redis, stream, [{ user: ann!, content: content!, score: 5 }, { user: ben!, content: content!, score: 2 }])
+  await ensureGroup(redis, stream, GROUP)
+  // A consumer that died with both: the first already delivered 3 times, the second once.
+  await redis.xreadgroup('GROUP', GROUP, 'ghost', 'COUNT', 2, 'STREAMS', stream, '>')
+  for (let i = 0; i < 2; i++) await redis.xclaim(stream, GROUP, 'ghost', 0, tired!.id)
+  const { metrics } = startLoop(t, world, { maxDeliveries: 3 })
+  await waitForDrained(redis, stream)
+  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]), [[tired!.id, 'max_deliveries']])
+  await assertDbHolds(db, redis, keys, [content!], newestVotes([fresh!]))
+  assert.deepEqual(await pendingOf(redis, stream, 'ghost'), [])
+  assert.equal(metrics.totals().dead, 1)
+})
+
+test('a vote PostgreSQL refuses is dead-lettered as apply_failed_<SQLSTATE> while the rest of its batch is applied', async (t) => {
+  const world = await consumerWorld(t, 10, 1)
+  const { redis, stream, keys, db, users, contentIds: [content] } = world
+  // This test's own database refuses a score of 3: a stand-in for any row PostgreSQL turns down.
+  await db.execute(sql`alter table votes add constraint test_refuses_three check (score <> 3)`)
+  const added = await addVotes(redis, stream, users.map((user, i) => ({ user, content: content!, score: i % 6 })))
+  startLoop(t, world)
+  await waitForDrained(redis, stream)
+  const refused = added.filter((a) => a.score === 3)
+  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]).sort(), refused.map((a) => [a.id, 'apply_failed_23514']).sort())
+  await assertDbHolds(db, redis, keys, [content!], newestVotes(added.filter((a) => a.score !== 3)))
+})
+
+test('a stream and group lost under a running loop (Redis lost its data) are made again, and the votes cast since are applied', async (t) => {
+  const world = await consumerWorld(t, 5, 2)
+  const { redis, stream, keys, db, users, contentIds } = world
+  const before = await addVotes(redis, stream, randomVotes(seededRandom(3), users, contentIds, 20))
+  const { warnings } = startLoop(t, world)
+  await waitForDrained(redis, stream)
+  await redis.del(stream)
+  const after = await addVotes(redis, stream, randomVotes(seededRandom(4), users, contentIds, 20))
+  await waitFor(() => warnings.includes('consumer group missing (redis lost its data?): creating it again'), { what: 'the loop to see NOGROUP' })
+  await waitForDrained(redis, stream)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...after]))
+})
+
+test('stopped in the middle of a backlog, the loop returns with nothing pending: the batch in hand and the one read ahead are acked', async (t) => {
+  const world = await consumerWorld(t, 20, 4)
+  const { redis, stream, db, users, contentIds } = world
+  await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, 5000))
+  const { stop } = startLoop(t, world, { batchSize: 10 })
+  await waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`))[0]!.n > 0, { what: 'a first batch applied' })
+  await stop()
+  const state = (await groupState(redis, stream))!
+  assert.equal(state.pending, 0, 'every delivered entry was acked')
+  assert.ok((state.lag ?? 0) > 0, 'it stopped before the end of the backlog')
+})
+
+test('acked entries are trimmed from the stream while the loop runs', async (t) => {
+  const world = await consumerWorld(t, 5, 1)
+  const { redis, stream, users, contentIds } = world
+  await addVotes(redis, stream, randomVotes(seededRandom(5), users, contentIds, 50))
+  startLoop(t, world)
+  await waitForDrained(redis, stream)
+  await waitFor(async () => (await redis.xlen(stream)) === 0, { what: 'the acked entries to be trimmed' })
+})
