@@ -1,8 +1,8 @@
 // A PostgreSQL cluster of npm start's own: initdb once into <dataDir>/postgres, pg_ctl start/stop around the run.
 import { access, chown, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { debianPostgresBinDirs, findExecutable, isRoot, lastLines, run, runOrThrow } from './local-exec.js'
-import type { Endpoint } from './local-probe.js'
+import { debianPostgresBinDirs, findExecutable, isRoot, lastLines, run, runOrThrow } from './exec.js'
+import type { Endpoint } from './probe.js'
 
 export interface PostgresBinaries { initdb: string; pgCtl: string }
 
@@ -22,8 +22,8 @@ export async function findPostgresBinaries(pgdata: string, searchPath?: string):
   return (await exists(pgCtl)) ? { initdb, pgCtl } : undefined
 }
 
-// PostgreSQL refuses to run as root: as root, every server-side command runs as the postgres system user.
-const asPostgres = (cmd: string, args: string[]): [string, string[]] =>
+/** PostgreSQL refuses to run as root: as root, every server-side command runs as the postgres system user. */
+export const asPostgres = (cmd: string, args: string[]): [string, string[]] =>
   isRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]
 
 /** As root: make <dataDir>/postgres and the log file the postgres user's, after checking it can reach them. */

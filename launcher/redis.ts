@@ -1,8 +1,8 @@
 // A Redis of npm start's own: daemonized redis-server with its AOF under <dataDir>/redis.
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { lastLines, runOrThrow } from './local-exec.js'
-import { exchange, probeRedis, waitForProbe, type Endpoint } from './local-probe.js'
+import { lastLines, runOrThrow } from './exec.js'
+import { exchange, probeRedis, waitForProbe, type Endpoint } from './probe.js'
 
 export interface StartRedisOptions {
   redisServer: string

@@ -3,12 +3,11 @@
 // A URL that answers is never touched; a non-default URL that does not answer is the user's to fix.
 import { access, mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { isRoot, lastLines, findExecutable, run } from './local-exec.js'
-import { findPostgresBinaries, startPostgres } from './local-postgres.js'
-import { endpointOf, probePostgres, probeRedis, type Endpoint, type ProbeResult } from './local-probe.js'
-import { startRedis } from './local-redis.js'
-
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from './config.js'
+import { isRoot, lastLines, findExecutable, run } from './exec.js'
+import { findPostgresBinaries, startPostgres } from './postgres.js'
+import { endpointOf, probePostgres, probeRedis, type Endpoint, type ProbeResult } from './probe.js'
+import { startRedis } from './redis.js'
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '../shared/config.js'
 
 export interface LocalServicesOptions {
   databaseUrl: string

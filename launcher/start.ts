@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { EXIT_CONFIG, loadConfigOrExit, readProcessEnv } from '../shared/config.js'
 import { migrateDatabase } from '../shared/db/migrate.js'
-import { ensureLocalServices } from '../shared/local-services.js'
+import { ensureLocalServices } from './services.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const log = (msg: string) => console.log(`tally: ${msg}`)

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
-import { ensureLocalServices, type LocalServicesOptions } from './local-services.js'
+import { ensureLocalServices, type LocalServicesOptions } from '../launcher/services.js'
 
 async function listening(t: TestContext, onSocket: Parameters<typeof createServer>[1] = () => {}): Promise<Server> {
   const server = createServer(onSocket)

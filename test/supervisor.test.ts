@@ -1,4 +1,4 @@
-// `npm start`'s supervisor (server/start.ts) as a terminal runs it: Ctrl-C stops the API and the
+// `npm start`'s supervisor (launcher/supervisor.ts) as a terminal runs it: Ctrl-C stops the API and the
 // consumers gracefully (each finishes its work and exits 0), and children never outlive a supervisor
 // that was killed outright.
 import { test, type TestContext } from 'node:test'
@@ -18,7 +18,7 @@ async function startSupervisor(t: TestContext): Promise<Supervisor> {
   const port = await freePort()
   const { PATH, HOME } = process.env
   // detached: a process group of its own, as a shell gives a foreground job, so the test can signal the group.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,17 +2,15 @@
  * Throwaway servers for fault tests: a redis-server or PostgreSQL of the test's own on a free
  * loopback port, which the test may stop and start at will. The machine's own servers are never touched.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type { TestContext } from 'node:test'
-
-const run = promisify(execFile)
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
+import { isRoot, run, runOrThrow } from '../launcher/exec.js'
+import { asPostgres, findPostgresBinaries } from '../launcher/postgres.js'
 
 export async function freePort(): Promise<number> {
   const server = createServer()
@@ -73,26 +71,28 @@ export async function throwawayPostgres(t: TestContext): Promise<ThrowawayServer
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'tally-pg-'))
   const data = join(dir, 'data')
-  // initdb refuses to run as root: run the cluster as the postgres system user then.
-  const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : []
-  if (asPostgres.length) await run('chown', ['postgres', dir])
-  const sh = (cmd: string, args: string[]) => run(asPostgres[0] ?? cmd, asPostgres.length ? [...asPostgres.slice(1), cmd, ...args] : args)
-  await sh(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  let stop = async () => {}
+  t.after(async () => {
+    await stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  // The binaries npm start would use (same lookup), run as the postgres user when we are root, as npm start does.
+  const binaries = await findPostgresBinaries(data, process.env.PATH)
+  if (!binaries) throw new Error('initdb/pg_ctl not found: install PostgreSQL (Debian: apt-get install postgresql)')
+  if (isRoot()) await runOrThrow('chown', ['postgres', dir])
+  await runOrThrow(...asPostgres(binaries.initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']))
   const server: ThrowawayServer = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async start() {
-      await sh(join(PG_BIN, 'pg_ctl'), ['-D', data, '-w', '-l', join(dir, 'log'), '-o',
-        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`, 'start'])
+      await runOrThrow(...asPostgres(binaries.pgCtl, ['-D', data, '-w', '-l', join(dir, 'log'), '-o',
+        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`, 'start']))
     },
     async stop() {
-      await sh(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']).catch(() => {})
+      await run(...asPostgres(binaries.pgCtl, ['-D', data, '-m', 'immediate', 'stop']))   // fails harmlessly when stopped
     },
   }
-  t.after(async () => {
-    await server.stop()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  stop = () => server.stop()
   await server.start()
   return server
 }
