@@ -1,17 +1,26 @@
-// Child processes and executables for the local-services bring-up (npm start on a bare machine).
+// Child processes and executables for the launcher's bring-up of local servers (npm start on a bare machine).
 import { spawn } from 'node:child_process'
 import { access, constants, readdir } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
 
 export interface RunResult { code: number; output: string }
 
-/**
- * Runs a command to completion and keeps its stdout + stderr together, so a failure can quote what the tool
- * said. cwd defaults to '/': under runuser the postgres user may not be allowed into the caller's directory.
- */
-export function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<RunResult> {
+export interface RunOptions {
+  /** Defaults to '/': under runuser the postgres user may not be allowed into the caller's directory. */
+  cwd?: string
+  /**
+   * false (default): the command gets a process group of its own, so a terminal's Ctrl-C or `timeout`'s
+   * signal to our group cannot cut a pg_ctl stop or start off halfway: the launcher decides when to stop, and
+   * an interrupted pg_ctl would leave a server running that nobody knows about. true: the command shares our
+   * group and a Ctrl-C stops it too (apt-get, which the user may want to abort).
+   */
+  interruptible?: boolean
+}
+
+/** Runs a command to completion and keeps its stdout + stderr together, so a failure can quote what the tool said. */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? '/', stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? '/', stdio: ['ignore', 'pipe', 'pipe'], detached: !opts.interruptible })
     let output = ''
     const keep = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-16_384) }   // the tail is what explains
     child.stdout.on('data', keep)
@@ -22,7 +31,7 @@ export function run(cmd: string, args: string[], opts: { cwd?: string } = {}): P
 }
 
 /** Like run(), but throws with the command's own words when it exits non-zero. */
-export async function runOrThrow(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
+export async function runOrThrow(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
   const { code, output } = await run(cmd, args, opts)
   if (code !== 0) throw new Error(`${[cmd, ...args].join(' ')} exited ${code}: ${lastLines(output, 15)}`)
   return output

@@ -88,12 +88,16 @@ export async function startPostgres({ binaries, dataDir, at, log }: StartPostgre
   }
 
   let stopping: Promise<void> | undefined
+  const where = `PostgreSQL on ${at.host}:${at.port}`
   const stop = async () => {
+    // Fast: open transactions are rolled back and clients cut off, rather than waiting for them to leave.
+    log(`stopping ${where} (fast shutdown)`)
     const { code, output } = await run(...asPostgres(binaries.pgCtl, ['stop', '-D', pgdata, '-m', 'fast', '-w']))
     // Exit 3 from status = not running: someone stopped it first, which is what stop() wanted anyway.
     if (code !== 0 && (await run(...asPostgres(binaries.pgCtl, ['status', '-D', pgdata]))).code !== 3) {
       throw new Error(`pg_ctl stop failed: ${lastLines(output, 5)}`)
     }
+    log(`${where} stopped`)
   }
   return { stop: () => (stopping ??= stop()) }   // idempotent: every caller awaits the one shutdown
 }

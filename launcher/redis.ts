@@ -36,15 +36,19 @@ export async function startRedis({ redisServer, dataDir, at, log }: StartRedisOp
     throw new Error(`Redis did not start on ${at.host}:${at.port}: ${lastLines(serverLog, 10)}`)
   }
 
+  const where = `Redis on ${at.host}:${at.port}`
   const stop = async () => {
+    log(`stopping ${where}`)
     // NOSAVE skips the RDB dump only: the AOF is still flushed, so nothing acknowledged is lost.
     await exchange(at, SHUTDOWN_NOSAVE)
-    if (await waitForProbe(() => probeRedis(at), 'silent', 10_000)) return
-    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim())
-    if (pid > 0) process.kill(pid, 'SIGTERM')   // SHUTDOWN refused (e.g. a stuck AOF rewrite): ask the process
     if (!(await waitForProbe(() => probeRedis(at), 'silent', 10_000))) {
-      throw new Error(`Redis on ${at.host}:${at.port} did not stop (pid file ${pidFile})`)
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim())
+      if (pid > 0) process.kill(pid, 'SIGTERM')   // SHUTDOWN refused (e.g. a stuck AOF rewrite): ask the process
+      if (!(await waitForProbe(() => probeRedis(at), 'silent', 10_000))) {
+        throw new Error(`${where} did not stop (pid file ${pidFile})`)
+      }
     }
+    log(`${where} stopped`)
   }
   let stopping: Promise<void> | undefined
   return { stop: () => (stopping ??= stop()) }   // idempotent: every caller awaits the one shutdown

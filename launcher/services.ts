@@ -21,7 +21,11 @@ export interface LocalServicesOptions {
   searchPath?: string
 }
 
-export interface LocalServices { stop(): Promise<void> }
+export interface LocalServices {
+  /** What was started, as logged ('PostgreSQL on 127.0.0.1:5432'); empty when every URL answered already. */
+  started: readonly string[]
+  stop(): Promise<void>
+}
 
 interface Running { stop(): Promise<void> }
 
@@ -101,7 +105,8 @@ async function aptInstall(services: Service[], log: (msg: string) => void): Prom
   log(`installing ${packages.join(' ')} with apt-get (once per machine)`)
   for (const args of [['apt-get', 'update'], ['apt-get', 'install', '-y', '--no-install-recommends',
     '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...packages]]) {
-    const { code, output } = await run('env', ['DEBIAN_FRONTEND=noninteractive', ...args])   // no debconf prompts
+    // No debconf prompts; in our process group, so a Ctrl-C aborts a long install as the user expects.
+    const { code, output } = await run('env', ['DEBIAN_FRONTEND=noninteractive', ...args], { interruptible: true })
     if (code !== 0) throw new Error(`${args.join(' ')} failed: ${lastLines(output, 10)}`)
   }
 }
@@ -119,7 +124,7 @@ export async function ensureLocalServices(opts: LocalServicesOptions): Promise<L
   const dataDir = resolve(opts.dataDir)
   const managed = new Set([DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ...(opts.manage ?? [])].map(normalize))
   let needed = await silentServices(describeServices(opts, dataDir), managed)
-  if (needed.length === 0) return { stop: async () => {} }
+  if (needed.length === 0) return { started: [], stop: async () => {} }
 
   let starters = await Promise.all(needed.map((s) => s.prepare()))
   const missing = needed.filter((_, i) => !starters[i])
@@ -148,5 +153,5 @@ export async function ensureLocalServices(opts: LocalServicesOptions): Promise<L
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
     if (failed) throw failed.reason
   }
-  return { stop: () => (stopping ??= stopAll()) }
+  return { started: needed.map((s) => `${s.product} on ${s.at.host}:${s.at.port}`), stop: () => (stopping ??= stopAll()) }
 }

@@ -1,5 +1,5 @@
 /**
- * For a process that `npm start` (launcher/start.ts) runs: the supervisor gives each child its own process
+ * For a process that `npm start` (launcher/supervisor.ts) runs: the supervisor gives each child its own process
  * group, so a terminal's Ctrl-C reaches the supervisor alone and each child hears exactly one SIGTERM from
  * it (two signals would mean "stop now" and abandon the work in hand). The price is that a child no longer
  * dies with its terminal: so it watches the IPC channel the supervisor opens, and stops gracefully, as on
