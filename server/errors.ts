@@ -3,11 +3,43 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { isDbUnavailable, loggableDbError } from '../shared/db/errors.js'
 
+/**
+ * Every code a client can see, with its status and meaning. Codes are part of the API: never rename one
+ * once shipped. The OpenAPI document lists each route's codes from here (server/schemas.ts `errors`), and
+ * errors.test.ts holds docs/api.md's error table to it. `retryAfter` says when the reply carries Retry-After.
+ */
+export const ERROR_CODES = {
+  invalid_request: { status: 400, meaning: 'validation failed, or a malformed URL, Content-Length or HTTP request' },
+  malformed_json: { status: 400, meaning: 'the body is not valid JSON, or is empty with content-type: application/json' },
+  invalid_cursor: { status: 400, meaning: 'cursor was not made by this API' },
+  not_authenticated: { status: 401, meaning: 'POST /api/vote/ without an Authorization header' },
+  token_invalid: { status: 401, meaning: 'a malformed, forged, expired or wrong-kind token, or not Bearer <token>' },
+  invalid_credentials: { status: 401, meaning: 'log-in with an unknown username or a wrong password' },
+  not_found: { status: 404, meaning: 'no such route (any method and path without a handler)' },
+  content_not_found: { status: 404, meaning: 'the id names no content (detail or vote)' },
+  page_not_found: { status: 404, meaning: 'page is past the last page' },
+  request_timeout: { status: 408, meaning: 'the request did not arrive in time; the connection is closed' },
+  username_taken: { status: 409, meaning: 'the username, after normalisation, belongs to an account' },
+  body_too_large: { status: 413, meaning: 'the body exceeds 16 KiB' },
+  unsupported_media_type: { status: 415, meaning: 'a body neither JSON nor application/x-www-form-urlencoded' },
+  rate_limited: { status: 429, meaning: 'too many requests from this user or IP', retryAfter: 'when the caller\'s window ends' },
+  content_locked: { status: 429, meaning: 'the content is locked after a burst of votes', retryAfter: 'when the content\'s lock ends' },
+  headers_too_large: { status: 431, meaning: 'the request line and headers exceed 16 KiB; the connection is closed' },
+  internal_error: { status: 500, meaning: 'anything unexpected; logged with the request id, the message hidden' },
+  queue_unavailable: { status: 503, meaning: 'a vote could not be queued: it may or may not be on the stream; retrying is safe' },
+  service_unavailable: {
+    status: 503,
+    meaning: 'PostgreSQL unreachable; or Redis, for content creation; or /metrics',
+    retryAfter: '1 when PostgreSQL is unreachable; none otherwise',
+  },
+} as const satisfies Record<string, { status: number; meaning: string; retryAfter?: string }>
+export type ErrorCode = keyof typeof ERROR_CODES
+
 /** An error a handler throws on purpose: its status, stable code and message reach the client as they are. */
 export class AppError extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
@@ -16,22 +48,27 @@ export class AppError extends Error {
   }
 }
 
-// Every code a client can see. Codes are part of the API: never rename one once shipped.
-export const notFound = (what = 'route') => new AppError(404, 'not_found', `${what} not found`)
-export const contentNotFound = (id: number) => new AppError(404, 'content_not_found', `content ${id} does not exist`)
-export const usernameTaken = () => new AppError(409, 'username_taken', 'a user with that username already exists')
-export const invalidCredentials = () => new AppError(401, 'invalid_credentials', 'no active account found with the given credentials')
-export const notAuthenticated = () => new AppError(401, 'not_authenticated', 'authentication credentials were not provided')
-export const tokenInvalid = (why = 'token is invalid or expired') => new AppError(401, 'token_invalid', why)
+// The status comes from the table, so a code can never be sent with another one.
+const fail = (code: ErrorCode, message: string, headers?: Record<string, string>) =>
+  new AppError(ERROR_CODES[code].status, code, message, headers)
+
+export const notFound = (what = 'route') => fail('not_found', `${what} not found`)
+export const contentNotFound = (id: number) => fail('content_not_found', `content ${id} does not exist`)
+export const pageNotFound = () => fail('page_not_found', 'invalid page: past the last page')
+export const invalidCursor = () => fail('invalid_cursor', 'cursor is malformed; use the one from next or previous')
+export const usernameTaken = () => fail('username_taken', 'a user with that username already exists')
+export const invalidCredentials = () => fail('invalid_credentials', 'no active account found with the given credentials')
+export const notAuthenticated = () => fail('not_authenticated', 'authentication credentials were not provided')
+export const tokenInvalid = (why = 'token is invalid or expired') => fail('token_invalid', why)
 export const rateLimited = (seconds: number) =>
-  new AppError(429, 'rate_limited', `too many requests, retry in ${seconds}s`, { 'retry-after': String(seconds) })
+  fail('rate_limited', `too many requests, retry in ${seconds}s`, { 'retry-after': String(seconds) })
 export const contentLocked = (seconds: number) =>
-  new AppError(429, 'content_locked', `content is locked for ${seconds}s`, { 'retry-after': String(seconds) })
-export const queueUnavailable = () => new AppError(503, 'queue_unavailable', 'votes cannot be accepted right now, retry shortly')
-export const serviceUnavailable = (what: string) => new AppError(503, 'service_unavailable', `${what} is unavailable, retry shortly`)
+  fail('content_locked', `content is locked for ${seconds}s`, { 'retry-after': String(seconds) })
+export const queueUnavailable = () => fail('queue_unavailable', 'votes cannot be accepted right now, retry shortly')
+export const serviceUnavailable = (what: string) => fail('service_unavailable', `${what} is unavailable, retry shortly`)
 
 // Fastify's and its plugins' own errors, mapped to our codes so clients see one vocabulary.
-const FRAMEWORK_CODES: Record<string, string> = {
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'invalid_request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
@@ -70,7 +107,7 @@ export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
   return reply.code(404).send(body(404, err.code, err.message))
 }
 
-function body(statusCode: number, code: string, message: string) {
+function body(statusCode: number, code: ErrorCode, message: string) {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, code }
 }
 
@@ -84,9 +121,9 @@ export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, re
   return reply.code(400).send(body(400, FRAMEWORK_CODES[err.code] ?? 'invalid_request', err.message))
 }
 
-const CLIENT_ERRORS: Record<string, [number, string, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request did not arrive in time'],
-  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'the request line and headers exceed 16 KiB'],
+const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'the request did not arrive in time'],
+  HPE_HEADER_OVERFLOW: ['headers_too_large', 'the request line and headers exceed 16 KiB'],
 }
 
 /**
@@ -95,7 +132,8 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'invalid_request', 'malformed HTTP request']
+  const [code, message] = CLIENT_ERRORS[err.code ?? ''] ?? ['invalid_request', 'malformed HTTP request']
+  const status = ERROR_CODES[code].status
   const payload = JSON.stringify(body(status, code, message))
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n`

@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { AppError, contentNotFound, serviceUnavailable } from '../errors.js'
+import { contentNotFound, invalidCursor, pageNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists, unmarkContent } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
 import { createContentReads, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
@@ -24,9 +24,6 @@ const ListQuery = Type.Object({
   page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 })
-
-const pageNotFound = () => new AppError(404, 'page_not_found', 'invalid page: past the last page')
-const invalidCursor = () => new AppError(400, 'invalid_cursor', 'cursor is malformed; use the one from next or previous')
 
 const toItem = (row: ContentRow, locked: Date | null): ContentItem => ({
   id: row.id,
