@@ -1,3 +1,5 @@
+import { MAX_ID } from '../shared/ids.js'
+
 /**
  * A field name or value as read from the stream: a Buffer on the hot path (consumer/stream.ts reads new
  * entries with XREADGROUP's Buffer reply: ioredis would otherwise turn every name and value into a string,
@@ -27,7 +29,6 @@ export interface Rejected {
   fields: Field[]
 }
 
-const MAX_ID = 2_147_483_647
 /**
  * Bounds of an entry id, so that votes.version = ms * 2^21 + seq fits int8: ms < 2^42 (until the year 2109),
  * seq < 2^21 (two million entries in one millisecond; Redis' own ids never come close). Beyond them the entry

@@ -1,3 +1,5 @@
+import { MAX_ID } from '../shared/ids.js'
+
 /**
  * Keyset cursors: opaque to clients, but only an id and a direction inside. "b123" = strictly
  * older than content 123 (next page), "a123" = strictly newer (previous page). Base64url keeps
@@ -16,6 +18,6 @@ export function decodeCursor(text: string): Cursor | null {
   const match = /^([ab])([1-9][0-9]{0,9})$/.exec(raw)
   if (!match || Buffer.from(raw, 'utf8').toString('base64url') !== text) return null
   const id = Number(match[2])
-  if (id > 2_147_483_647) return null
+  if (id > MAX_ID) return null
   return match[1] === 'b' ? { beforeId: id } : { afterId: id }
 }

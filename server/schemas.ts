@@ -1,5 +1,6 @@
 import { Type, type Static } from '@fastify/type-provider-typebox'
 import type { StringOptions } from '@sinclair/typebox'
+import { MAX_ID } from '../shared/ids.js'
 
 // PostgreSQL text cannot hold U+0000: a stored string with one is a 400 at the door, not a 500 at the INSERT.
 // A lone UTF-16 surrogate (\ud800 with no partner) has no UTF-8 form: it would be stored, or hashed, as
@@ -22,8 +23,7 @@ export const ErrorReply = Type.Object({
   code: Type.String({ description: 'stable machine-readable error code' }),
 }, { title: 'ErrorReply' })
 
-// PostgreSQL integer ids: anything past 2^31-1 can name no row, so it is a bad request, not a 404.
-export const MAX_ID = 2_147_483_647
+// Past MAX_ID an id can name no row: a bad request, not a 404.
 export const Id = Type.Integer({ minimum: 1, maximum: MAX_ID })
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 

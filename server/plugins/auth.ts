@@ -4,6 +4,7 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import { notAuthenticated, tokenInvalid } from '../errors.js'
 import { createTokenCache } from '../token-cache.js'
+import { MAX_ID } from '../../shared/ids.js'
 
 export type TokenType = 'access' | 'refresh'
 export interface TokenPair { access: string; refresh: string }
@@ -68,7 +69,7 @@ export default fp<AuthOptions>(async (app, opts) => {
     // A refresh token is never an access token, nor the other way round.
     if (claims.token_type !== type) throw tokenInvalid(`token is not ${type === 'access' ? 'an access' : 'a refresh'} token`)
     const id = typeof claims.sub === 'string' && /^[1-9][0-9]{0,9}$/.test(claims.sub) ? Number(claims.sub) : NaN
-    if (!Number.isSafeInteger(id) || id > 2_147_483_647) throw tokenInvalid()
+    if (!Number.isSafeInteger(id) || id > MAX_ID) throw tokenInvalid()
     // Only access tokens: a refresh token is presented once in a while, and must never hit as an access token.
     if (type === 'access' && typeof claims.exp === 'number') verified.set(token, id, claims.exp * 1000)
     return id
