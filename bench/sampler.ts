@@ -73,8 +73,9 @@ export function startSampler(api: Target, consumers: Target[]): { stop(): Sample
       const latency = latencyBuckets(a)
       const second = bucketDelta(latency, last?.latency)
       const ms = (q: number) => Math.round(histogramQuantile(second, q) * 1e4) / 10
-      const rssMiB: Record<string, number> = { [api.name]: Math.round((a.get('tally_api_process_resident_memory_bytes') ?? 0) / 2 ** 20) }
-      consumers.forEach((c, i) => { rssMiB[c.name] = Math.round((cs[i]!.get('tally_consumer_process_resident_memory_bytes') ?? 0) / 2 ** 20) })
+      // Node's standard process metric, one series per process (labelled service="api" or "consumer").
+      const rssMiB: Record<string, number> = { [api.name]: Math.round(sum(a, 'process_resident_memory_bytes') / 2 ** 20) }
+      consumers.forEach((c, i) => { rssMiB[c.name] = Math.round(sum(cs[i]!, 'process_resident_memory_bytes') / 2 ** 20) })
       samples.push({
         t: Math.round((Date.now() - started) / 1000),
         requestsPerSecond: last ? second[second.length - 1]?.[1] ?? 0 : 0,

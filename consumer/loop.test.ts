@@ -8,6 +8,7 @@ import { uniqueName, waitFor } from '../test/helpers.js'
 import {
   addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openRedis, pendingOf, randomVotes, seededRandom, waitForDrained,
 } from '../test/consumer-helpers.js'
+import { sampleOf } from '../test/metrics-text.js'
 import { runLoop } from './loop.js'
 import { createConsumerMetrics } from './metrics.js'
 import { ensureGroup, type StreamSettings } from './stream.js'
@@ -23,7 +24,7 @@ function startLoop(t: TestContext, world: World, over: Partial<StreamSettings> =
   const warnings: string[] = []
   const log = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(JSON.parse(line).msg) } })
   const controller = new AbortController()
-  const metrics = createConsumerMetrics(world.redis, [world.stream], GROUP)
+  const metrics = createConsumerMetrics({ redis: world.redis, streams: [world.stream], group: GROUP, deadLetters: world.keys.deadLetters })
   const done = runLoop({
     db: world.db, redis: world.redis, blocking: openRedis(t), streams: [world.stream], readChangesChannel: world.keys.readChanges,
     settings, metrics, log, signal: controller.signal, claimIntervalMs: 100, trimIntervalMs: 200,
@@ -39,10 +40,19 @@ test('votes are applied and acked: the database holds the newest per (user, cont
   const good = await addVotes(redis, stream, randomVotes(seededRandom(7), users, contentIds, 500))
   const badScore = await redis.xadd(stream, '*', 'user', String(users[0]), 'content', String(contentIds[0]), 'score', '7')
   const unknownContent = await redis.xadd(stream, '*', 'user', String(users[0]), 'content', '2000000000', 'score', '3')
-  startLoop(t, world)
+  const { metrics } = startLoop(t, world)
   await waitForDrained(redis, stream)
   await assertDbHolds(db, redis, keys, contentIds, newestVotes(good))
   assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]), [[badScore, 'bad_score'], [unknownContent, 'unknown_content']])
+
+  const text = await metrics.registry.metrics()
+  assert.equal(sampleOf(text, 'tally_consumer_entries_total'), good.length + 2)
+  assert.equal(sampleOf(text, 'tally_dead_letters_total', { reason: 'bad_score' }), 1)
+  assert.equal(sampleOf(text, 'tally_dead_letters_total', { reason: 'unknown_content' }), 1)
+  // One accept-to-apply observation per vote a COMMIT wrote: the applied ones and the stale ones, not the rejected.
+  const written = sampleOf(text, 'tally_votes_applied_total')! + sampleOf(text, 'tally_votes_stale_total')!
+  assert.ok(written >= newestVotes(good).size && written <= good.length, `each batch writes its newest vote per (user, content): ${written}`)
+  assert.equal(sampleOf(text, 'tally_vote_accept_to_apply_seconds_count'), written)
 })
 
 test('entries taken over after more than maxDeliveries deliveries are dead-lettered as max_deliveries, the others taken over are applied', async (t) => {
@@ -59,6 +69,9 @@ test('entries taken over after more than maxDeliveries deliveries are dead-lette
   await assertDbHolds(db, redis, keys, [content!], newestVotes([fresh!]))
   assert.deepEqual(await pendingOf(redis, stream, 'ghost'), [])
   assert.equal(metrics.totals().dead, 1)
+  const text = await metrics.registry.metrics()
+  assert.deepEqual([sampleOf(text, 'tally_consumer_claims_total'), sampleOf(text, 'tally_consumer_redeliveries_total')], [1, 2], 'one takeover of two entries')
+  assert.equal(sampleOf(text, 'tally_dead_letters_total', { reason: 'max_deliveries' }), 1)
 })
 
 test('a vote PostgreSQL refuses is dead-lettered as apply_failed_<SQLSTATE> while the rest of its batch is applied', async (t) => {

@@ -56,6 +56,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
           const claimed = await claimStale(deps.redis, stream, deps.settings, claimCursors.get(stream)!)
           claimCursors.set(stream, claimed.cursor)
           batch = claimed.batch
+          if (batch) deps.metrics.tookOver(batch)
           // A full pass over the pending list is done when the cursor wraps to 0-0.
           if (claimed.cursor === '0-0' && stream === deps.streams[deps.streams.length - 1]) nextClaimAt = Date.now() + deps.claimIntervalMs
         }
@@ -139,7 +140,10 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
       // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
       // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
       // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
-      committed: (some) => announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))]),
+      committed: (some, done) => {
+        metrics.committed(some, done, Date.now())
+        return announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))])
+      },
     })
     dead = [...tooOften, ...rejected, ...result.rejected]
     await deadLetter(deps.redis, settings, dead)

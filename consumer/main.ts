@@ -11,7 +11,7 @@ import { createDb } from '../shared/db/client.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { stopWhenSupervisorExits } from '../shared/supervised.js'
-import { createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
+import { checkReady, createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
 import { runLoop } from './loop.js'
 import { consumerSettings, PROGRESS_INTERVAL_MS } from './settings.js'
 import { leaveGroup } from './stream.js'
@@ -25,9 +25,11 @@ const { streams, settings, claimIntervalMs, trimIntervalMs } = consumerSettings(
 const db = createDb(config.DATABASE_URL, { max: 2 })
 const redis = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}` })
 const blocking = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}:read` })
-const metrics = createConsumerMetrics(redis, streams, config.CONSUMER_GROUP)
+const metrics = createConsumerMetrics({
+  redis, streams, group: config.CONSUMER_GROUP, deadLetters: keys.deadLetters, clients: { commands: redis, blocking },
+})
 const metricsServer = config.CONSUMER_METRICS_PORT > 0
-  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.HOST, log })
+  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.HOST, log, ready: () => checkReady(db, redis) })
   : undefined
 
 const controller = new AbortController()

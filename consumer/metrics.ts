@@ -1,65 +1,79 @@
-import { createServer, type Server } from 'node:http'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { createServer, type Server, type ServerResponse } from 'node:http'
+import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import type { Rejected } from './decode.js'
-import { groupInfo } from '../shared/redis/stream-info.js'
+import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Db } from '../shared/db/client.js'
+import { countRedisErrors, createRegistry } from '../shared/metrics.js'
 import type { ApplyResult } from './apply.js'
-
-const STREAM_INFO_TIMEOUT_MS = 500
+import { DEAD_LETTER_REASONS, reasonLabel } from './batch.js'
+import { CommitLatency } from './commit-latency.js'
+import type { Rejected, Vote } from './decode.js'
+import { readQueueState, registerQueueGauges } from './queue-gauges.js'
+import { unlessAborted } from './retry.js'
+import type { Batch } from './stream.js'
 
 export interface ConsumerMetrics {
   registry: Registry
+  /** A batch taken over from the pending list: entries another consumer (dead, or stuck) had, delivered again. */
+  tookOver(batch: Batch): void
+  /** The votes one COMMIT wrote (`result` is that commit's), at committedAtMs. */
+  committed(votes: readonly Vote[], result: ApplyResult, committedAtMs: number): void
+  /** A batch done: applied, dead-lettered and acked. */
   batchApplied(entries: number, result: ApplyResult, dead: readonly Rejected[], seconds: number): void
   totals(): Totals
 }
 
+export interface ConsumerMetricsDeps {
+  /** Reads the queue's state when scraped. */
+  redis: Redis
+  streams: readonly string[]
+  group: string
+  deadLetters: string
+  /** The clients whose failed commands are counted, by the name they are counted under. */
+  clients?: Record<string, Redis>
+}
+
 /**
- * Prometheus metrics of one consumer process. Stream length, lag and pending are read from Redis
- * when scraped (one XINFO per stream), so they cost nothing between scrapes.
+ * Prometheus metrics of one consumer process: Node's process metrics (service="consumer"), what it
+ * did (entries, votes, dead letters by reason, takeovers, accept-to-apply latency, batch sizes and
+ * times), its failed Redis commands, and the queue's state read from Redis when scraped
+ * (consumer/queue-gauges.ts). Every counter series exists, at 0, from the start.
  */
-export function createConsumerMetrics(redis: Redis, streams: readonly string[], group: string): ConsumerMetrics {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'tally_consumer_' })
+export function createConsumerMetrics(deps: ConsumerMetricsDeps): ConsumerMetrics {
+  const registry = createRegistry('consumer')
   const entries = new Counter({ name: 'tally_consumer_entries_total', help: 'Stream entries processed (acked or dead-lettered)', registers: [registry] })
   const applied = new Counter({ name: 'tally_votes_applied_total', help: 'Votes that changed a row in PostgreSQL', registers: [registry] })
   const stale = new Counter({ name: 'tally_votes_stale_total', help: 'Votes ignored as older than the stored one (replays, out-of-order deliveries)', registers: [registry] })
   const dead = new Counter({ name: 'tally_dead_letters_total', help: 'Entries moved to the dead-letter stream, by reason', labelNames: ['reason'], registers: [registry] })
+  for (const reason of DEAD_LETTER_REASONS) dead.inc({ reason }, 0)
+  const claims = new Counter({
+    name: 'tally_consumer_claims_total', help: 'Takeovers of entries another consumer left pending too long (it died or is stuck)', registers: [registry],
+  })
+  const redeliveries = new Counter({
+    name: 'tally_consumer_redeliveries_total', help: 'Entries delivered again: taken over from the pending list of a consumer that left them idle', registers: [registry],
+  })
   const batchSize = new Histogram({ name: 'tally_consumer_batch_size', help: 'Entries per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [registry] })
   const applySeconds = new Histogram({ name: 'tally_consumer_batch_seconds', help: 'Time to apply and ack one batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
-  // Bounded: with Redis hung the commands would wait for it, and the scrape (and every other metric) with them.
-  const streamInfo = async () => {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('redis too slow')), STREAM_INFO_TIMEOUT_MS) })
-    try {
-      return await Promise.race([timeout, Promise.all(streams.map(async (stream) => {
-        const [length, info] = await Promise.all([redis.xlen(stream), groupInfo(redis, stream, group)])
-        return { stream, length, lag: info?.lag ?? 0, pending: info?.pending ?? 0 }
-      }))])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-  const gauge = (name: string, help: string, pick: (i: { length: number; lag: number; pending: number }) => number) => new Gauge({
-    name, help, labelNames: ['stream'], registers: [registry],
-    async collect() {
-      try {
-        for (const info of await streamInfo()) this.set({ stream: info.stream }, pick(info))
-      } catch { /* Redis away: keep the last values rather than fail the scrape */ }
-    },
-  })
-  gauge('tally_stream_length', 'Entries in the votes stream', (i) => i.length)
-  gauge('tally_group_lag', 'Entries in the stream not yet delivered to the consumer group', (i) => i.lag)
-  gauge('tally_group_pending', 'Entries delivered but not yet acknowledged', (i) => i.pending)
+  const latency = new CommitLatency(registry)
+  countRedisErrors(registry, 'consumer', deps.clients ?? {})
+  registerQueueGauges(registry, () => readQueueState(deps.redis, deps.streams, deps.group, deps.deadLetters))
 
   const sums = { entries: 0, applied: 0, batches: 0, dead: 0 }
   return {
     registry,
+    tookOver(batch) {
+      claims.inc()
+      redeliveries.inc(batch.entries.length)
+    },
+    committed(votes, result, committedAtMs) {
+      latency.observeCommit(votes, result.rejected, committedAtMs)
+    },
     batchApplied(n, result, deadLetters, seconds) {
       entries.inc(n)
       applied.inc(result.applied)
       stale.inc(result.stale)
-      for (const d of deadLetters) dead.inc({ reason: d.reason })
+      for (const d of deadLetters) dead.inc({ reason: reasonLabel(d.reason) })
       batchSize.observe(n)
       applySeconds.observe(seconds)
       sums.entries += n
@@ -95,13 +109,41 @@ export function logProgress(metrics: ConsumerMetrics, log: Logger, intervalMs: n
   return () => clearInterval(timer)
 }
 
+type Check = 'ok' | 'down'
+export interface Readiness { status: Check; postgres: Check; redis: Check }
+
+// A hung dependency must not hang the probe: past this it is "down".
+const PROBE_TIMEOUT_MS = 1000
+
+/** PostgreSQL answers a query and Redis a PING, each within PROBE_TIMEOUT_MS. */
+export async function checkReady(db: Db, redis: Redis): Promise<Readiness> {
+  const probe = (work: () => Promise<unknown>) =>
+    unlessAborted(work(), AbortSignal.timeout(PROBE_TIMEOUT_MS)).then(() => 'ok' as const, () => 'down' as const)
+  const [postgres, redisCheck] = await Promise.all([
+    probe(() => db.execute(sql`select 1`)),
+    // Not ready, not asked: a PING would wait in the offline queue for a reconnect.
+    probe(() => (redis.status === 'ready' ? redis.ping() : Promise.reject(new Error(redis.status)))),
+  ])
+  return { status: postgres === 'ok' && redisCheck === 'ok' ? 'ok' : 'down', postgres, redis: redisCheck }
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) =>
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body))
+
 /**
- * GET /metrics on `port`. A busy port (several consumers on one host) costs the endpoint, never the
- * consumer: it is logged and the consumer goes on without it.
+ * The consumer's HTTP port: GET /metrics; /health/live (the process is up: 200); /health/ready (200
+ * when PostgreSQL and Redis both answer, else 503, with which one is down). A busy port (several
+ * consumers on one host) costs the endpoint, never the consumer: it is logged and the consumer goes on.
  */
-export function serveMetrics(metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger }): Server {
+export function serveMetrics(metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger; ready: () => Promise<Readiness> }): Server {
   const server = createServer((req, res) => {
-    if (req.url !== '/metrics') return res.writeHead(404).end()
+    const path = req.url?.split('?')[0]
+    if (req.method !== 'GET' && req.method !== 'HEAD') return res.writeHead(405, { allow: 'GET, HEAD' }).end()
+    if (path === '/health/live') return json(res, 200, { status: 'ok' })
+    if (path === '/health/ready') {
+      return void opts.ready().then((r) => json(res, r.status === 'ok' ? 200 : 503, r), () => json(res, 503, { status: 'down' }))
+    }
+    if (path !== '/metrics') return res.writeHead(404).end()
     metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
       () => res.writeHead(500).end())
   })

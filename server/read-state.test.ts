@@ -53,6 +53,15 @@ test('a lock shows until it ends, makes pages showing the content stale, and a r
   assert.deepEqual([state.lockedUntil(8, 0), state.lockedUntil(9, 0)], [null, 9000])
 })
 
+test('every lock announced counts as a lock set, and the locks a resync loads do not', () => {
+  const state = live()
+  assert.equal(state.locksSeen, 0)
+  state.lockSet(7, 5000)
+  state.lockSet(8, 6000)
+  state.resynced([[9, 9000]])
+  assert.equal(state.locksSeen, 2)
+})
+
 test('a flood of changes past the tracking bound turns into "everything changed"', () => {
   const state = live()
   const read = page(state.begin()!, [1])

@@ -29,6 +29,8 @@ export interface ReadState {
   contentsChanged(contentIds: readonly number[]): void
   allChanged(): void
   lockSet(contentId: number, untilMs: number): void
+  /** Lock announcements received (lockSet calls) since the start: tally_locks_set_total. */
+  readonly locksSeen: number
   /** The subscription dropped: messages may be lost from now on. */
   disconnected(): void
   /** Subscribed again, with every lock live now: what was read before may be stale. */
@@ -46,6 +48,7 @@ export function createReadState(): ReadState {
   let lastChangeAt = 0
   const changedAt = new Map<number, number>()
   const locks = new Map<number, number>()
+  let locksSeen = 0
 
   const allChanged = () => {
     allChangedAt = lastChangeAt = ++seq
@@ -76,7 +79,9 @@ export function createReadState(): ReadState {
     },
     contentsChanged,
     allChanged,
+    get locksSeen() { return locksSeen },
     lockSet(contentId, untilMs) {
+      locksSeen++
       if ((locks.get(contentId) ?? 0) < untilMs) locks.set(contentId, untilMs)
       // The page shows the lock: read it again.
       contentsChanged([contentId])

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { countRedisErrors, createRegistry } from '../../shared/metrics.js'
 import { serviceUnavailable } from '../errors.js'
 import { shareMetricsWithPrimary } from '../cluster-metrics.js'
 import { VOTE_ANSWERS, type VoteAnswer } from '../../shared/redis/vote-script.js'
@@ -12,12 +13,12 @@ declare module 'fastify' {
 }
 
 /**
- * Prometheus metrics of the API at GET /metrics: votes by outcome, latency by route, process metrics.
+ * Prometheus metrics of the API at GET /metrics: votes by outcome, latency by route, locks, failed Redis
+ * commands, and Node's process metrics under their standard names (labelled service="api").
  * In a node:cluster worker (API_PROCESSES > 1) they are the whole cluster's: see server/cluster-metrics.ts.
  */
 export default fp(async (app) => {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'tally_api_' })
+  const registry = createRegistry('api')
   const votes = new Counter({ name: 'tally_votes_total', help: 'Votes answered by the API, by outcome', labelNames: ['outcome'], registers: [registry] })
   const latency = new Histogram({
     name: 'tally_http_request_duration_seconds',
@@ -41,6 +42,40 @@ export default fp(async (app) => {
   // One series per process serving the port: sum() is how many do, and each pid matches that worker's log lines.
   new Gauge({ name: 'tally_api_processes', help: 'API processes serving the port, one series per process', labelNames: ['pid'], registers: [registry] })
     .set({ pid: String(process.pid) }, 1)
+  // Every API process hears every lock announcement (server/plugins/read-state.ts), so a cluster's
+  // workers all count all of them: max, not sum. Counted from what arrived since the last scrape.
+  let locksCounted = 0
+  new Counter({
+    name: 'tally_locks_set_total',
+    help: 'Contents locked after a burst of votes (every API process sees every lock: take the max over processes, not the sum)',
+    aggregator: 'max',
+    registers: [registry],
+    collect() {
+      const seen = app.readState.locksSeen
+      this.inc(seen - locksCounted)
+      locksCounted = seen
+    },
+  })
+  const lockSets = Array.from({ length: app.keys.shards }, (_, shard) => app.keys.locks(shard))
+  new Gauge({
+    name: 'tally_contents_locked',
+    help: 'Contents locked now, from the shards\' lock sets in Redis (the same in every API process: take the max)',
+    aggregator: 'max',
+    registers: [registry],
+    // Read when scraped, never on the vote path; bounded by the client's command timeout (and at once
+    // refused while Redis is away), in which case the last value stays.
+    async collect() {
+      try {
+        const [seconds, micros] = await app.redis.time()
+        const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+        // A lock ends at its score (ms, Redis' clock); ended ones linger in the set until the next lock.
+        const counts = await Promise.all(lockSets.map((key) => app.redis.zcount(key, `(${nowMs}`, '+inf')))
+        this.set(counts.reduce((a, b) => a + b, 0))
+      } catch { /* keep the last value rather than fail the scrape */ }
+    },
+  })
+  countRedisErrors(registry, 'api', { commands: app.redis })
+
   // A scrape reaches one worker of a cluster, which answers for them all; a lone process answers for itself.
   const clusterMetrics = cluster.isWorker ? shareMetricsWithPrimary(registry) : undefined
 
@@ -59,4 +94,4 @@ export default fp(async (app) => {
     }) : await registry.metrics()
     return reply.type(registry.contentType).send(text)
   })
-}, { name: 'metrics' })
+}, { name: 'metrics', dependencies: ['redis', 'read-state'] })
