@@ -10,6 +10,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import { waitFor } from './helpers.js'
 import { freePort } from './throwaway.js'
 
@@ -26,9 +27,9 @@ function isRunning(pid: number): boolean {
   return stat === '' || stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
 }
 
-/** Is `pid` still the process we mean? Its command line names our data dir or port, so a reused pid is left alone. */
+/** Is `pid` still the process we mean? An argument ends with our data dir or port, so a reused pid is left alone. */
 const isOurs = (pid: number, mark: string) => {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(mark) } catch { return false }
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith(mark)) } catch { return false }
 }
 
 const refusesConnections = (port: number) => new Promise<boolean>((done) => {
@@ -36,6 +37,18 @@ const refusesConnections = (port: number) => new Promise<boolean>((done) => {
   socket.on('connect', () => { socket.destroy(); done(false) })
   socket.on('error', () => done(true))
 })
+
+/** Is a client of this Redis blocked in XREADGROUP, i.e. is the consumer waiting in its read? */
+async function isConsumerBlocked(port: number): Promise<boolean> {
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  try {
+    await redis.connect()
+    const clients = String(await redis.client('LIST')).split('\n')
+    return clients.some((c) => / flags=\S*b\S* /.test(c) && / cmd=xreadgroup /.test(c))
+  } finally {
+    redis.disconnect()
+  }
+}
 
 /** The pids every JSON log line names: the API's and the consumer's. */
 const childPids = (output: string) => [...new Set([...output.matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])))]
@@ -63,7 +76,7 @@ async function startLauncher(t: TestContext): Promise<Launcher> {
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/tally`, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789', CONSUMERS: '1', CONSUMER_METRICS_PORT: '0',
       // A consumer stops after its blocking read returns: a long BLOCK makes the graceful drain last long
-      // enough that the second signal surely lands in it, and a fix that ignored the signal would show.
+      // enough that the second signal surely lands in it, and a launcher that ignored that signal would show.
       CONSUMER_BLOCK_MS: '20000', SHUTDOWN_GRACE_MS: '30000',
     },
   })
@@ -71,25 +84,27 @@ async function startLauncher(t: TestContext): Promise<Launcher> {
   child.stdout!.on('data', (chunk) => { output += chunk })
   child.stderr!.on('data', (chunk) => { output += chunk })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const servers: Launcher['servers'] = []
+  const pidFiles = { PostgreSQL: join(dataDir, 'postgres', 'postmaster.pid'), Redis: join(dataDir, 'redis', 'redis.pid') }
+  const pidIn = async (file: string) => Number((await readFile(file, 'utf8')).split('\n')[0])
   t.after(async () => {
-    // Safety net for a failed assertion: nothing this test started may outlive it.
+    // Safety net for a failed assertion or start-up: nothing this test started may outlive it.
     try { process.kill(-child.pid!, 'SIGKILL') } catch { /* the group is gone already */ }
     for (const pid of childPids(output)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone already */ } }
-    for (const s of servers) {
+    for (const [name, mark] of [['PostgreSQL', join(dataDir, 'postgres')], ['Redis', `:${redisPort}`]] as const) {
+      const pid = await pidIn(pidFiles[name]).catch(() => 0)
       // SIGQUIT is PostgreSQL's immediate shutdown; Redis dies of it too.
-      if (isRunning(s.pid) && isOurs(s.pid, s.name === 'PostgreSQL' ? dataDir : String(s.port))) process.kill(s.pid, 'SIGQUIT')
+      if (pid > 0 && isRunning(pid) && isOurs(pid, mark)) process.kill(pid, 'SIGQUIT')
     }
     await rm(dir, { recursive: true, force: true })
   })
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`the launcher exited early:\n${output}`)
     const live = await fetch(`http://127.0.0.1:${apiPort}/health/live`).then((r) => r.ok, () => false)
-    return live && output.includes('"msg":"consumer started"')
+    // The consumer is up once it waits in its blocking read.
+    return live && await isConsumerBlocked(redisPort)
   }, { timeoutMs: 90_000, what: 'the local servers, the API and the consumer to be up' })
-  const pidIn = async (file: string) => Number((await readFile(file, 'utf8')).split('\n')[0])
-  servers.push({ name: 'PostgreSQL', pid: await pidIn(join(dataDir, 'postgres', 'postmaster.pid')), port: pgPort },
-    { name: 'Redis', pid: await pidIn(join(dataDir, 'redis', 'redis.pid')), port: redisPort })
+  const servers = [{ name: 'PostgreSQL', pid: await pidIn(pidFiles.PostgreSQL), port: pgPort },
+    { name: 'Redis', pid: await pidIn(pidFiles.Redis), port: redisPort }]
   return { child, output: () => output, exited, dataDir, servers }
 }
 
@@ -111,9 +126,10 @@ for (const { name, signal } of [
   test(`${name}: the drain is cut short, and the PostgreSQL and Redis npm start started are stopped`,
     { timeout: 180_000 }, async (t) => {
       const l = await startLauncher(t)
+      // The consumer waits in its blocking read, so it drains for up to CONSUMER_BLOCK_MS after the first signal:
+      // the second one surely lands in the drain, as when a person presses Ctrl-C again a moment later.
       process.kill(-l.child.pid!, signal)
-      // The second signal while the consumer drains, as when a person presses Ctrl-C again a moment later.
-      await waitFor(() => /"msg":"stopping: finishing the batch in hand"/.test(l.output()), { what: 'the consumer to start draining' })
+      await waitFor(() => l.output().includes('tally: stopping ('), { what: 'the launcher to take the first signal' })
       process.kill(-l.child.pid!, signal)
       assert.equal(await l.exited, 1, l.output())
       assert.match(l.output(), /tally: second signal: killing the api and consumers now; PostgreSQL on \S+ and Redis on \S+ will still be stopped/)
@@ -134,7 +150,7 @@ function findProcess(words: string[]): number | undefined {
 test('a signal to the process group while pg_ctl stops PostgreSQL does not cut the stop off', { timeout: 180_000 }, async (t) => {
   const l = await startLauncher(t)
   process.kill(-l.child.pid!, 'SIGTERM')
-  await waitFor(() => /"msg":"stopping: finishing the batch in hand"/.test(l.output()), { what: 'the consumer to start draining' })
+  await waitFor(() => l.output().includes('tally: stopping ('), { what: 'the launcher to take the first signal' })
   process.kill(-l.child.pid!, 'SIGTERM')   // no drain to wait for: this test is about what comes after it
   // pg_ctl waits at least one 100 ms poll for the server to go, so a 10 ms poll sees it and signals inside that window.
   await waitFor(() => findProcess(['stop', '-D', join(l.dataDir, 'postgres')]), { intervalMs: 10, what: 'pg_ctl stop to run' })
