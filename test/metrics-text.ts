@@ -36,3 +36,27 @@ export function metricNames(text: string): Set<string> {
   }
   return names
 }
+
+const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'inf', 'nan'])
+
+/**
+ * The metric names a PromQL expression selects: identifiers that are not functions (followed by "("),
+ * keywords, label names (inside {} or by/without/on/ignoring lists), durations or strings.
+ */
+export function promqlMetricNames(expr: string): Set<string> {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\boffset\s+\S+/g, ' ')
+  const names = new Set<string>()
+  for (const m of bare.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
+    const after = bare.slice(m.index! + m[0].length).trimStart()
+    if (after.startsWith('(') || PROMQL_WORDS.has(m[0].toLowerCase())) continue
+    // A number like 1e3 is not a name.
+    if (m.index! > 0 && /[0-9.]/.test(bare[m.index! - 1]!)) continue
+    names.add(m[0])
+  }
+  return names
+}
