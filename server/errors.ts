@@ -5,23 +5,24 @@ import { isDbUnavailable, loggableDbError } from '../shared/db/errors.js'
 
 /**
  * Every code a client can see, with its status and meaning. Codes are part of the API: never rename one
- * once shipped. The OpenAPI document lists each route's codes from here (server/schemas.ts `errors`), and
- * errors.test.ts holds docs/api.md's error table to it. `retryAfter` says when the reply carries Retry-After.
+ * once shipped. The OpenAPI document lists each route's codes from here (`errors` in server/schemas.ts),
+ * so meanings are Markdown, as Swagger UI renders them; errors.test.ts holds docs/api.md's error table to
+ * this one. `retryAfter` says when the reply carries Retry-After.
  */
 export const ERROR_CODES = {
-  invalid_request: { status: 400, meaning: 'validation failed, or a malformed URL, Content-Length or HTTP request' },
-  malformed_json: { status: 400, meaning: 'the body is not valid JSON, or is empty with content-type: application/json' },
-  invalid_cursor: { status: 400, meaning: 'cursor was not made by this API' },
-  not_authenticated: { status: 401, meaning: 'POST /api/vote/ without an Authorization header' },
-  token_invalid: { status: 401, meaning: 'a malformed, forged, expired or wrong-kind token, or not Bearer <token>' },
+  invalid_request: { status: 400, meaning: 'validation failed, or a malformed URL, `Content-Length` or HTTP request' },
+  malformed_json: { status: 400, meaning: 'the body is not valid JSON, or is empty with `content-type: application/json`' },
+  invalid_cursor: { status: 400, meaning: '`cursor` was not made by this API' },
+  not_authenticated: { status: 401, meaning: '`POST /api/vote/` without an `Authorization` header' },
+  token_invalid: { status: 401, meaning: 'a malformed, forged, expired or wrong-kind token, or not `Bearer <token>`' },
   invalid_credentials: { status: 401, meaning: 'log-in with an unknown username or a wrong password' },
   not_found: { status: 404, meaning: 'no such route (any method and path without a handler)' },
   content_not_found: { status: 404, meaning: 'the id names no content (detail or vote)' },
-  page_not_found: { status: 404, meaning: 'page is past the last page' },
+  page_not_found: { status: 404, meaning: '`page` is past the last page' },
   request_timeout: { status: 408, meaning: 'the request did not arrive in time; the connection is closed' },
   username_taken: { status: 409, meaning: 'the username, after normalisation, belongs to an account' },
   body_too_large: { status: 413, meaning: 'the body exceeds 16 KiB' },
-  unsupported_media_type: { status: 415, meaning: 'a body neither JSON nor application/x-www-form-urlencoded' },
+  unsupported_media_type: { status: 415, meaning: 'a body neither JSON nor `application/x-www-form-urlencoded`' },
   rate_limited: { status: 429, meaning: 'too many requests from this user or IP', retryAfter: 'when the caller\'s window ends' },
   content_locked: { status: 429, meaning: 'the content is locked after a burst of votes', retryAfter: 'when the content\'s lock ends' },
   headers_too_large: { status: 431, meaning: 'the request line and headers exceed 16 KiB; the connection is closed' },
@@ -29,8 +30,8 @@ export const ERROR_CODES = {
   queue_unavailable: { status: 503, meaning: 'a vote could not be queued: it may or may not be on the stream; retrying is safe' },
   service_unavailable: {
     status: 503,
-    meaning: 'PostgreSQL unreachable; or Redis, for content creation; or /metrics',
-    retryAfter: '1 when PostgreSQL is unreachable; none otherwise',
+    meaning: 'PostgreSQL unreachable; or Redis, for content creation; or `/metrics`',
+    retryAfter: '`1` when PostgreSQL is unreachable; none otherwise',
   },
 } as const satisfies Record<string, { status: number; meaning: string; retryAfter?: string }>
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,5 +1,6 @@
-import { Type, type Static } from '@fastify/type-provider-typebox'
+import { Type, type Static, type TSchema } from '@fastify/type-provider-typebox'
 import type { StringOptions } from '@sinclair/typebox'
+import { ERROR_CODES, type ErrorCode } from './errors.js'
 import { MAX_ID } from '../shared/ids.js'
 
 // PostgreSQL text cannot hold U+0000: a stored string with one is a 400 at the door, not a 500 at the INSERT.
@@ -16,12 +17,21 @@ export const NonBlankText = (opts: StringOptions = {}) =>
 /** Text that is only hashed or compared (passwords): any character but an unpaired surrogate. */
 export const WellFormedText = (opts: StringOptions = {}) => Type.String({ pattern: WELL_FORMED, ...opts })
 
+// Reply shapes are named components: each has an $id, is registered once (server/plugins/docs.ts) and is
+// referenced by the routes with ref(), so /docs/json lists it under components.schemas and the serializer
+// compiles the same shape it always did.
+/** A reference to a named component, typed as it; `description` says what this reply means. */
+export function ref<T extends TSchema>(schema: T, description?: string) {
+  if (schema.$id === undefined) throw new Error('ref() takes a schema with an $id')
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id, description === undefined ? {} : { description }))
+}
+
 export const ErrorReply = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
   message: Type.String(),
   code: Type.String({ description: 'stable machine-readable error code' }),
-}, { title: 'ErrorReply' })
+}, { $id: 'ErrorReply', title: 'ErrorReply', description: 'the one shape of every error the application produces' })
 
 // Past MAX_ID an id can name no row: a bad request, not a 404.
 export const Id = Type.Integer({ minimum: 1, maximum: MAX_ID })
@@ -37,7 +47,7 @@ export const ContentItemSchema = Type.Object({
   average_vote: Type.Union([Type.Number(), Type.Null()], { description: 'mean of current scores, null without votes' }),
   user_vote: Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], { description: "the caller's own score; null when anonymous or not voted" }),
   locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'votes are refused until then' }),
-}, { title: 'ContentItem' })
+}, { $id: 'ContentItem', title: 'ContentItem' })
 export type ContentItem = Static<typeof ContentItemSchema>
 
 export const ContentPageSchema = Type.Object({
@@ -45,9 +55,50 @@ export const ContentPageSchema = Type.Object({
   next: Type.Union([Type.String(), Type.Null()]),
   previous: Type.Union([Type.String(), Type.Null()]),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
-  results: Type.Array(ContentItemSchema),
-}, { title: 'ContentPage' })
+  results: Type.Array(ref(ContentItemSchema)),
+}, { $id: 'ContentPage', title: 'ContentPage' })
 export type ContentPage = Static<typeof ContentPageSchema>
 
-/** The error replies a route can send, keyed by status, so each route lists its own. */
-export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorReply]))
+export const Account = Type.Object({ id: Type.Integer(), username: Type.String() }, { $id: 'Account', title: 'Account' })
+export const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() }, { $id: 'TokenPair', title: 'TokenPair' })
+export const AccessToken = Type.Object({ access: Type.String() }, { $id: 'AccessToken', title: 'AccessToken' })
+
+export const VoteAccepted = Type.Object({
+  content: Type.Integer(),
+  score: Type.Integer(),
+  status: Type.Literal('accepted'),
+  id: Type.String({ description: 'stream entry id: the vote\'s place in the order votes are applied' }),
+}, { $id: 'VoteAccepted', title: 'VoteAccepted' })
+
+const Check = Type.Union([Type.Literal('ok'), Type.Literal('down')])
+export const Liveness = Type.Object({ status: Type.Literal('ok') }, { $id: 'Liveness', title: 'Liveness' })
+export const Readiness = Type.Object({ status: Check, postgres: Check, redis: Check }, { $id: 'Readiness', title: 'Readiness' })
+
+/** Every named component, in the order /docs/json lists them. */
+export const COMPONENTS: readonly TSchema[] = [ErrorReply, ContentItemSchema, ContentPageSchema, Account, TokenPair, AccessToken, VoteAccepted, Liveness, Readiness]
+
+const RETRY_AFTER = Type.Integer({ minimum: 1 })
+
+/**
+ * The error replies a route can send, from the codes it can answer: grouped by their status in
+ * ERROR_CODES (server/errors.ts), each status described by its codes and what they mean, so the
+ * document cannot drift from the table. 429 and 503 declare Retry-After, saying when it is sent.
+ */
+export function errors(...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>()
+  for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+    if (!codes.includes(code)) continue
+    const status = ERROR_CODES[code].status
+    byStatus.set(status, [...byStatus.get(status) ?? [], code])
+  }
+  return Object.fromEntries([...byStatus].map(([status, list]) => {
+    const reply = ref(ErrorReply, list.map((code) => `- \`${code}\`: ${ERROR_CODES[code].meaning}`).join('\n'))
+    if (status !== 429 && status !== 503) return [status, reply]
+    const sent = list.flatMap((code) => {
+      const info = ERROR_CODES[code]
+      return 'retryAfter' in info ? [`with \`${code}\`: ${info.retryAfter}`] : []
+    })
+    const description = `seconds to wait before retrying; ${sent.length > 0 ? sent.join('; ') : `not sent with ${list.map((c) => `\`${c}\``).join(', ')}: retry after a short back-off`}`
+    return [status, { ...reply, headers: { 'Retry-After': { ...RETRY_AFTER, description } } }]
+  }))
+}

@@ -5,13 +5,13 @@ import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
 import { invalidCredentials, usernameTaken } from '../errors.js'
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js'
 import { usernameKey } from '../usernames.js'
-import { StoredText, WellFormedText, errors } from '../schemas.js'
+import { AccessToken, Account, StoredText, TokenPair, WellFormedText, errors, ref } from '../schemas.js'
+import { BODY_MEDIA_TYPES } from '../form-body.js'
 
 // Django's rule for usernames (letters, digits and @ . + - _), Unicode included; \p{Pc} admits the
 // underscore's compatibility forms (fullwidth ＿), which NFKC folds to _ for uniqueness.
 const Username = Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\p{L}\\p{M}\\p{N}\\p{Pc}.@+-]+$' })
 const Password = WellFormedText({ minLength: 8, maxLength: 1024 })
-const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() })
 
 const RegisterBody = Type.Object({
   username: Username,
@@ -35,9 +35,17 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: authLimit,
     schema: {
       tags: ['accounts'],
+      operationId: 'registerAccount',
       summary: 'Create an account',
+      description: 'Usernames are unique after NFKC normalisation and case folding, and stored as typed. '
+        + 'The password is stored as an Argon2id hash and never returned. Limited per client IP (RATE_LIMIT_AUTH_PER_MINUTE).',
+      consumes: BODY_MEDIA_TYPES,
       body: RegisterBody,
-      response: { 201: Type.Object({ id: Type.Integer(), username: Type.String() }), ...errors(400, 409, 413, 415, 429, 503) },
+      response: {
+        201: ref(Account, 'the account, created'),
+        ...errors('invalid_request', 'malformed_json', 'username_taken', 'body_too_large', 'unsupported_media_type',
+          'rate_limited', 'internal_error', 'service_unavailable'),
+      },
     },
   }, async (req, reply) => {
     const { username, password, email = '', first_name = '', last_name = '' } = req.body
@@ -58,9 +66,17 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: authLimit,
     schema: {
       tags: ['accounts'],
+      operationId: 'logIn',
       summary: 'Log in: trade a username and password for an access and a refresh token',
+      description: 'An unknown username and a wrong password get the same answer in the same time. '
+        + 'Limited per client IP (RATE_LIMIT_AUTH_PER_MINUTE), counted apart from registrations.',
+      consumes: BODY_MEDIA_TYPES,
       body: LoginBody,
-      response: { 200: TokenPair, ...errors(400, 401, 413, 415, 429, 503) },
+      response: {
+        200: ref(TokenPair, 'an access token (JWT_ACCESS_TTL seconds) and a refresh token (JWT_REFRESH_TTL seconds)'),
+        ...errors('invalid_request', 'malformed_json', 'invalid_credentials', 'body_too_large', 'unsupported_media_type',
+          'rate_limited', 'internal_error', 'service_unavailable'),
+      },
     },
   }, async (req) => {
     const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash })
@@ -75,9 +91,15 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/auth/refresh/', {
     schema: {
       tags: ['accounts'],
+      operationId: 'refreshAccessToken',
       summary: 'Trade a refresh token for a new access token',
+      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere.',
+      consumes: BODY_MEDIA_TYPES,
       body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ access: Type.String() }), ...errors(400, 401, 413, 415, 429) },
+      response: {
+        200: ref(AccessToken, 'a new access token'),
+        ...errors('invalid_request', 'malformed_json', 'token_invalid', 'body_too_large', 'unsupported_media_type', 'rate_limited', 'internal_error'),
+      },
     },
   }, async (req) => ({ access: app.issueAccessToken(app.verifyToken(req.body.refresh, 'refresh')) }))
 }

@@ -2,7 +2,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify'
 import { contentNotFound, invalidCursor, pageNotFound, serviceUnavailable } from '../errors.js'
 import { markContentExists, unmarkContent } from '../../shared/content-index.js'
-import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, type ContentItem } from '../schemas.js'
+import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, ref, type ContentItem } from '../schemas.js'
+import { BODY_MEDIA_TYPES } from '../form-body.js'
 import { createContentReads, insertContent, type ContentRow, type PageStart } from '../queries/contents.js'
 import { lockEnds } from '../queries/locks.js'
 import { decodeCursor, encodeCursor } from '../cursor.js'
@@ -55,9 +56,15 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
   app.post('/contents/', {
     schema: {
       tags: ['contents'],
+      operationId: 'createContent',
       summary: 'Create a content item (anonymous allowed; the author is recorded when a valid token comes along)',
+      description: 'The new id must reach Redis\' content index before the insert commits: with Redis unreachable the insert is rolled back (503).',
+      consumes: BODY_MEDIA_TYPES,
       body: ContentBody,
-      response: { 201: ContentItemSchema, ...errors(400, 413, 415, 429, 503) },
+      response: {
+        201: ref(ContentItemSchema, 'the content item, created: no votes yet, not locked'),
+        ...errors('invalid_request', 'malformed_json', 'body_too_large', 'unsupported_media_type', 'rate_limited', 'internal_error', 'service_unavailable'),
+      },
     },
   }, async (req, reply) => {
     const input = { title: req.body.title, description: req.body.description ?? '', authorId: req.optionalUser() }
@@ -90,9 +97,15 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
   app.get('/contents/', {
     schema: {
       tags: ['contents'],
+      operationId: 'listContents',
       summary: 'List contents, newest first: page numbers (?page=) or keyset cursors (?cursor=, fast at any depth)',
+      description: 'With a cursor, page is ignored and next/previous are cursor links. A page past the end is 404; '
+        + 'the first page of an empty list is a 200 with no results. Pages may be served from memory for up to READ_CACHE_MS.',
       querystring: ListQuery,
-      response: { 200: ContentPageSchema, ...errors(400, 404, 429, 503) },
+      response: {
+        200: ref(ContentPageSchema, 'one page of content items, with links to its neighbours'),
+        ...errors('invalid_request', 'invalid_cursor', 'page_not_found', 'rate_limited', 'internal_error', 'service_unavailable'),
+      },
     },
   }, async (req, reply) => {
     const size = req.query.page_size ?? DEFAULT_PAGE_SIZE
@@ -128,9 +141,14 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
   app.get('/contents/:id/', {
     schema: {
       tags: ['contents'],
+      operationId: 'getContent',
       summary: 'One content item, with the caller\'s own score when a valid token comes along',
+      description: 'vote_count, average_vote and user_vote show the votes the consumers have applied: a vote answered 202 shows here shortly after.',
       params: IdParams,
-      response: { 200: ContentItemSchema, ...errors(400, 404, 429, 503) },
+      response: {
+        200: ref(ContentItemSchema, 'the content item'),
+        ...errors('invalid_request', 'content_not_found', 'rate_limited', 'internal_error', 'service_unavailable'),
+      },
     },
   }, async (req) => {
     const row = await reads.findContent(req.params.id, req.optionalUser())

@@ -1,8 +1,7 @@
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'drizzle-orm'
+import { Liveness, Readiness, ref } from '../schemas.js'
 
-const Check = Type.Union([Type.Literal('ok'), Type.Literal('down')])
-const Ready = Type.Object({ status: Check, postgres: Check, redis: Check })
 const PROBE_TIMEOUT_MS = 1000
 
 /** Resolves to 'ok' or 'down' within the timeout: a hung dependency must not hang the probe. */
@@ -22,12 +21,27 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/health/live', {
     config,
-    schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: {
+      tags: ['health'],
+      operationId: 'checkLiveness',
+      summary: 'The process is up',
+      description: 'Answers while the process runs; touches neither PostgreSQL nor Redis. Not rate limited.',
+      response: { 200: ref(Liveness, 'the process runs') },
+    },
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/health/ready', {
     config,
-    schema: { tags: ['health'], summary: 'PostgreSQL and Redis both answer (503 when either does not)', response: { 200: Ready, 503: Ready } },
+    schema: {
+      tags: ['health'],
+      operationId: 'checkReadiness',
+      summary: 'PostgreSQL and Redis both answer (503 when either does not)',
+      description: `Each dependency is probed with a ${PROBE_TIMEOUT_MS} ms timeout. Not rate limited.`,
+      response: {
+        200: ref(Readiness, 'PostgreSQL and Redis both answered'),
+        503: ref(Readiness, 'PostgreSQL or Redis did not answer in time: the body says which (no code, no Retry-After)'),
+      },
+    },
   }, async (_req, reply) => {
     const [postgres, redis] = await Promise.all([probe(() => app.db.execute(sql`select 1`)), probe(() => app.redis.ping())])
     const status = postgres === 'ok' && redis === 'ok' ? 'ok' : 'down'

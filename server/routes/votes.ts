@@ -1,18 +1,12 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Id, errors } from '../schemas.js'
+import { Id, VoteAccepted, errors, ref } from '../schemas.js'
+import { BODY_MEDIA_TYPES } from '../form-body.js'
 import { createVoteService, type VoteSettings } from '../vote-service.js'
 
 const VoteBody = Type.Object({
   content: Id,
   score: Type.Integer({ minimum: 0, maximum: 5 }),
 }, { additionalProperties: false })
-
-const VoteAccepted = Type.Object({
-  content: Type.Integer(),
-  score: Type.Integer(),
-  status: Type.Literal('accepted'),
-  id: Type.String({ description: 'stream entry id: the vote\'s place in the order votes are applied' }),
-})
 
 const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async (app, opts) => {
   const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote })
@@ -27,10 +21,19 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
     onRequest: (req, _reply, done) => { req.requireUser(); done() },
     schema: {
       tags: ['votes'],
+      operationId: 'castVote',
       summary: 'Rate a content 0..5, or change your rating. Accepted votes reach PostgreSQL shortly after (202).',
+      description: 'Requires an access token, checked before the body is read. At most VOTE_THRESHOLD_COUNT_LIMIT votes per content '
+        + 'in a window of VOTE_THRESHOLD_PERIOD seconds; the next locks the content for LOCK_DURATION seconds. '
+        + 'A 503 means the vote may or may not be in: retrying is safe, a vote sets a score rather than adding one.',
       security: [{ bearer: [] }],
+      consumes: BODY_MEDIA_TYPES,
       body: VoteBody,
-      response: { 202: VoteAccepted, ...errors(400, 401, 404, 413, 415, 429, 503) },
+      response: {
+        202: ref(VoteAccepted, 'accepted: the vote is on the stream, not yet in PostgreSQL'),
+        ...errors('invalid_request', 'malformed_json', 'not_authenticated', 'token_invalid', 'content_not_found', 'body_too_large',
+          'unsupported_media_type', 'content_locked', 'rate_limited', 'internal_error', 'queue_unavailable'),
+      },
     },
   }, async (req, reply) => {
     const { content, score } = req.body
