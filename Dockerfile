@@ -1,7 +1,7 @@
 # tally: one image for the API, the consumer and the migration (compose.yaml picks the command).
 
 # Build: dev dependencies (TypeScript) compile to dist/, which also gets the migrations and *.lua (scripts/copy-assets.mjs).
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 # The lockfile alone first: the npm ci layer stays cached until dependencies change.
 COPY package.json package-lock.json ./
@@ -9,8 +9,10 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-# Runtime: production dependencies and the compiled output only; no compiler, no sources, no tests.
-FROM node:20-bookworm-slim AS runtime
+# Runtime: production dependencies and the compiled output only; no compiler, no sources, no tests. dist/ holds
+# server/, consumer/ and shared/ alone (tsconfig.build.json): npm start's launcher/ and bench/ (autocannon, a
+# devDependency) are never built.
+FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
