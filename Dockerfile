@@ -3,8 +3,10 @@
 # Build: dev dependencies (TypeScript) compile to dist/, which also gets the migrations and *.lua (scripts/copy-assets.mjs).
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
-# The lockfile alone first: the npm ci layer stays cached until dependencies change.
+# The lockfile alone first: the npm ci layer stays cached until dependencies change. patches/ goes with it:
+# npm ci's postinstall applies them (patch-package) and fails the build if one no longer applies.
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -16,6 +18,7 @@ FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Root-owned files, a non-root process: the app cannot rewrite its own code or dependencies.
