@@ -5,12 +5,12 @@ import type { Logger } from 'pino'
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Db } from '../shared/db/client.js'
 import { countRedisErrors, createRegistry } from '../shared/metrics.js'
+import { withTimeout } from '../shared/timeout.js'
 import type { ApplyResult } from './apply.js'
 import { DEAD_LETTER_REASONS, reasonLabel } from './batch.js'
 import { CommitLatency } from './commit-latency.js'
 import type { Rejected, Vote } from './decode.js'
 import { readQueueState, registerQueueGauges } from './queue-gauges.js'
-import { unlessAborted } from './retry.js'
 import type { Batch } from './stream.js'
 
 export interface ConsumerMetrics {
@@ -118,7 +118,7 @@ const PROBE_TIMEOUT_MS = 1000
 /** PostgreSQL answers a query and Redis a PING, each within PROBE_TIMEOUT_MS. */
 export async function checkReady(db: Db, redis: Redis): Promise<Readiness> {
   const probe = (work: () => Promise<unknown>) =>
-    unlessAborted(work(), AbortSignal.timeout(PROBE_TIMEOUT_MS)).then(() => 'ok' as const, () => 'down' as const)
+    withTimeout(work(), PROBE_TIMEOUT_MS, 'readiness probe').then(() => 'ok' as const, () => 'down' as const)
   const [postgres, redisCheck] = await Promise.all([
     probe(() => db.execute(sql`select 1`)),
     // Not ready, not asked: a PING would wait in the offline queue for a reconnect.

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
 import { Gauge, type Registry } from 'prom-client'
 import { groupInfo } from '../shared/redis/stream-info.js'
+import { withTimeout } from '../shared/timeout.js'
 import { parseEntryId } from './decode.js'
-import { unlessAborted } from './retry.js'
 import { DEAD_LETTER_MAX_LEN } from './settings.js'
 
 /*
@@ -61,7 +61,7 @@ export async function readQueueState(redis: Redis, streams: readonly string[], g
 
 export function registerQueueGauges(registry: Registry, read: () => Promise<QueueState>): void {
   let inFlight: Promise<QueueState> | undefined
-  const snapshot = () => (inFlight ??= unlessAborted(read(), AbortSignal.timeout(SNAPSHOT_TIMEOUT_MS)).finally(() => { inFlight = undefined }))
+  const snapshot = () => (inFlight ??= withTimeout(read(), SNAPSHOT_TIMEOUT_MS, 'queue snapshot').finally(() => { inFlight = undefined }))
   const perStream = (name: string, help: string, pick: (s: StreamState, nowMs: number) => number) => new Gauge({
     name, help, labelNames: ['stream'], registers: [registry],
     async collect() {

@@ -1,19 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'drizzle-orm'
+import { withTimeout } from '../../shared/timeout.js'
 import { Liveness, Readiness, ref } from '../schemas.js'
 
 const PROBE_TIMEOUT_MS = 1000
 
 /** Resolves to 'ok' or 'down' within the timeout: a hung dependency must not hang the probe. */
-async function probe(check: () => Promise<unknown>): Promise<'ok' | 'down'> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'down'>((resolve) => { timer = setTimeout(() => resolve('down'), PROBE_TIMEOUT_MS) })
-  try {
-    return await Promise.race([check().then(() => 'ok' as const, () => 'down' as const), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+const probe = (check: () => Promise<unknown>): Promise<'ok' | 'down'> =>
+  withTimeout(check(), PROBE_TIMEOUT_MS, 'readiness probe').then(() => 'ok' as const, () => 'down' as const)
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Probes are not rate limited: an orchestrator polls them from one address.
