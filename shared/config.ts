@@ -81,7 +81,8 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     secret = randomBytes(32).toString('base64url')
     warnings.push('JWT_SECRET is missing or short: using a random one, tokens will not survive a restart')
   }
-  // availableParallelism: the cores this process may run on (CPU affinity); Node 20 does not see a cgroup CPU quota.
+  // availableParallelism: the cores this process may run on: its CPU affinity and, on Node 22 (libuv >= 1.49), a
+  // cgroup CPU quota rounded down, so `auto` follows a container's `cpus:` too (Node 20 counted the affinity only).
   const apiProcesses = valid.API_PROCESSES === 'auto' ? Math.min(MAX_API_PROCESSES, availableParallelism()) : valid.API_PROCESSES
   return Object.freeze({ ...valid, API_PROCESSES: apiProcesses, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
 }
