@@ -16,7 +16,8 @@ const DEADLINE_MARGIN = 0.2
 const CLOCK_SYNC_MS = 60_000
 
 /**
- * Casting a vote: one EVALSHA in the normal case. PostgreSQL is touched only to rebuild the
+ * Casting a vote: one call of vote.lua in the normal case, shared with the other votes of the same
+ * event-loop turn and shard (shared/redis/vote-script.ts). PostgreSQL is touched only to rebuild the
  * content index after Redis lost its data, once per process at a time.
  */
 export function createVoteService(deps: {
@@ -74,7 +75,8 @@ export function createVoteService(deps: {
       case 'deadline_passed':
         void syncClock() // a Redis that ran the script late, or a clock that stepped
         throw queueUnavailable()
-      case 'index_incomplete': throw queueUnavailable()
+      case 'index_incomplete':
+      case 'not_decided': throw queueUnavailable()
     }
   }
 

@@ -14,6 +14,7 @@ test('every reply of vote.lua maps to its outcome, with Retry-After rounded up t
   assert.deepEqual(parseVoteReply(-2, 0), { kind: 'index_incomplete' })
   assert.deepEqual(parseVoteReply(-3, 0), { kind: 'deadline_passed' })
   assert.deepEqual(parseVoteReply(-4, 30_500), { kind: 'rate_limited', retryAfterSeconds: 31 })
+  assert.deepEqual(parseVoteReply(-5, 0), { kind: 'not_decided' })
 })
 
 test('a reply vote.lua never sends is an error, not a guess', () => {

@@ -25,6 +25,7 @@ export type VoteOutcome =
   | { kind: 'index_incomplete' }
   | { kind: 'deadline_passed' }
   | { kind: 'rate_limited'; retryAfterSeconds: number }
+  | { kind: 'not_decided' }
 
 /** What the API answers a vote with, as counted in tally_votes_total{outcome}: every value exists from the start. */
 export const VOTE_ANSWERS = ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable', 'rate_limited'] as const
@@ -38,7 +39,8 @@ export function answerOf(outcome: VoteOutcome): VoteAnswer {
     case 'rate_limited': return 'rate_limited'
     // The caller rebuilds the index and tries once more; still incomplete, it is Redis that is unwell.
     case 'index_incomplete':
-    case 'deadline_passed': return 'queue_unavailable'
+    case 'deadline_passed':
+    case 'not_decided': return 'queue_unavailable'
   }
 }
 
@@ -60,6 +62,7 @@ export function parseVoteReply(code: unknown, value: unknown): VoteOutcome {
     case -4:
       if (typeof value !== 'number') break
       return { kind: 'rate_limited', retryAfterSeconds: wholeSeconds(value) }
+    case -5: return { kind: 'not_decided' }
   }
   throw new Error(`unexpected reply from vote.lua: ${JSON.stringify([code, value])}`)
 }

@@ -25,6 +25,8 @@
     -2, 0                  refused: the bitmap is incomplete (bit 0 unset: Redis lost its data), rebuild it
     -3, 0                  refused: deadline passed
     -4, ms left            refused: the voter is over their request limit for this minute
+    -5, 0                  not decided: Redis refused a write (e.g. out of memory) while deciding this
+                           vote, or an earlier one of the batch; the votes before it stand as answered
   Invariant: a vote is in the stream iff it was counted in the window; at most `limit` per window.
   Apart from the voter's request counter, a vote writes only after every check, and XADD before the
   window's count: an error leaves no vote half-done.
@@ -100,8 +102,17 @@ local function vote(i)
   return 1, id
 end
 
+-- A command error (a write refused when Redis is out of memory) would abort the script and fail the whole
+-- call, and with it the answers of the votes already in the stream. Caught, those keep their answers and
+-- the rest are reported undecided.
+local failed = false
 for i = 1, n do
-  local code, value = vote(i)
+  local ok, code, value = false, -5, 0
+  if not failed then ok, code, value = pcall(vote, i) end
+  if not ok then
+    failed = true
+    code, value = -5, 0
+  end
   reply[2 * i - 1] = code
   reply[2 * i] = value
 end
