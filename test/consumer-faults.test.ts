@@ -9,9 +9,10 @@ import { redisKeys } from '../shared/redis/keys.js'
 import { withDatabase } from './databases.js'
 import { uniqueName, waitFor } from './helpers.js'
 import { freePort, throwawayPostgres } from './throwaway.js'
+import { stopProcess } from './processes.js'
 import {
   consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
-  seedContents, seedUsers, seededRandom, startConsumer, stopConsumer, waitForDrained,
+  seedContents, seedUsers, seededRandom, startConsumer, waitForDrained,
 } from './consumer-helpers.js'
 
 test('a consumer SIGKILLed in the middle of a batch loses nothing: another claims the batch and applies it', async (t) => {
@@ -41,7 +42,7 @@ test('a consumer SIGKILLed in the middle of a batch loses nothing: another claim
   await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
   await waitFor(async () => (await db.execute(sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).length > 0,
     { what: 'the victim to wait on the row lock' })
-  assert.equal(await stopConsumer(victim, 'SIGKILL'), null)
+  assert.equal(await stopProcess(victim, 'SIGKILL'), null)
   const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`)
   assert.equal(row!.n, 0, 'nothing was committed')
   release()
@@ -118,7 +119,7 @@ test('SIGTERM during a PostgreSQL outage exits 0 without acking, and the next co
   const during = await addVotes(redis, stream, Array.from({ length: 40 }, (_, i) => vote(i + 7)))
   await waitFor(async () => (await groupState(redis, stream))!.pending > 0 && retries() >= 1, { timeoutMs: 20_000, what: 'a failed apply' })
   // Exit 0, not 1: the retry's back-off gives way to the signal instead of running into the grace timeout.
-  assert.equal(await stopConsumer(consumer, 'SIGTERM'), 0, consumer.output())
+  assert.equal(await stopProcess(consumer, 'SIGTERM'), 0, consumer.output())
   const left = (await groupState(redis, stream))!
   assert.ok(left.pending > 0, 'the unapplied batch is still pending')
   assert.equal(left.pending + (left.lag ?? 0), during.length, 'nothing was acked without a commit')
@@ -199,6 +200,6 @@ test('a consumer stopped while Redis is unreachable exits 0 at once instead of w
   const nowhere = `redis://127.0.0.1:${await freePort()}`
   const consumer = startConsumer(t, process.env.DATABASE_URL!, isolatedPrefix(), { REDIS_URL: nowhere, SHUTDOWN_GRACE_MS: '60000', LOG_LEVEL: 'info' })
   await waitFor(() => consumer.output().includes('cannot create the consumer group yet'), { timeoutMs: 20_000, what: 'the consumer to retry' })
-  assert.equal(await stopConsumer(consumer, 'SIGTERM', 10_000), 0, consumer.output())
+  assert.equal(await stopProcess(consumer, 'SIGTERM', 10_000), 0, consumer.output())
   assert.match(consumer.output(), /consumer stopped/)
 })

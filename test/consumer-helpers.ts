@@ -4,7 +4,6 @@
  * PostgreSQL holds exactly the newest vote per (user, content) that went onto the stream.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import type { TestContext } from 'node:test'
 import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
@@ -19,8 +18,8 @@ import { fieldsToRecord as toRecord, groupInfo } from '../shared/redis/stream-in
 
 export { toRecord }
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
+import { startNode, type Started } from './processes.js'
 
-export const ROOT = new URL('..', import.meta.url).pathname
 /** CONSUMER_GROUP's default: the consumers below and audit() both use it. */
 export const GROUP = 'tally-consumers'
 
@@ -147,13 +146,8 @@ export async function deadLetters(redis: Redis, keys: RedisKeys): Promise<DeadLe
   return (await redis.xrange(keys.deadLetters, '-', '+')).map(([id, fields]) => ({ ...toRecord(fields) as Record<string, string>, id }))
 }
 
-export interface Consumer {
-  name: string
-  child: ChildProcess
-  output(): string
-  /** Resolves with the exit code (null when a signal ended it). */
-  exited: Promise<number | null>
-}
+/** A consumer process; `name` is its CONSUMER_NAME, as the group knows it. */
+export type Consumer = Started
 
 /**
  * consumer/main.ts as production runs it, on `databaseUrl` and `prefix`; SIGKILLed when the test ends
@@ -161,38 +155,13 @@ export interface Consumer {
  */
 export function startConsumer(t: TestContext, databaseUrl: string, prefix: string, env: Record<string, string> = {}): Consumer {
   const name = env.CONSUMER_NAME ?? uniqueName('consumer')
-  const child = spawn(process.execPath, ['--import', 'tsx', 'consumer/main.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const started = startNode(t, 'consumer/main.ts', {
     env: {
       ...process.env, DATABASE_URL: databaseUrl, REDIS_PREFIX: prefix, CONSUMER_NAME: name, CONSUMER_METRICS_PORT: '0',
       CONSUMER_CLAIM_IDLE_MS: '500', CONSUMER_BLOCK_MS: '100', LOG_LEVEL: 'warn', ...env,
     },
   })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGKILL')
-    await exited
-  })
-  return { name, child, output: () => output, exited }
-}
-
-/** Kill with `signal` and wait for the exit; the code, or null when the signal ended it. */
-export async function stopConsumer(consumer: Consumer, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<number | null> {
-  consumer.child.kill(signal)
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`consumer did not exit within ${timeoutMs}ms after ${signal}:\n${consumer.output()}`)), timeoutMs)
-  })
-  try {
-    return await Promise.race([consumer.exited, late])
-  } finally {
-    clearTimeout(timer)
-  }
+  return { ...started, name }
 }
 
 /** Integers in [0, n), from a seeded generator: a failing run can be replayed with the same seed. */

@@ -6,9 +6,10 @@ import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
 import { bearer, buildTestApp, createContent, registerUser, waitFor } from './helpers.js'
 import { freePort } from './throwaway.js'
+import { stopProcess } from './processes.js'
 import {
   consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes,
-  seededRandom, startConsumer, stopConsumer, toRecord, waitForDrained,
+  seededRandom, startConsumer, toRecord, waitForDrained,
 } from './consumer-helpers.js'
 
 async function consumersInGroup(redis: Redis, stream: string): Promise<{ name: string; pending: number }[]> {
@@ -105,7 +106,7 @@ test('on SIGTERM a consumer finishes its batch, exits 0 and leaves nothing pendi
     return row!.n > 0
   }, { timeoutMs: 20_000, what: 'the first consumer to apply something' })
 
-  assert.equal(await stopConsumer(first, 'SIGTERM'), 0, first.output())
+  assert.equal(await stopProcess(first, 'SIGTERM'), 0, first.output())
   assert.equal((await groupState(redis, stream))!.pending, 0, 'the batch in hand was acked before exit')
   assert.ok(!(await consumersInGroup(redis, stream)).some((c) => c.name === first.name), 'the stopped consumer left the group')
   const partial = await db.execute<{ ok: boolean }>(sql`
