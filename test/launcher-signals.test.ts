@@ -4,7 +4,6 @@
 // directory (test/launcher-entry.ts): the machine's own 5432/6379 are never touched.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
@@ -12,9 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { waitFor } from './helpers.js'
+import { exitCodeOf, startNode, type Started } from './processes.js'
 import { freePort } from './throwaway.js'
-
-const ROOT = new URL('..', import.meta.url).pathname
 
 /** Running, as opposed to gone or a zombie nobody reaped yet (a container's init may not reap at all). */
 function isRunning(pid: number): boolean {
@@ -53,10 +51,7 @@ async function isConsumerBlocked(port: number): Promise<boolean> {
 /** The pids every JSON log line names: the API's and the consumer's. */
 const childPids = (output: string) => [...new Set([...output.matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])))]
 
-interface Launcher {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<number | null>
+interface Launcher extends Started {
   dataDir: string
   servers: { name: string; pid: number; port: number }[]
 }
@@ -67,10 +62,9 @@ async function startLauncher(t: TestContext): Promise<Launcher> {
   const dataDir = join(dir, 'data')
   const [pgPort, redisPort, apiPort] = [await freePort(), await freePort(), await freePort()]
   const { PATH, HOME } = process.env
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/launcher-entry.ts', dataDir], {
-    cwd: ROOT,
+  const launcher = startNode(t, 'test/launcher-entry.ts', {
+    args: [dataDir],
     detached: true,   // a process group of its own, as a shell gives a foreground job: the test signals the group
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH, HOME, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(apiPort), LOG_LEVEL: 'info',
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/tally`, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
@@ -80,16 +74,13 @@ async function startLauncher(t: TestContext): Promise<Launcher> {
       CONSUMER_BLOCK_MS: '20000', SHUTDOWN_GRACE_MS: '30000',
     },
   })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const { child, output } = launcher
   const pidFiles = { PostgreSQL: join(dataDir, 'postgres', 'postmaster.pid'), Redis: join(dataDir, 'redis', 'redis.pid') }
   const pidIn = async (file: string) => Number((await readFile(file, 'utf8')).split('\n')[0])
   t.after(async () => {
-    // Safety net for a failed assertion or start-up: nothing this test started may outlive it.
-    try { process.kill(-child.pid!, 'SIGKILL') } catch { /* the group is gone already */ }
-    for (const pid of childPids(output)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone already */ } }
+    // Safety net for a failed assertion or start-up: nothing this test started may outlive it. The
+    // launcher's group is startNode's to kill; the API, the consumer and the servers have groups of their own.
+    for (const pid of childPids(output())) { try { process.kill(pid, 'SIGKILL') } catch { /* gone already */ } }
     for (const [name, mark] of [['PostgreSQL', join(dataDir, 'postgres')], ['Redis', `:${redisPort}`]] as const) {
       const pid = await pidIn(pidFiles[name]).catch(() => 0)
       // SIGQUIT is PostgreSQL's immediate shutdown; Redis dies of it too.
@@ -98,14 +89,14 @@ async function startLauncher(t: TestContext): Promise<Launcher> {
     await rm(dir, { recursive: true, force: true })
   })
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`the launcher exited early:\n${output}`)
+    if (child.exitCode !== null) throw new Error(`the launcher exited early:\n${output()}`)
     const live = await fetch(`http://127.0.0.1:${apiPort}/health/live`).then((r) => r.ok, () => false)
     // The consumer is up once it waits in its blocking read.
     return live && await isConsumerBlocked(redisPort)
   }, { timeoutMs: 90_000, what: 'the local servers, the API and the consumer to be up' })
   const servers = [{ name: 'PostgreSQL', pid: await pidIn(pidFiles.PostgreSQL), port: pgPort },
     { name: 'Redis', pid: await pidIn(pidFiles.Redis), port: redisPort }]
-  return { child, output: () => output, exited, dataDir, servers }
+  return { ...launcher, dataDir, servers }
 }
 
 async function assertEverythingStopped(l: Launcher): Promise<void> {
@@ -131,7 +122,7 @@ for (const { name, signal } of [
       process.kill(-l.child.pid!, signal)
       await waitFor(() => l.output().includes('tally: stopping ('), { what: 'the launcher to take the first signal' })
       process.kill(-l.child.pid!, signal)
-      assert.equal(await l.exited, 1, l.output())
+      assert.equal(await exitCodeOf(l, 60_000), 1, l.output())
       assert.match(l.output(), /tally: second signal: killing the api and consumers now; PostgreSQL on \S+ and Redis on \S+ will still be stopped/)
       await assertEverythingStopped(l)
     })
@@ -155,7 +146,7 @@ test('a signal to the process group while pg_ctl stops PostgreSQL does not cut t
   // pg_ctl waits at least one 100 ms poll for the server to go, so a 10 ms poll sees it and signals inside that window.
   await waitFor(() => findProcess(['stop', '-D', join(l.dataDir, 'postgres')]), { intervalMs: 10, what: 'pg_ctl stop to run' })
   process.kill(-l.child.pid!, 'SIGTERM')
-  assert.equal(await l.exited, 1, l.output())
+  assert.equal(await exitCodeOf(l, 60_000), 1, l.output())
   assert.match(l.output(), /tally: already stopping; PostgreSQL on \S+ and Redis on \S+ will still be stopped before exiting/)
   await assertEverythingStopped(l)
 })

@@ -3,12 +3,11 @@
 // and a stop signal, to the primary alone or to the whole group, stops every worker gracefully and exits 0.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
+import { exitCodeOf, startNode } from './processes.js'
 import { freePort } from './throwaway.js'
 
-const ROOT = new URL('..', import.meta.url).pathname
 const LIMIT = 3
 
 interface Reply { status: number; body: any }
@@ -49,12 +48,11 @@ async function startCluster(t: TestContext) {
   const port = await freePort()
   const { PATH, HOME } = process.env
   // No JWT_SECRET: the primary generates one, so tokens only work across workers if they all get its secret.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
+  const api = startNode(t, 'server/main.ts', {
     detached: true, // a process group of its own: "nothing left behind" is then "the group is empty"
     // The IPC channel, as npm start opens one: if this test process dies before its t.after, the primary
     // notices (shared/supervised.ts) and stops its workers instead of running on.
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    ipc: true,
     env: {
       PATH, HOME, NODE_ENV: 'test', DATABASE_URL: await emptyDatabase(t), REDIS_URL: process.env.REDIS_URL,
       REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName('cluster')}:`, HOST: '127.0.0.1', PORT: String(port),
@@ -62,13 +60,9 @@ async function startCluster(t: TestContext) {
       RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
     },
   })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  t.after(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch { /* the group is gone already */ } })
+  const { child, output } = api
   const metrics = async () => {
-    if (child.exitCode !== null) throw new Error(`the primary exited early:\n${output}`)
+    if (child.exitCode !== null) throw new Error(`the primary exited early:\n${output()}`)
     const res = await send(port, 'GET', '/metrics')
     return res.status === 200 ? res.body as string : undefined
   }
@@ -78,15 +72,15 @@ async function startCluster(t: TestContext) {
   }, { timeoutMs: 30_000, what: 'both workers in /metrics' })
   /** Exits 0, each worker having closed once and gracefully, and no process of the group is left. */
   const assertStoppedCleanly = async () => {
-    assert.equal(await exited, 0, output)
-    assert.equal(output.match(/"msg":"closing: finishing in-flight requests"/g)?.length, 2, 'each worker closed gracefully, once')
-    assert.doesNotMatch(output, /second signal|killed by timeout/)
+    assert.equal(await exitCodeOf(api), 0, output())
+    assert.equal(output().match(/"msg":"closing: finishing in-flight requests"/g)?.length, 2, 'each worker closed gracefully, once')
+    assert.doesNotMatch(output(), /second signal|killed by timeout/)
     // Polled: tsx's esbuild helper (development only) ends when it sees its parent's pipe close, just after.
     await waitFor(() => isGone(-child.pid!), { what: 'no process of the group to be left' })
   }
   /** The pid of the worker that answered the request sent with `requestId`, from that worker's log line. */
   const servedBy = (requestId: string) => waitFor(() => {
-    for (const line of output.split('\n')) {
+    for (const line of output().split('\n')) {
       if (line.includes(`"reqId":"${requestId}"`) && line.includes('"msg":"request completed"')) return Number(JSON.parse(line).pid)
     }
     return undefined

@@ -3,13 +3,11 @@
 // that was killed outright.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
+import { exitCodeOf, startNode, type Started } from './processes.js'
 import { freePort } from './throwaway.js'
 
-const ROOT = new URL('..', import.meta.url).pathname
-
-interface Supervisor { child: ChildProcess; port: number; output: () => string; exited: Promise<number | null> }
+interface Supervisor extends Started { port: number }
 
 /** The pids every JSON log line names: the API's and the consumer's. */
 const childPids = (output: string) => [...new Set([...output.matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])))]
@@ -18,10 +16,8 @@ async function startSupervisor(t: TestContext): Promise<Supervisor> {
   const port = await freePort()
   const { PATH, HOME } = process.env
   // detached: a process group of its own, as a shell gives a foreground job, so the test can signal the group.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], {
-    cwd: ROOT,
+  const sup = startNode(t, 'launcher/start.ts', {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       PATH, HOME, NODE_ENV: 'test', DATABASE_URL: await emptyDatabase(t), REDIS_URL: process.env.REDIS_URL,
       REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName('sup')}:`, HOST: '127.0.0.1', PORT: String(port),
@@ -29,27 +25,25 @@ async function startSupervisor(t: TestContext): Promise<Supervisor> {
       JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
     },
   })
-  let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const { child, output } = sup
+  // The API and the consumer have process groups of their own: killing the supervisor's group misses them.
   t.after(() => {
-    for (const pid of [child.pid!, ...childPids(output)]) {
+    for (const pid of childPids(output())) {
       try { process.kill(pid, 'SIGKILL') } catch { /* gone already */ }
     }
   })
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`)
+    if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output()}`)
     const live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false)
-    return live && output.includes('"msg":"consumer started"')
+    return live && output().includes('"msg":"consumer started"')
   }, { timeoutMs: 30_000, what: 'the API and the consumer to be up' })
-  return { child, port, output: () => output, exited }
+  return { ...sup, port }
 }
 
 test('Ctrl-C on npm start stops the API and the consumer gracefully: each finishes, and everything exits 0', async (t) => {
   const sup = await startSupervisor(t)
   process.kill(-sup.child.pid!, 'SIGINT') // what a terminal does: the whole foreground process group
-  assert.equal(await sup.exited, 0, sup.output())
+  assert.equal(await exitCodeOf(sup), 0, sup.output())
   assert.match(sup.output(), /"msg":"consumer stopped"/)
   assert.match(sup.output(), /"msg":"closing: finishing in-flight requests"/)
   assert.doesNotMatch(sup.output(), /second SIG|grace period over/, 'no child was told twice to stop')
