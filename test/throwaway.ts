@@ -2,7 +2,6 @@
  * Throwaway servers for fault tests: a redis-server or PostgreSQL of the test's own on a free
  * loopback port, which the test may stop and start at will. The machine's own servers are never touched.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
@@ -11,6 +10,8 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { isRoot, run, runOrThrow } from '../launcher/exec.js'
 import { asPostgres, findPostgresBinaries } from '../launcher/postgres.js'
+import { waitFor } from './helpers.js'
+import { startProcess, stopProcess, type Started } from './processes.js'
 
 export async function freePort(): Promise<number> {
   const server = createServer()
@@ -22,19 +23,11 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => { socket.destroy(); resolve(true) })
-      socket.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
+const isListening = (port: number) => new Promise<boolean>((resolve) => {
+  const socket = connect(port, '127.0.0.1')
+  socket.once('connect', () => { socket.destroy(); resolve(true) })
+  socket.once('error', () => resolve(false))
+})
 
 export interface ThrowawayServer { url: string; port: number; start(): Promise<void>; stop(): Promise<void> }
 
@@ -44,24 +37,25 @@ export interface ThrowawayRedis extends ThrowawayServer { pause(): void; resume(
 /** A redis-server that keeps nothing on disk, killed when the test ends. */
 export async function throwawayRedis(t: TestContext): Promise<ThrowawayRedis> {
   const port = await freePort()
-  let child: ChildProcess | undefined
+  let redis: Started | undefined
   const server: ThrowawayRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
-    pause() { child?.kill('SIGSTOP') },
-    resume() { child?.kill('SIGCONT') },
+    pause() { redis?.child.kill('SIGSTOP') },
+    resume() { redis?.child.kill('SIGCONT') },
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-      await waitForPort(port)
+      const started = startProcess(t, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { env: process.env })
+      redis = started
+      await waitFor(() => {
+        if (started.child.exitCode !== null) throw new Error(`redis-server exited: ${started.output()}`)
+        return isListening(port)
+      }, { intervalMs: 50, what: `redis-server to listen on ${port}` })
     },
     async stop() {
-      if (!child || child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGKILL')
-      await exited
+      if (redis) await stopProcess(redis, 'SIGKILL')   // killed, not shut down: a crash is what the fault tests want
     },
   }
-  t.after(() => server.stop())
   await server.start()
   return server
 }
