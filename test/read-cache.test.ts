@@ -5,10 +5,10 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
-import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from '../../test/helpers.js'
-import { isolatedPrefix, openDb, startConsumer } from '../../test/consumer-helpers.js'
-import { announceVotesChanged } from '../../shared/read-changes.js'
-import type { App } from '../app.js'
+import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from './helpers.js'
+import { isolatedPrefix, openDb, startConsumer } from './consumer-helpers.js'
+import { announceVotesChanged } from '../shared/read-changes.js'
+import type { App } from '../server/app.js'
 
 async function cachedWorld(t: TestContext, env: Record<string, string> = {}) {
   const url = await emptyDatabase(t)
