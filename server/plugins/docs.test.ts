@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildTestApp } from '../../test/helpers.js'
+import type { App } from '../app.js'
 import { ERROR_CODES, type ErrorCode } from '../errors.js'
 
 interface Reply { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> }
@@ -90,4 +91,33 @@ test('request bodies list the form encoding beside JSON', async (t) => {
     const types = Object.keys(doc.paths[path]!.post!.requestBody!.content)
     assert.deepEqual(types, ['application/json', FORM], path)
   }
+})
+
+test('/docs/json is an OpenAPI document that lists the API routes', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await app.inject({ method: 'GET', url: '/docs/json' })
+  assert.equal(res.statusCode, 200)
+  const doc = res.json()
+  assert.match(doc.openapi, /^3\./)
+  for (const path of ['/api/contents/', '/api/contents/{id}/', '/api/register/', '/api/auth/', '/api/auth/refresh/']) {
+    assert.ok(path in doc.paths, `${path} is documented`)
+  }
+  assert.ok(doc.paths['/api/contents/'].get && doc.paths['/api/contents/'].post)
+})
+
+/** GET that follows redirects the way a browser would, a few hops at most. */
+async function getFollowing(app: App, url: string) {
+  let res = await app.inject({ method: 'GET', url })
+  for (let hops = 0; hops < 3 && res.statusCode >= 300 && res.statusCode < 400; hops++) {
+    res = await app.inject({ method: 'GET', url: new URL(String(res.headers.location), `http://localhost${url}`).pathname })
+  }
+  return res
+}
+
+test('/docs answers an HTML page', async (t) => {
+  const app = await buildTestApp(t)
+  const res = await getFollowing(app, '/docs')
+  assert.equal(res.statusCode, 200)
+  assert.match(String(res.headers['content-type']), /^text\/html/)
+  assert.match(res.body, /<html/i)
 })

@@ -1,4 +1,5 @@
-// Tokens: refresh, the access/refresh split, and tokens that must not be honoured (expired, forged, alg none).
+// Tokens as plugins/auth.ts issues and honours them: refresh, the access/refresh split, and tokens that must not
+// be honoured (expired, forged, alg none, a subject that is no user id).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
