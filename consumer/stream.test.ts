@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { redisKeys } from '../shared/redis/keys.js'
 import { isolatedPrefix, openRedis } from '../test/consumer-helpers.js'
+import { waitFor } from '../test/helpers.js'
 import { claimStale, ensureGroup, isNoGroup, leaveGroup, readNew, recreateGroups, type StreamSettings } from './stream.js'
 
 const settings = (over: Partial<StreamSettings> = {}): StreamSettings => ({
@@ -24,7 +25,8 @@ async function streamWithVotes(t: Parameters<typeof openRedis>[0], n: number) {
 test('a short read lingers and takes the votes that arrived meanwhile into the same batch', async (t) => {
   const { redis, stream, add } = await streamWithVotes(t, 3)
   const reading = readNew(redis, stream, settings({ lingerMs: 400 }))
-  await new Promise((r) => setTimeout(r, 50)) // the first read has taken the 3; these 2 come during the linger
+  // The 2 must come during the linger, after the first read took the 3 (pending on c1), not before it.
+  await waitFor(async () => (await redis.xpending(stream, 'g') as [number])[0] === 3, { what: 'the first read to take the 3' })
   await add(2)
   const batch = await reading
   assert.equal(batch?.entries.length, 5)
@@ -53,7 +55,9 @@ test('entries taken over carry their true delivery counts, also with other pendi
   await redis.xreadgroup('GROUP', 'g', 'ghost', 'COUNT', 10, 'STREAMS', stream, '>')
   await redis.xclaim(stream, 'g', 'c1', 0, ...ids.slice(1, 9)) // ours, between the two we are about to take over
   for (let i = 0; i < 2; i++) await redis.xclaim(stream, 'g', 'ghost2', 0, ids[9]!) // delivered 3 times
-  await new Promise((r) => setTimeout(r, 80))
+  // Idle time is what XAUTOCLAIM goes by: wait until the two to take over have been idle past claimIdleMs (50).
+  const idleMs = async (id: string) => ((await redis.xpending(stream, 'g', id, id, 1)) as [string, string, number, number][])[0]![2]
+  await waitFor(async () => (await idleMs(ids[0]!)) > 50 && (await idleMs(ids[9]!)) > 50, { what: 'the entries to be idle past 50 ms' })
   await redis.xclaim(stream, 'g', 'c1', 0, ...ids.slice(1, 9), 'JUSTID') // ours are fresh, not taken again
   const { batch } = await claimStale(redis, stream, settings({ claimIdleMs: 50 }), '0-0')
   assert.deepEqual(batch?.entries.map(([id]) => id), [ids[0], ids[9]])
