@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Redis, type RedisOptions, type Result } from 'ioredis'
+import { withTimeout } from '../timeout.js'
 
 export interface RedisClientOptions {
   /** Bound on every command: a stalled Redis turns into an error instead of a hung request. */
@@ -68,12 +69,9 @@ export async function closeRedis(redis: Redis, timeoutMs = 2000): Promise<void> 
     redis.disconnect()
     return
   }
-  let timer: NodeJS.Timeout | undefined
   try {
-    await Promise.race([redis.quit(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('quit timed out')), timeoutMs) })])
+    await withTimeout(redis.quit(), timeoutMs, 'redis quit')
   } catch {
     redis.disconnect()
-  } finally {
-    clearTimeout(timer)
   }
 }
