@@ -127,6 +127,31 @@ test('8 concurrent batches over the same 3 contents never deadlock and end equal
   await assertDbHolds(db, redis, redisKeys(isolatedPrefix()), contentIds, expected)
 })
 
+test('a vote changed by a batch that waited for another consumer to insert it moves the totals by new minus old', async (t) => {
+  const url = await emptyDatabase(t)
+  const db = openDb(t, url)
+  const redis = openRedis(t)
+  const [alice] = await seedUsers(db, 1)
+  const [a] = await seedContents(db, 1)
+  const waiting = async (n: number) => waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n >= n, { what: `${n} sessions waiting for a lock` })
+  // Two consumers queue on the content's row while a third session holds it, so both statements take their
+  // snapshot before either commits: the second sees the row the first inserted (5) only once it gets the lock.
+  const holder = postgres(url, { max: 1, onnotice: () => {} })
+  t.after(() => holder.end())
+  await holder`begin`
+  await holder`select id from contents where id = ${a!} for no key update`
+  const first = applyVotes(db, [vote('9500-0', alice!, a!, 5)])
+  await waiting(1)
+  const second = applyVotes(db, [vote('9501-0', alice!, a!, 0)])
+  await waiting(2)
+  await holder`commit`
+  assert.deepEqual(await first, { applied: 1, stale: 0, rejected: [] })
+  assert.deepEqual(await second, { applied: 1, stale: 0, rejected: [] }, 'the newer vote is applied, not refused by contents_vote_sum_in_range')
+  assert.deepEqual(await totalsOf(db, a!), { count: 1, sum: 0 })
+  await assertDbHolds(db, redis, redisKeys(isolatedPrefix()), [a!], new Map([[`${alice}:${a}`, 0]]))
+})
+
 test('deleting a content deletes its votes; deleting a user deletes its votes and takes them off the totals', async (t) => {
   const url = await emptyDatabase(t)
   const db = openDb(t, url)

@@ -34,8 +34,14 @@ const literal = (xs: readonly number[]): string => `{${xs.join(',')}}`
  * - Exact count/sum deltas: the old score comes from the row the upsert replaced (prev_score = v.score,
  *   read from the newest version, which ON CONFLICT always works on), not from this statement's snapshot,
  *   which may predate a commit another consumer made while `locked` waited for its lock. New vote: +1,
- *   +score; changed: +0, +new−old; stale: nothing. The contents UPDATE, like any UPDATE, adds to the newest
- *   version of each row.
+ *   +score; changed: +0, +new−old; stale: nothing.
+ * - The totals those deltas are added to come from `locked` too: FOR NO KEY UPDATE returns the newest
+ *   version of a row another transaction changed meanwhile, and no one else can change it until COMMIT.
+ *   Not from the UPDATE's own scan (c.vote_count), which reads the snapshot's version: PostgreSQL checks
+ *   the CHECK constraints on the row computed from that version before it finds the version outdated and
+ *   recomputes it from the newest one (EvalPlanQual), so a delta relative to the newest votes row, added to
+ *   the snapshot's totals, was refused by contents_vote_sum_in_range (a vote 5 → 0 on totals that did not
+ *   have the 5 yet: sum −5) although the recomputed row would have been exact.
  */
 export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyResult> {
   if (votes.length === 0) return { applied: 0, stale: 0, rejected: [] }
@@ -57,7 +63,7 @@ export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyR
   // Input: the votes as parallel arrays. Output: rows changed, and the ids no row was found (and locked) for.
   const [row] = await db.queryPrepared<{ applied: number; missing_contents: number[] | null; missing_users: number[] | null }>(sql`
     with locked as (
-      select id from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
+      select id, vote_count, vote_sum from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
     ), known as (
       select id from users where id = any(${sql.param(userIds)}::int[])
     ), upserted as (
@@ -74,8 +80,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyR
       select content_id, count(*) filter (where prev_score is null) as added, sum(score - coalesce(prev_score, 0)) as shift
       from upserted group by content_id
     ), bumped as (
-      update contents c set vote_count = c.vote_count + d.added, vote_sum = c.vote_sum + d.shift
-      from deltas d where c.id = d.content_id and (d.added <> 0 or d.shift <> 0)
+      update contents c set vote_count = l.vote_count + d.added, vote_sum = l.vote_sum + d.shift
+      from deltas d join locked l on l.id = d.content_id where c.id = d.content_id and (d.added <> 0 or d.shift <> 0)
     )
     select (select count(*) from upserted)::int as applied,
       case when (select count(*) from locked) < ${sql.param(distinctContents)}::int
