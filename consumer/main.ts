@@ -27,6 +27,7 @@ const redis = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}`
 const blocking = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}:read` })
 const metrics = createConsumerMetrics({
   redis, streams, group: config.CONSUMER_GROUP, deadLetters: keys.deadLetters, clients: { commands: redis, blocking },
+  supervisorRestarts: config.SUPERVISOR_RESTARTS,
 })
 const metricsServer = config.CONSUMER_METRICS_PORT > 0
   ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.HOST, log, ready: () => checkReady(db, redis) })

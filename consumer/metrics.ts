@@ -32,6 +32,8 @@ export interface ConsumerMetricsDeps {
   deadLetters: string
   /** The clients whose failed commands are counted, by the name they are counted under. */
   clients?: Record<string, Redis>
+  /** SUPERVISOR_RESTARTS: how often npm start restarted this process before. */
+  supervisorRestarts?: number
 }
 
 /**
@@ -41,7 +43,7 @@ export interface ConsumerMetricsDeps {
  * (consumer/queue-gauges.ts). Every counter series exists, at 0, from the start.
  */
 export function createConsumerMetrics(deps: ConsumerMetricsDeps): ConsumerMetrics {
-  const registry = createRegistry('consumer')
+  const registry = createRegistry('consumer', deps.supervisorRestarts)
   const entries = new Counter({ name: 'tally_consumer_entries_total', help: 'Stream entries processed (acked or dead-lettered)', registers: [registry] })
   const applied = new Counter({ name: 'tally_votes_applied_total', help: 'Votes that changed a row in PostgreSQL', registers: [registry] })
   const stale = new Counter({ name: 'tally_votes_stale_total', help: 'Votes ignored as older than the stored one (replays, out-of-order deliveries)', registers: [registry] })

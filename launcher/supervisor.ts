@@ -28,7 +28,7 @@ const MAX_RESTART_DELAY_MS = 10_000
 // A child that lived this long is healthy: its next crash restarts it without delay growth.
 const STABLE_AFTER_MS = 30_000
 
-interface Supervised { name: string; entry: string; env: Record<string, string | undefined>; child?: ChildProcess; delayMs: number }
+interface Supervised { name: string; entry: string; env: Record<string, string | undefined>; child?: ChildProcess; delayMs: number; restarts: number }
 
 const isRunning = (c: ChildProcess | undefined): c is ChildProcess => !!c?.pid && c.exitCode === null && c.signalCode === null
 
@@ -115,17 +115,17 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
   const childEnv = { ...env, JWT_SECRET: config.JWT_SECRET }
   const metricsPort = (i: number) => String(config.CONSUMER_METRICS_PORT === 0 ? 0 : config.CONSUMER_METRICS_PORT + i)
   processes.push(
-    { name: 'api', entry: 'server/main.ts', env: childEnv, delayMs: 0 },
+    { name: 'api', entry: 'server/main.ts', env: childEnv, delayMs: 0, restarts: 0 },
     // One metrics port per consumer (base, base+1, …): they share a host here.
     ...Array.from({ length: config.CONSUMERS }, (_, i) => ({
-      name: `consumer-${i + 1}`, entry: 'consumer/main.ts', env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i) }, delayMs: 0,
+      name: `consumer-${i + 1}`, entry: 'consumer/main.ts', env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i) }, delayMs: 0, restarts: 0,
     })),
   )
 
   const launch = (p: Supervised): void => {
     const startedAt = Date.now()
     // Own process group (detached) and an IPC channel: see shared/supervised.ts.
-    const child = spawn(process.execPath, ['--import', 'tsx', p.entry], { cwd: root, env: p.env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true })
+    const child = spawn(process.execPath, ['--import', 'tsx', p.entry], { cwd: root, env: { ...p.env, SUPERVISOR_RESTARTS: String(p.restarts) }, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true })
     p.child = child
     child.on('error', (err) => log(`${p.name} could not be started: ${err.message}`))
     child.on('exit', (code, signal) => {
@@ -137,6 +137,7 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
       }
       p.delayMs = Date.now() - startedAt > STABLE_AFTER_MS ? 0 : Math.min(MAX_RESTART_DELAY_MS, Math.max(500, p.delayMs * 2))
       log(`${p.name} exited (${signal ?? code}); restarting in ${p.delayMs} ms`)
+      p.restarts++
       setTimeout(() => { if (phase === 'running') launch(p) }, p.delayMs)
     })
   }

@@ -63,7 +63,7 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   await app.register(authPlugin, { secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL })
   await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: config.API_PROCESSES })
   await app.register(docsPlugin)
-  await app.register(metricsPlugin)
+  await app.register(metricsPlugin, { supervisorRestarts: config.SUPERVISOR_RESTARTS })
 
   await app.register(healthRoutes)
   await app.register(accountRoutes, { prefix: '/api' })

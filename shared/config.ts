@@ -47,6 +47,7 @@ export const EnvSchema = Type.Object({
   CONSUMER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000 }),
   CONSUMER_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   CONSUMER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: '0 = no metrics endpoint' }),
+  SUPERVISOR_RESTARTS: Type.Integer({ minimum: 0, default: 0, description: 'set by npm start for the processes it runs: how often it restarted this one before; shown as tally_supervisor_restarts_total' }),
 })
 
 export type Env = Static<typeof EnvSchema>

@@ -13,9 +13,19 @@ export type Service = 'api' | 'consumer'
  * nodejs_heap_size_used_bytes, …: no prefix, so stock Node dashboards and alerts work), labelled
  * service="api" or "consumer" to tell the two apart where one Prometheus job scrapes both.
  */
-export function createRegistry(service: Service): Registry {
+export function createRegistry(service: Service, supervisorRestarts = 0): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, labels: { service } })
+  // A restarted process starts its counters afresh, so the supervisor hands it the count so far: the
+  // series keeps rising across restarts (a crash loop shows as a rate), from the same start as the rest.
+  new Counter({
+    name: 'tally_supervisor_restarts_total',
+    help: 'Times the supervisor (npm start) restarted this process after it exited, before this start',
+    labelNames: ['service'],
+    registers: [registry],
+    // API workers of one node:cluster primary all carry the primary's count: the cluster's is one of them.
+    aggregator: 'max',
+  }).inc({ service }, supervisorRestarts)
   return registry
 }
 

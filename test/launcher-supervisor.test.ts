@@ -59,3 +59,19 @@ test('a supervisor killed outright takes its API and consumer down with it, grac
     try { process.kill(pid, 0); return false } catch { return true }
   }), { timeoutMs: 15_000, what: 'no child process left' })
 })
+
+test('an API that crashes is restarted, and the new one counts the restart in its metrics', async (t) => {
+  const sup = await startSupervisor(t)
+  const metrics = () => fetch(`http://127.0.0.1:${sup.port}/metrics`).then((r) => r.text())
+  const first = await metrics()
+  assert.match(first, /^tally_supervisor_restarts_total\{service="api"\} 0$/m)
+  const pid = Number(/^tally_api_processes\{pid="(\d+)"\} 1$/m.exec(first)?.[1])
+  process.kill(pid, 'SIGKILL')
+  const after = await waitFor(async () => {
+    const text = await metrics().catch(() => '')
+    return /^tally_supervisor_restarts_total\{service="api"\} 1$/m.test(text) ? text : null
+  }, { timeoutMs: 30_000, what: 'a restarted API counting one restart' })
+  assert.doesNotMatch(after, new RegExp(`pid="${pid}"`), 'another process answers now')
+  process.kill(-sup.child.pid!, 'SIGINT')
+  assert.equal(await exitCodeOf(sup), 0, sup.output())
+})

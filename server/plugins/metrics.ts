@@ -17,8 +17,8 @@ declare module 'fastify' {
  * commands, and Node's process metrics under their standard names (labelled service="api").
  * In a node:cluster worker (API_PROCESSES > 1) they are the whole cluster's: see server/cluster-metrics.ts.
  */
-export default fp(async (app) => {
-  const registry = createRegistry('api')
+export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
+  const registry = createRegistry('api', opts.supervisorRestarts)
   const votes = new Counter({ name: 'tally_votes_total', help: 'Votes answered by the API, by outcome', labelNames: ['outcome'], registers: [registry] })
   const latency = new Histogram({
     name: 'tally_http_request_duration_seconds',
