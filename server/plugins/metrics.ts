@@ -24,7 +24,9 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
     name: 'tally_http_request_duration_seconds',
     help: 'Time from request to response, by route',
     labelNames: ['method', 'route', 'status_code'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    // Most answers take 0.1–0.5 ms of the API's own time: without buckets below 0.5 ms, p50 and p99 of
+    // reads both read as 0.5 ms, whatever they were.
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
   // Every answer exists from the start, so rates work before the first refusal. Children are bound
