@@ -32,7 +32,7 @@ export interface LoopDeps {
 }
 
 /**
- * The thin loop: claim stale entries or read new ones → decode → collapse → apply (one transaction)
+ * The thin loop: claim stale entries of each stream, read new ones of every stream at once → decode → collapse → apply (one transaction)
  * → dead-letter the rejects → XACK → now and then trim. It holds no rules of its own.
  * XACK only after COMMIT: a crash in between redelivers the batch, and the versioned upsert makes the replay a no-op.
  */
@@ -41,45 +41,41 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
   await withRetry(async () => { for (const s of deps.streams) await unlessAborted(ensureGroup(deps.redis, s, deps.settings.group), signal) },
     { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
-  // Per stream, the next read, started before a full batch (a backlog) is applied: Redis delivers it and
+  // The next read (of every stream), started before a full batch (a backlog) is applied: Redis delivers it and
   // ioredis parses it while PostgreSQL works, instead of after. Its entries are held from arrival (as the
-  // batch in hand is), and it is applied before the loop ends, so it is in hand like the batch before it.
-  const ahead = new Map<string, Promise<ReadAhead>>()
+  // batch in hand is), and it is applied before the loop ends, so it is in hand like the batches before it.
+  let ahead: Promise<ReadAhead> | undefined
   let nextClaimAt = 0
   let nextTrimAt = Date.now() + deps.trimIntervalMs
   let failures = 0
   while (!signal.aborted) {
     try {
-      for (const stream of deps.streams) {
-        let batch: Batch | null = null
-        if (Date.now() >= nextClaimAt) {
+      if (Date.now() >= nextClaimAt) {
+        // One page of each stream's pending list per turn; a full pass is done when every cursor has wrapped to 0-0.
+        let passDone = true
+        for (const stream of deps.streams) {
           const claimed = await claimStale(deps.redis, stream, deps.settings, claimCursors.get(stream)!)
           claimCursors.set(stream, claimed.cursor)
-          batch = claimed.batch
-          if (batch) deps.metrics.tookOver(batch)
-          // A full pass over the pending list is done when the cursor wraps to 0-0.
-          if (claimed.cursor === '0-0' && stream === deps.streams[deps.streams.length - 1]) nextClaimAt = Date.now() + deps.claimIntervalMs
-        }
-        // A read on a live connection is waited for (BLOCK is short, and what it returns is this consumer's
-        // to apply); one queued while Redis is away is given up on shutdown: it can deliver nothing.
-        let release = () => {}
-        let wasRead = false
-        if (batch === null) {
-          const early = ahead.get(stream)
-          ahead.delete(stream)
-          const read = early ?? readNew(deps.blocking, stream, deps.settings, signal).then((b) => ({ batch: b, release }))
-          ;({ batch, release } = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal))
-          wasRead = true
-        }
-        if (batch) {
-          if (wasRead && batch.entries.length >= deps.settings.batchSize && !signal.aborted) ahead.set(stream, readAhead(deps, stream))
-          try {
-            await processBatch(deps, batch)
-          } finally {
-            release()
+          if (claimed.cursor !== '0-0') passDone = false
+          if (claimed.batch) {
+            deps.metrics.tookOver(claimed.batch)
+            await processBatch(deps, claimed.batch)
           }
+          if (signal.aborted) break
         }
-        if (signal.aborted) break
+        if (passDone) nextClaimAt = Date.now() + deps.claimIntervalMs
+      }
+      if (signal.aborted) break
+      // A read on a live connection is waited for (BLOCK is short, and what it returns is this consumer's
+      // to apply); one queued while Redis is away is given up on shutdown: it can deliver nothing.
+      const read = ahead ?? readNew(deps.blocking, deps.streams, deps.settings, signal).then((batches) => ({ batches, release: () => {} }))
+      ahead = undefined
+      const { batches, release } = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal)
+      try {
+        if (batches.some((b) => b.entries.length >= deps.settings.batchSize) && !signal.aborted) ahead = readAhead(deps)
+        for (const batch of batches) await processBatch(deps, batch)
+      } finally {
+        release()
       }
       if (Date.now() >= nextTrimAt) {
         for (const stream of deps.streams) await deps.redis.trimAcked(stream)
@@ -97,29 +93,29 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       await sleep(loopBackoffMs(failures), signal).catch(ignoreAbort)
     }
   }
-  // Shutdown with a read ahead: apply it too, as the batch in hand. Should that fail (Redis or PostgreSQL
+  // Shutdown with a read ahead: apply it too, as the batches in hand. Should that fail (Redis or PostgreSQL
   // away), its entries stay pending and are taken over; their replay changes nothing.
-  for (const [stream, early] of ahead) {
+  if (ahead) {
     try {
-      const { batch, release } = deps.blocking.status === 'ready' ? await early : await unlessAborted(early, signal)
+      const { batches, release } = deps.blocking.status === 'ready' ? await ahead : await unlessAborted(ahead, signal)
       try {
-        if (batch) await processBatch(deps, batch)
+        for (const batch of batches) await processBatch(deps, batch)
       } finally {
         release()
       }
     } catch (err) {
-      if (!(err instanceof Aborted)) log.warn({ err: (err as Error).message, stream }, 'batch read ahead left pending at shutdown')
+      if (!(err instanceof Aborted)) log.warn({ err: (err as Error).message }, 'batches read ahead left pending at shutdown')
     }
   }
 }
 
-interface ReadAhead { batch: Batch | null; release: () => void }
+interface ReadAhead { batches: Batch[]; release: () => void }
 
-function readAhead(deps: LoopDeps, stream: string): Promise<ReadAhead> {
-  const read = readNew(deps.blocking, stream, deps.settings, deps.signal).then((batch) => ({
-    batch,
-    release: batch ? holdEntries(deps.redis, stream, deps.settings, batch.entries.map(([id]) => id)) : () => {},
-  }))
+function readAhead(deps: LoopDeps): Promise<ReadAhead> {
+  const read = readNew(deps.blocking, deps.streams, deps.settings, deps.signal).then((batches) => {
+    const releases = batches.map((b) => holdEntries(deps.redis, b.stream, deps.settings, b.entries.map(([id]) => id)))
+    return { batches, release: () => { for (const r of releases) r() } }
+  })
   // Awaited when its turn comes; this only keeps a failure that arrives before then from counting as unhandled.
   read.catch(() => {})
   return read

@@ -1,8 +1,10 @@
 // readNew against a real Redis: a short read lingers and tops the batch up with what arrived meanwhile,
-// a full read or CONSUMER_LINGER_MS=0 does not wait, and an empty stream gives no batch; a lost group is
-// made again, and a stopping consumer leaves the group unless it still holds entries.
+// a full read or CONSUMER_LINGER_MS=0 does not wait, and an empty stream gives no batch; one read covers
+// every shard's stream; a lost group is made again, and a stopping consumer leaves the group unless it
+// still holds entries.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { Redis } from 'ioredis'
 import { redisKeys } from '../shared/redis/keys.js'
 import { isolatedPrefix, openRedis } from '../test/consumer-helpers.js'
 import { waitFor } from '../test/helpers.js'
@@ -12,6 +14,9 @@ const settings = (over: Partial<StreamSettings> = {}): StreamSettings => ({
   group: 'g', consumer: 'c1', batchSize: 100, blockMs: 50, lingerMs: 0, claimIdleMs: 1000, maxDeliveries: 5,
   deadLetters: 'unused', deadLetterMaxLen: 10, ...over,
 })
+
+/** readNew of one stream: its batch, or null when it had nothing. */
+const readOne = async (redis: Redis, stream: string, s: StreamSettings) => (await readNew(redis, [stream], s))[0] ?? null
 
 async function streamWithVotes(t: Parameters<typeof openRedis>[0], n: number) {
   const redis = openRedis(t)
@@ -24,7 +29,7 @@ async function streamWithVotes(t: Parameters<typeof openRedis>[0], n: number) {
 
 test('a short read lingers and takes the votes that arrived meanwhile into the same batch', async (t) => {
   const { redis, stream, add } = await streamWithVotes(t, 3)
-  const reading = readNew(redis, stream, settings({ lingerMs: 400 }))
+  const reading = readOne(redis, stream, settings({ lingerMs: 400 }))
   // The 2 must come during the linger, after the first read took the 3 (pending on c1), not before it.
   await waitFor(async () => (await redis.xpending(stream, 'g') as [number])[0] === 3, { what: 'the first read to take the 3' })
   await add(2)
@@ -34,19 +39,38 @@ test('a short read lingers and takes the votes that arrived meanwhile into the s
 
 test('without linger a short read returns at once with what it found', async (t) => {
   const { redis, stream, add } = await streamWithVotes(t, 3)
-  const batch = await readNew(redis, stream, settings({ lingerMs: 0 }))
+  const batch = await readOne(redis, stream, settings({ lingerMs: 0 }))
   await add(2)
   assert.equal(batch?.entries.length, 3)
-  assert.equal((await readNew(redis, stream, settings()))?.entries.length, 2, 'the later votes come in the next batch')
+  assert.equal((await readOne(redis, stream, settings()))?.entries.length, 2, 'the later votes come in the next batch')
 })
 
 test('a full read never lingers, and the batch size caps the top-up', async (t) => {
   const { redis, stream } = await streamWithVotes(t, 7)
-  const full = await readNew(redis, stream, settings({ batchSize: 4, lingerMs: 60_000 }))
+  const full = await readOne(redis, stream, settings({ batchSize: 4, lingerMs: 60_000 }))
   assert.equal(full?.entries.length, 4, 'a full batch is returned without waiting a minute')
-  const rest = await readNew(redis, stream, settings({ batchSize: 4, lingerMs: 10 }))
+  const rest = await readOne(redis, stream, settings({ batchSize: 4, lingerMs: 10 }))
   assert.equal(rest?.entries.length, 3)
-  assert.equal(await readNew(redis, stream, settings()), null, 'an empty stream gives no batch')
+  assert.equal(await readOne(redis, stream, settings()), null, 'an empty stream gives no batch')
+})
+
+test('one read takes every shard\'s new entries, a batch per stream, and waits for the first to arrive in any', async (t) => {
+  const redis = openRedis(t)
+  const keys = redisKeys(isolatedPrefix(), 3)
+  const streams = [0, 1, 2].map((shard) => keys.stream(shard))
+  for (const stream of streams) await ensureGroup(redis, stream, 'g')
+  for (let i = 0; i < 3; i++) await redis.xadd(streams[0]!, '*', 'user', '1', 'content', '3', 'score', '1')
+  await redis.xadd(streams[2]!, '*', 'user', '1', 'content', '5', 'score', '2')
+  const batches = await readNew(redis, streams, settings({ batchSize: 2 }))
+  assert.deepEqual(batches.map((b) => [b.stream, b.entries.length]), [[streams[0], 2], [streams[2], 1]], 'COUNT is per stream')
+  assert.deepEqual((await readNew(redis, streams, settings())).map((b) => [b.stream, b.entries.length]), [[streams[0], 1]])
+
+  // Blocking on three empty streams for a minute (on a connection of its own): an entry on the middle one ends the wait.
+  const blocking = openRedis(t)
+  const reading = readNew(blocking, streams, settings({ blockMs: 60_000 }))
+  await waitFor(async () => /flags=b .*cmd=xreadgroup/.test((await redis.client('LIST')) as string), { what: 'a read to block' })
+  await redis.xadd(streams[1]!, '*', 'user', '2', 'content', '4', 'score', '5')
+  assert.deepEqual((await reading).map((b) => [b.stream, b.entries.length]), [[streams[1], 1]])
 })
 
 test('entries taken over carry their true delivery counts, also with other pending entries of ours between them', async (t) => {
@@ -68,12 +92,12 @@ test('entries taken over carry their true delivery counts, also with other pendi
 test('a stream lost with its group gives NOGROUP, and recreateGroups makes both again from the start', async (t) => {
   const { redis, stream, add } = await streamWithVotes(t, 0)
   await redis.del(stream) // what a Redis restart without persistence leaves
-  const lost = await readNew(redis, stream, settings()).catch((err: unknown) => err)
+  const lost = await readOne(redis, stream, settings()).catch((err: unknown) => err)
   assert.ok(isNoGroup(lost), `NOGROUP, got ${String(lost)}`)
   assert.equal(isNoGroup(new Error('ERR something else')), false)
   await recreateGroups(redis, [stream], 'g')
   await add(2)
-  assert.equal((await readNew(redis, stream, settings()))?.entries.length, 2)
+  assert.equal((await readOne(redis, stream, settings()))?.entries.length, 2)
 })
 
 test('a stopping consumer leaves the group when it holds nothing, and stays while it holds pending entries', async (t) => {
