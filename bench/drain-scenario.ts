@@ -8,14 +8,14 @@
 import type { Redis } from 'ioredis'
 import { sql } from 'drizzle-orm'
 import { createDb, type Db } from '../shared/db/client.js'
-import { redisKeys } from '../shared/redis/keys.js'
+import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
 import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
 import { applyVotes } from '../consumer/apply.js'
 import { collapse } from '../consumer/collapse.js'
 import { decodeEntry, type Vote } from '../consumer/decode.js'
 import { startProcess } from './processes.js'
 import type { World } from './world.js'
-import { groupBacklog } from '../shared/redis/stream-info.js'
+import { shardsBacklog } from '../shared/redis/stream-info.js'
 import { startCpuMeter, type CpuFigures, type CpuMeter, type CpuSources, type Watched } from './cpu-meter.js'
 import { withProcesses } from './cpu-sources.js'
 
@@ -43,10 +43,11 @@ async function resetVotes(db: Db): Promise<void> {
   await db.execute(sql`update contents set vote_count = 0, vote_sum = 0 where vote_count <> 0`)
 }
 
-async function fillStream(redis: Redis, stream: string, votes: readonly [number, number, number][]): Promise<void> {
+/** Each vote onto its content's shard, as the vote script would put it. */
+async function fillStreams(redis: Redis, keys: RedisKeys, votes: readonly [number, number, number][]): Promise<void> {
   for (let i = 0; i < votes.length; i += XADD_CHUNK) {
     const pipeline = redis.pipeline()
-    for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) pipeline.xadd(stream, '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
+    for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) pipeline.xadd(keys.stream(keys.shardOf(c)), '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
     await pipeline.exec()
   }
 }
@@ -73,11 +74,12 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
     for (const count of opts.consumerCounts) {
       await resetVotes(db)
       const prefix = `${world.prefix}drain${count}:`
-      const stream = redisKeys(prefix).stream(0)
-      await fillStream(redis, stream, votes)
+      const keys = redisKeys(prefix, world.shards)
+      const streams = Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard))
+      await fillStreams(redis, keys, votes)
       const ports = Array.from({ length: count }, (_, i) => METRICS_PORT + i)
       const consumers = await Promise.all(ports.map((port) => startProcess('consumer/main.ts', {
-        DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: prefix, CONSUMER_GROUP: group, HOST: '127.0.0.1',
+        DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards), CONSUMER_GROUP: group, HOST: '127.0.0.1',
         CONSUMER_METRICS_PORT: String(port), CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
       })))
       try {
@@ -91,7 +93,7 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
         let meter: CpuMeter | undefined
         let leftAtStart = 0
         for (;;) {
-          const left = await groupBacklog(redis, stream, group)
+          const left = await shardsBacklog(redis, streams, group)
           if (t0 === 0 && left < votes.length) t0 = performance.now()
           if (left === 0) break
           if (!meter) {
@@ -102,7 +104,7 @@ export async function drain(world: World, redis: Redis, opts: { votes: number; u
             }))
             if (ready.size === ports.length || (t0 > 0 && performance.now() - t0 > READY_WAIT_MS)) {
               meter = await startCpuMeter(withProcesses(opts.cpu, own))
-              leftAtStart = await groupBacklog(redis, stream, group)
+              leftAtStart = await shardsBacklog(redis, streams, group)
             }
           }
           await new Promise((r) => setTimeout(r, 20))

@@ -3,7 +3,7 @@ import { createDb } from '../shared/db/client.js'
 import { audit } from '../shared/audit.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import type { World } from './world.js'
-import { groupBacklog } from '../shared/redis/stream-info.js'
+import { shardsBacklog } from '../shared/redis/stream-info.js'
 
 /**
  * After the load stops: how long until everything accepted is applied (group lag and pending both 0),
@@ -18,11 +18,12 @@ export async function waitForDrain(redis: Redis, world: World, group: string, co
     return { skipped: 'no consumers' }
   }
   const db = createDb(world.databaseUrl, { max: 1 })
-  const keys = redisKeys(world.prefix)
+  const keys = redisKeys(world.prefix, world.shards)
+  const streams = Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard))
   const started = Date.now()
   try {
     for (;;) {
-      const backlog = await groupBacklog(redis, keys.stream(0), group)
+      const backlog = await shardsBacklog(redis, streams, group)
       if (backlog === 0) {
         // Taken before the audit, which reads every votes row and would otherwise count as drain time.
         const drainedAfterMs = Date.now() - started

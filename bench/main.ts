@@ -53,7 +53,7 @@ const machine: Machine = {
   postgres: version('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, ''), redis: version('redis-server', ['--version']).split(' ')[2]?.replace('v=', '') ?? 'unknown',
 }
 
-const world = await createWorld({ adminUrl: adminUrl.toString(), redisUrl: config.REDIS_URL, users: opts.users, contents: opts.contents, log })
+const world = await createWorld({ adminUrl: adminUrl.toString(), redisUrl: config.REDIS_URL, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents, log })
 const redis = createRedis(config.REDIS_URL)
 // pg_stat_activity is read over the postgres database, so the meter's own backend is not one it counts.
 const admin = createDb(adminUrl.toString(), { max: 1 })
@@ -131,7 +131,7 @@ try {
       results.push({ name: 'drain', extra: { ...figures } })
     }
   }
-  const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts }, results }
+  const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts, shards: world.shards }, results }
   const comparison = earlier ? compareRuns(earlier, run, opts.compare!) : ''
   const files = writeReports(run, opts.outDir, comparison)
   console.log(toMarkdown(run))

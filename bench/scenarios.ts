@@ -33,7 +33,7 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length
 /** The API (and consumers) on this bench's world; `env` overrides thresholds and the like. */
 export async function startStack(world: World, opts: BenchOptions, port: number, shared: CpuSources, env: Record<string, string> = {}): Promise<Stack> {
   const common = {
-    NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: world.prefix, JWT_SECRET: world.secret,
+    NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: world.prefix, VOTE_STREAM_SHARDS: String(world.shards), JWT_SECRET: world.secret,
     LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', REDIS_AUTO_PIPELINING: String(opts.autoPipelining), ...env,
   }
   const url = `http://127.0.0.1:${port}`

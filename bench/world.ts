@@ -18,13 +18,15 @@ export interface World {
   databaseUrl: string
   redisUrl: string
   prefix: string
+  /** VOTE_STREAM_SHARDS of this run, handed to every process the bench starts. */
+  shards: number
   secret: string
   tokens: string[]
   contents: { first: number; last: number }
   remove(): Promise<void>
 }
 
-export async function createWorld(opts: { adminUrl: string; redisUrl: string; users: number; contents: number; log: (m: string) => void }): Promise<World> {
+export async function createWorld(opts: { adminUrl: string; redisUrl: string; shards: number; users: number; contents: number; log: (m: string) => void }): Promise<World> {
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
   const dbName = `tally_bench_${runId}`
   const admin = new URL(opts.adminUrl)
@@ -51,11 +53,11 @@ export async function createWorld(opts: { adminUrl: string; redisUrl: string; us
     await db.execute(sql`vacuum analyze`)
     const [range] = await db.execute<{ first: number; last: number }>(sql`select min(id) as first, max(id) as last from contents`)
     const userIds = await db.execute<{ id: number }>(sql`select id from users order by id`)
-    await rebuildContentIndex(db, redis, redisKeys(prefix))
+    await rebuildContentIndex(db, redis, redisKeys(prefix, opts.shards))
     const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: 6 * 3600 * 1000 })
     const tokens = userIds.map(({ id }) => sign({ sub: String(id), token_type: 'access', jti: randomUUID() }))
     return {
-      databaseUrl, redisUrl: opts.redisUrl, prefix, secret, tokens, contents: range!,
+      databaseUrl, redisUrl: opts.redisUrl, prefix, shards: opts.shards, secret, tokens, contents: range!,
       async remove() {
         const adminDb = createDb(opts.adminUrl, { max: 1 })
         const cleaner = createRedis(opts.redisUrl)

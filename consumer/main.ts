@@ -20,7 +20,7 @@ const config = loadConfigOrExit('tally-consumer')
 
 const log = pino(loggerOptions(config.LOG_LEVEL, 'tally-consumer'))
 const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
-const keys = redisKeys(config.REDIS_PREFIX)
+const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
 const { streams, settings, claimIntervalMs, trimIntervalMs } = consumerSettings(config, consumer, keys)
 const db = createDb(config.DATABASE_URL, { max: 2 })
 const redis = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}` })

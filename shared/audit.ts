@@ -59,7 +59,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const db = createDb(config.DATABASE_URL, { max: 1 })
   const redis = createRedis(config.REDIS_URL, { commandTimeoutMs: 5000 })
   try {
-    const report = await audit(db, redis, redisKeys(config.REDIS_PREFIX), config.CONSUMER_GROUP)
+    const report = await audit(db, redis, redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS), config.CONSUMER_GROUP)
     console.log(process.argv.includes('--json') ? JSON.stringify(report) : formatReport(report))
     process.exitCode = report.ok ? 0 : 1
   } finally {

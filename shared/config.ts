@@ -26,6 +26,7 @@ export const EnvSchema = Type.Object({
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]*$', default: 'tally:' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
+  VOTE_STREAM_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 1, description: 'vote streams a content maps to by id % shards; change only upward, after draining (docs/operations.md)' }),
   REDIS_AUTO_PIPELINING: Type.Boolean({ default: true, description: 'batch concurrent Redis commands of the API into pipelines (ioredis enableAutoPipelining)' }),
   READ_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000, description: 'longest a content list page is served from the API process memory; 0 turns the cache off' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),

@@ -13,6 +13,8 @@ declare module 'fastify' {
 export interface RedisPluginOptions {
   url: string
   prefix: string
+  /** VOTE_STREAM_SHARDS */
+  shards: number
   commandTimeoutMs: number
   autoPipelining: boolean
 }
@@ -31,7 +33,7 @@ export default fp<RedisPluginOptions>(async (app, opts) => {
     if (wasReady) app.log.warn({ err: err.message }, 'redis connection error')
   })
   app.decorate('redis', redis)
-  app.decorate('keys', redisKeys(opts.prefix))
+  app.decorate('keys', redisKeys(opts.prefix, opts.shards))
   // The API may start before Redis: reads work without it, and the client reconnects by itself.
   if (!(await waitForReady(redis, Math.max(2000, opts.commandTimeoutMs)))) {
     app.log.warn('redis is not reachable yet: votes will be refused with 503 until it is')

@@ -34,3 +34,10 @@ export async function groupBacklog(redis: Redis, stream: string, group: string):
   const info = await groupInfo(redis, stream, group)
   return info === null ? Infinity : info.pending + (info.lag ?? 0)
 }
+
+/** groupBacklog over every shard's stream. */
+export async function shardsBacklog(redis: Redis, streams: readonly string[], group: string): Promise<number> {
+  let total = 0
+  for (const stream of streams) total += await groupBacklog(redis, stream, group)
+  return total
+}

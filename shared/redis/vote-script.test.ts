@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { closeRedis, createRedis } from './client.js'
 import { deleteKeysWithPrefix } from './delete-prefix.js'
 import { redisKeys } from './keys.js'
-import { createVoteCaller, parseVoteReplies, parseVoteReply } from './vote-script.js'
+import { createVoteCaller, parseVoteReplies, parseVoteReply, voteRequestsPerShard } from './vote-script.js'
 import { uniqueName } from '../../test/helpers.js'
 
 test('every reply of vote.lua maps to its outcome, with Retry-After rounded up to whole seconds', () => {
@@ -34,7 +34,7 @@ test('a batch reply is two values per vote, in the order sent; a short one is an
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RULES = { limit: 3, windowSeconds: 60, lockSeconds: 120, requestsPerMinute: 1000 }
 
-async function votingOn(t: TestContext, shards: number, contentIds: number[]) {
+async function votingOn(t: TestContext, shards: number, contentIds: number[], rules = RULES) {
   const redis = createRedis(redisUrl)
   const prefix = `${process.env.REDIS_PREFIX ?? 'tally:t:'}${uniqueName('batch')}:`
   t.after(async () => {
@@ -44,7 +44,7 @@ async function votingOn(t: TestContext, shards: number, contentIds: number[]) {
   const keys = redisKeys(prefix, shards)
   for (let shard = 0; shard < shards; shard++) await redis.setbit(keys.contentExists(shard), 0, 1)
   for (const id of contentIds) await redis.setbit(keys.contentExists(keys.shardOf(id)), id, 1)
-  return { redis, keys, cast: createVoteCaller(redis, keys, RULES) }
+  return { redis, keys, cast: createVoteCaller(redis, keys, rules) }
 }
 
 test('votes asked for in one turn are decided in order, each on its own: LIMIT accepted per content, then locked', async (t) => {
@@ -86,4 +86,29 @@ test('when the call fails, every vote of its batch fails with it (each caller an
   const results = await Promise.allSettled([cast(1, 5, 1, Date.now() + 60_000), cast(2, 5, 2, Date.now() + 60_000)])
   assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
   assert.equal(await redis.exists(keys.stream(0)), 0, 'nothing reached the stream')
+})
+
+test('a voter\'s request limit is split over the shards: ceil(limit / shards) each, the total never above limit + shards', () => {
+  assert.equal(voteRequestsPerShard(3000, 1), 3000)
+  assert.equal(voteRequestsPerShard(3000, 4), 750)
+  assert.equal(voteRequestsPerShard(10, 4), 3)
+  assert.equal(voteRequestsPerShard(3, 6), 1)
+  for (const [limit, shards] of [[1, 1], [10, 4], [3000, 6], [7, 1024]] as const) {
+    assert.ok(voteRequestsPerShard(limit, shards) * shards < limit + shards, `${limit} over ${shards} shards`)
+  }
+})
+
+test('with 4 shards a voter gets their request limit once, not once per shard', async (t) => {
+  // One content per shard (ids 20..23 are shards 0..3); a window limit no voter reaches.
+  const { cast } = await votingOn(t, 4, [20, 21, 22, 23], { ...RULES, limit: 1000, requestsPerMinute: 8 })
+  const far = Date.now() + 60_000
+  const asked = Array.from({ length: 20 }, (_, i) => 20 + (i % 4))
+  const outcomes = await Promise.all(asked.map((content) => cast(7, content, 3, far)))
+  assert.equal(outcomes.filter((o) => o.kind === 'accepted').length, 8, 'RATE_LIMIT_PER_MINUTE votes in all')
+  for (const content of [20, 21, 22, 23]) {
+    const kinds = outcomes.filter((_, i) => asked[i] === content).map((o) => o.kind)
+    assert.deepEqual(kinds, ['accepted', 'accepted', 'rate_limited', 'rate_limited', 'rate_limited'], `content ${content}`)
+  }
+  // Another voter has their own budget.
+  assert.equal((await cast(8, 20, 1, far)).kind, 'accepted')
 })

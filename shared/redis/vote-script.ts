@@ -80,9 +80,18 @@ export interface VoteRules {
   limit: number
   windowSeconds: number
   lockSeconds: number
-  /** Vote requests per user per minute. */
+  /** Vote requests per user per minute, over every shard (see voteRequestsPerShard). */
   requestsPerMinute: number
 }
+
+/**
+ * A voter's request budget in each shard: ceil(limit / shards). A vote is decided by its content's
+ * shard's script, which can touch only that shard's keys (one Cluster slot), so the voter's count is
+ * kept per shard; splitting the limit keeps the vote one call, and the voter's total at most
+ * shards × ceil(limit / shards), under limit + shards. The cost: a voter whose votes all land in one
+ * shard is refused after limit / shards (docs/api.md, "Rate limits and Retry-After").
+ */
+export const voteRequestsPerShard = (requestsPerMinute: number, shards: number): number => Math.ceil(requestsPerMinute / shards)
 
 interface PendingVote {
   user: string
@@ -113,7 +122,7 @@ export const MAX_VOTES_PER_CALL = 64
  * converts them per call.
  */
 export function createVoteCaller(redis: Redis, keys: RedisKeys, rules: VoteRules) {
-  const fixedArgs = [rules.limit, rules.windowSeconds, rules.lockSeconds, rules.requestsPerMinute].map(String)
+  const fixedArgs = [rules.limit, rules.windowSeconds, rules.lockSeconds, voteRequestsPerShard(rules.requestsPerMinute, keys.shards)].map(String)
   const shardKeys = Array.from({ length: keys.shards }, (_, shard) => [keys.contentExists(shard), keys.stream(shard), keys.locks(shard)])
   const scores = ['0', '1', '2', '3', '4', '5']
   const waiting: PendingVote[][] = Array.from({ length: keys.shards }, () => [])
