@@ -135,7 +135,15 @@ export function createVoteCaller(redis: Redis, keys: RedisKeys, rules: VoteRules
       keyNames.push(v.window, v.requests)
       args.push(v.user, v.content, v.score, v.deadline)
     }
-    redis.castVotes(String(keyNames.length), ...keyNames, ...args).then((reply) => {
+    let call: Promise<(string | number)[]>
+    try {
+      call = redis.castVotes(String(keyNames.length), ...keyNames, ...args)
+    } catch (err) {
+      // Not expected of ioredis, which rejects instead; but a throw here would escape setImmediate and end the process.
+      for (const v of batch) v.reject(err)
+      return
+    }
+    call.then((reply) => {
       let outcomes: VoteOutcome[]
       try {
         outcomes = parseVoteReplies(reply, batch.length)
