@@ -5,7 +5,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { Cluster, type Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import { redisKeys } from '../shared/redis/keys.js'
 import { createVoteCaller, type VoteOutcome, type VoteRules } from '../shared/redis/vote-script.js'
 import { withTimeout } from '../shared/timeout.js'
@@ -28,12 +28,6 @@ function clusterClient(t: TestContext, cluster: ThrowawayCluster): Cluster {
   t.after(() => client.disconnect())
   return client
 }
-
-/**
- * createVoteCaller is typed for a single Redis; it calls nothing but castVotes, which the Cluster has
- * (defineCommand above), so the Cluster stands in for it here. The product's switch to Cluster will type it for both.
- */
-const asRedis = (cluster: Cluster) => cluster as unknown as Redis
 
 async function markContents(client: Cluster, keys: ReturnType<typeof redisKeys>, ids: number[]) {
   // Bit 0: the shard's bitmap is complete (vote.lua refuses every vote of a shard without it).
@@ -67,7 +61,7 @@ test('on a 3-master Redis Cluster with 6 shards: votes over many contents are ac
   })
 
   await t.test('1200 votes of 40 users over 60 contents: all accepted, and each shard\'s stream holds exactly its accepted votes', async () => {
-    const vote = createVoteCaller(asRedis(client), keys, rules())
+    const vote = createVoteCaller(client, keys, rules())
     const sent: { user: number; content: number; score: number }[] = []
     for (let user = 1; user <= 40; user++) for (let i = 0; i < 30; i++) sent.push({ user, content: contents[(user * 7 + i) % 60]!, score: (user + i) % 6 })
     const outcomes = await Promise.all(sent.map((v) => vote(v.user, v.content, v.score, deadline())))
@@ -87,7 +81,7 @@ test('on a 3-master Redis Cluster with 6 shards: votes over many contents are ac
     const content = 23
     await markContents(client, lockKeys, [content])
     // Five clients, so the votes race as five separate script calls, not one batch.
-    const callers = Array.from({ length: 5 }, () => createVoteCaller(asRedis(clusterClient(t, cluster)), lockKeys, rules({ limit: 10 })))
+    const callers = Array.from({ length: 5 }, () => createVoteCaller(clusterClient(t, cluster), lockKeys, rules({ limit: 10 })))
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => callers[i % 5]!(1000 + i, content, 4, deadline())))
     const kinds = outcomes.map((o) => o.kind)
     assert.equal(kinds.filter((k) => k === 'accepted').length, 10, kinds.join(' '))
@@ -102,7 +96,7 @@ test('after the master of a shard\'s slot is SIGKILLed and its replica promoted,
   const keys = redisKeys(`${prefix}c:`, SHARDS)
   const contents = Array.from({ length: 60 }, (_, i) => i + 1)
   await markContents(client, keys, contents)
-  const vote = createVoteCaller(asRedis(client), keys, rules())
+  const vote = createVoteCaller(client, keys, rules())
   // Every shard's script is loaded (EVALSHA works) on every master before the kill.
   const acceptedIds: string[] = []
   for (const content of contents.slice(0, SHARDS)) {

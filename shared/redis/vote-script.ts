@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis'
+import type { Cluster, Redis, Result } from 'ioredis'
 import type { RedisKeys } from './keys.js'
 
 /*
@@ -121,7 +121,7 @@ export const MAX_VOTES_PER_CALL = 64
  * Every argument goes as a string, the fixed ones stringified once here: given numbers, ioredis
  * converts them per call.
  */
-export function createVoteCaller(redis: Redis, keys: RedisKeys, rules: VoteRules) {
+export function createVoteCaller(redis: Redis | Cluster, keys: RedisKeys, rules: VoteRules) {
   const fixedArgs = [rules.limit, rules.windowSeconds, rules.lockSeconds, voteRequestsPerShard(rules.requestsPerMinute, keys.shards)].map(String)
   const shardKeys = Array.from({ length: keys.shards }, (_, shard) => [keys.contentExists(shard), keys.stream(shard), keys.locks(shard)])
   const scores = ['0', '1', '2', '3', '4', '5']
