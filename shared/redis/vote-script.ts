@@ -126,7 +126,9 @@ export function createVoteCaller(redis: Redis | Cluster, keys: RedisKeys, rules:
   const shardKeys = Array.from({ length: keys.shards }, (_, shard) => [keys.contentExists(shard), keys.stream(shard), keys.locks(shard)])
   const scores = ['0', '1', '2', '3', '4', '5']
   const waiting: PendingVote[][] = Array.from({ length: keys.shards }, () => [])
-  let flushScheduled = false
+  // The shards with votes waiting, in the order their first vote came: a turn looks at these, not at
+  // every shard (up to 1024), and its flush is scheduled when the first shard joins.
+  let pending: number[] = []
 
   const send = (shard: number, batch: PendingVote[]) => {
     const keyNames = [...shardKeys[shard]!]
@@ -158,10 +160,10 @@ export function createVoteCaller(redis: Redis | Cluster, keys: RedisKeys, rules:
   }
 
   const flush = () => {
-    flushScheduled = false
-    for (let shard = 0; shard < waiting.length; shard++) {
+    const shards = pending
+    pending = []
+    for (const shard of shards) {
       const votes = waiting[shard]!
-      if (votes.length === 0) continue
       waiting[shard] = []
       for (let i = 0; i < votes.length; i += MAX_VOTES_PER_CALL) send(shard, votes.slice(i, i + MAX_VOTES_PER_CALL))
     }
@@ -170,13 +172,13 @@ export function createVoteCaller(redis: Redis | Cluster, keys: RedisKeys, rules:
   return (userId: number, contentId: number, score: number, deadlineMs: number): Promise<VoteOutcome> =>
     new Promise((resolve, reject) => {
       const shard = keys.shardOf(contentId)
+      if (waiting[shard]!.length === 0) {
+        if (pending.length === 0) setImmediate(flush)
+        pending.push(shard)
+      }
       waiting[shard]!.push({
         user: String(userId), content: String(contentId), score: scores[score] ?? String(score), deadline: String(deadlineMs),
         window: keys.window(contentId), requests: keys.voteRequests(contentId, userId), resolve, reject,
       })
-      if (!flushScheduled) {
-        flushScheduled = true
-        setImmediate(flush)
-      }
     })
 }
