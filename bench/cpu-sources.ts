@@ -7,7 +7,7 @@
  * (their backends serve other databases). Redis is one process for every client: its CPU includes
  * whatever else uses the shared Redis during the run, and nothing here can tell the two apart.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
 import { readProcStat } from './proc-cpu.js'
@@ -17,7 +17,7 @@ import type { CpuSources, Watched } from './cpu-meter.js'
  * Redis' server process when it runs on this machine: INFO server's process_id, checked against
  * /proc, since a Redis on another host or in another PID namespace has an id that means nothing here.
  */
-export async function redisServerProcess(redis: Redis): Promise<Watched | undefined> {
+export async function redisServerProcess(redis: RedisClient): Promise<Watched | undefined> {
   const info = await redis.info('server')
   const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1])
   const stat = Number.isInteger(pid) ? readProcStat(pid) : undefined
@@ -43,7 +43,7 @@ export function postgresBackends(admin: Db, database: string): () => Promise<Wat
 }
 
 /** Redis, PostgreSQL's backends for the bench database, and this process as the load generator. */
-export async function sharedCpuSources(redis: Redis, admin: Db, database: string): Promise<CpuSources & { redisFound: boolean }> {
+export async function sharedCpuSources(redis: RedisClient, admin: Db, database: string): Promise<CpuSources & { redisFound: boolean }> {
   const redisServer = await redisServerProcess(redis)
   // Not with descendants: the bench's children are the processes under test, metered in their own groups.
   const loadgen: Watched = { group: 'loadgen', name: 'bench', pid: process.pid }

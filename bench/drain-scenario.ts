@@ -5,7 +5,7 @@
  * Both are metered for CPU per vote applied: the ceiling's cost is the bench process (its apply
  * runs there: "loadgen") and its PostgreSQL backend, the consumers' is theirs and their backends'.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import { sql } from 'drizzle-orm'
 import { createDb, type Db } from '../shared/db/client.js'
 import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
@@ -44,7 +44,7 @@ async function resetVotes(db: Db): Promise<void> {
 }
 
 /** Each vote onto its content's shard, as the vote script would put it. */
-async function fillStreams(redis: Redis, keys: RedisKeys, votes: readonly [number, number, number][]): Promise<void> {
+async function fillStreams(redis: RedisClient, keys: RedisKeys, votes: readonly [number, number, number][]): Promise<void> {
   for (let i = 0; i < votes.length; i += XADD_CHUNK) {
     const pipeline = redis.pipeline()
     for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) pipeline.xadd(keys.stream(keys.shardOf(c)), '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
@@ -52,7 +52,7 @@ async function fillStreams(redis: Redis, keys: RedisKeys, votes: readonly [numbe
   }
 }
 
-export async function drain(world: World, redis: Redis, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; cpu: CpuSources; log: (m: string) => void }): Promise<DrainFigures> {
+export async function drain(world: World, redis: RedisClient, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; cpu: CpuSources; log: (m: string) => void }): Promise<DrainFigures> {
   const db = createDb(world.databaseUrl, { max: 2 })
   const votes = randomVotes(world, opts.users, opts.votes)
   const group = 'bench-drain'

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import { createDb } from '../shared/db/client.js'
 import { audit } from '../shared/audit.js'
 import { redisKeys } from '../shared/redis/keys.js'
@@ -11,7 +11,7 @@ import { shardsBacklog } from '../shared/redis/stream-info.js'
  * backlog is empty (or the wait gave up), before the audit: the CPU meter stops there, so the
  * consumers' work on the last votes counts and the audit's full scan of votes does not.
  */
-export async function waitForDrain(redis: Redis, world: World, group: string, consumersRunning: boolean,
+export async function waitForDrain(redis: RedisClient, world: World, group: string, consumersRunning: boolean,
   drained: () => Promise<void> = async () => {}, timeoutMs = 120_000) {
   if (!consumersRunning) {
     await drained()

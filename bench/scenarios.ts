@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { BenchOptions } from './args.js'
 import { runLoad, type LoadResult, type Request } from './load.js'
 import { profileArgs, startProcess, type Running } from './processes.js'
@@ -92,7 +92,7 @@ export async function voteSpread(world: World, opts: BenchOptions, stack: Stack)
  * Everyone votes on a few contents with real thresholds: the lock must engage exactly (at most LIMIT
  * accepted per content per window, checked from the stream itself), and refusals must be as fast as acceptances.
  */
-export async function voteHot(world: World, opts: BenchOptions, stack: Stack, redis: Redis, hotIds: number[]): Promise<ScenarioResult> {
+export async function voteHot(world: World, opts: BenchOptions, stack: Stack, redis: RedisClient, hotIds: number[]): Promise<ScenarioResult> {
   const streamKey = `${world.prefix}votes:{0}`
   const startId = `${Date.now()}-0`
   const load = await runLoad({

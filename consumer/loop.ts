@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { Logger } from 'pino'
 import type { Db } from '../shared/db/client.js'
 import { pgErrorCode } from '../shared/db/errors.js'
@@ -17,9 +17,9 @@ import {
 export interface LoopDeps {
   db: Db
   /** Commands: XACK, XADD, XAUTOCLAIM, XTRIM. */
-  redis: Redis
+  redis: RedisClient
   /** Its own connection for XREADGROUP BLOCK, which holds a connection while it waits. */
-  blocking: Redis
+  blocking: RedisClient
   streams: readonly string[]
   /** Where each commit's changed contents are announced, so the API's cached pages showing them go. */
   readChangesChannel: string

@@ -10,6 +10,7 @@ import { loggerOptions } from '../shared/logger.js'
 import { createDb } from '../shared/db/client.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
+import { describeTarget, redisTarget } from '../shared/redis/target.js'
 import { stopWhenSupervisorExits } from '../shared/supervised.js'
 import { checkReady, createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
 import { runLoop } from './loop.js'
@@ -23,8 +24,9 @@ const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
 const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
 const { streams, settings, claimIntervalMs, trimIntervalMs } = consumerSettings(config, consumer, keys)
 const db = createDb(config.DATABASE_URL, { max: 2 })
-const redis = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}` })
-const blocking = createRedis(config.REDIS_URL, { name: `tally-consumer:${consumer}:read` })
+const target = redisTarget(config)
+const redis = createRedis(target, { name: `tally-consumer:${consumer}` })
+const blocking = createRedis(target, { name: `tally-consumer:${consumer}:read` })
 const metrics = createConsumerMetrics({
   redis, streams, group: config.CONSUMER_GROUP, deadLetters: keys.deadLetters, clients: { commands: redis, blocking },
   supervisorRestarts: config.SUPERVISOR_RESTARTS,
@@ -56,7 +58,7 @@ stopWhenSupervisorExits()
 
 const stopProgress = logProgress(metrics, log, PROGRESS_INTERVAL_MS)
 
-log.info({ consumer, group: config.CONSUMER_GROUP, streams, batchSize: config.CONSUMER_BATCH_SIZE }, 'consumer started')
+log.info({ consumer, group: config.CONSUMER_GROUP, redis: describeTarget(target), streams, batchSize: config.CONSUMER_BATCH_SIZE }, 'consumer started')
 await runLoop({
   db, redis, blocking, streams, metrics, log, signal: controller.signal, readChangesChannel: keys.readChanges,
   claimIntervalMs, trimIntervalMs, settings,

@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import { sql } from 'drizzle-orm'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { Logger } from 'pino'
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Db } from '../shared/db/client.js'
@@ -26,12 +26,12 @@ export interface ConsumerMetrics {
 
 export interface ConsumerMetricsDeps {
   /** Reads the queue's state when scraped. */
-  redis: Redis
+  redis: RedisClient
   streams: readonly string[]
   group: string
   deadLetters: string
   /** The clients whose failed commands are counted, by the name they are counted under. */
-  clients?: Record<string, Redis>
+  clients?: Record<string, RedisClient>
   /** SUPERVISOR_RESTARTS: how often npm start restarted this process before. */
   supervisorRestarts?: number
 }
@@ -118,7 +118,7 @@ export interface Readiness { status: Check; postgres: Check; redis: Check }
 const PROBE_TIMEOUT_MS = 1000
 
 /** PostgreSQL answers a query and Redis a PING, each within PROBE_TIMEOUT_MS. */
-export async function checkReady(db: Db, redis: Redis): Promise<Readiness> {
+export async function checkReady(db: Db, redis: RedisClient): Promise<Readiness> {
   const probe = (work: () => Promise<unknown>) =>
     withTimeout(work(), PROBE_TIMEOUT_MS, 'readiness probe').then(() => 'ok' as const, () => 'down' as const)
   const [postgres, redisCheck] = await Promise.all([

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import { Gauge, type Registry } from 'prom-client'
 import { groupInfo } from '../shared/redis/stream-info.js'
 import { withTimeout } from '../shared/timeout.js'
@@ -37,7 +37,7 @@ export function entryAgeSeconds(entryId: string | undefined, nowMs: number): num
 }
 
 /** One stream as the group sees it: a few commands, the last two only when there is something to find. */
-async function readStream(redis: Redis, stream: string, group: string): Promise<StreamState> {
+async function readStream(redis: RedisClient, stream: string, group: string): Promise<StreamState> {
   const [length, info] = await Promise.all([redis.xlen(stream), groupInfo(redis, stream, group)])
   if (info === null) return { stream, length, lag: 0, pending: 0 }
   const [pending, next] = await Promise.all([
@@ -52,7 +52,7 @@ async function readStream(redis: Redis, stream: string, group: string): Promise<
   }
 }
 
-export async function readQueueState(redis: Redis, streams: readonly string[], group: string, deadLetters: string): Promise<QueueState> {
+export async function readQueueState(redis: RedisClient, streams: readonly string[], group: string, deadLetters: string): Promise<QueueState> {
   const [[seconds, micros], dead, states] = await Promise.all([
     redis.time(), redis.xlen(deadLetters), Promise.all(streams.map((s) => readStream(redis, s, group))),
   ])

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { Rejected, StreamEntry } from './decode.js'
 
 export interface StreamSettings {
@@ -23,7 +23,7 @@ export interface Batch {
 }
 
 /** XGROUP CREATE … MKSTREAM, from the start of the stream; BUSYGROUP (it exists) is fine, nothing else is. */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM')
   } catch (err) {
@@ -38,7 +38,7 @@ export const isNoGroup = (err: unknown): boolean => String((err as Error)?.messa
  * Make the stream and group of every stream again after a NOGROUP. A failure is left for later: the
  * next command on a missing group gets NOGROUP again, and with it another attempt.
  */
-export async function recreateGroups(redis: Redis, streams: readonly string[], group: string): Promise<void> {
+export async function recreateGroups(redis: RedisClient, streams: readonly string[], group: string): Promise<void> {
   await Promise.all(streams.map((s) => ensureGroup(redis, s, group))).catch(() => {})
 }
 
@@ -46,7 +46,7 @@ export async function recreateGroups(redis: Redis, streams: readonly string[], g
  * Leave the group tidy at shutdown: a consumer with nothing pending is forgotten; one with pending
  * entries is kept, since deleting it would drop them from the PEL (they must stay to be taken over).
  */
-export async function leaveGroup(redis: Redis, streams: readonly string[], group: string, consumer: string): Promise<void> {
+export async function leaveGroup(redis: RedisClient, streams: readonly string[], group: string, consumer: string): Promise<void> {
   if (redis.status !== 'ready') return
   try {
     for (const stream of streams) {
@@ -61,26 +61,17 @@ export async function leaveGroup(redis: Redis, streams: readonly string[], group
  * for the first to arrive in any of them: one batch per stream that had entries, each at most
  * batchSize (COUNT is per stream), in the order of `streams`. One call over every shard, rather than
  * one per shard in turn, so an idle shard's BLOCK never delays a busy one's entries. Uses the blocking
- * connection.
+ * connection. On a Redis Cluster, one read per shard instead (CLUSTER_IDLE_POLL_MS says why).
  * A short read means votes trickle in: rather than pay a transaction and a commit flush for a handful
  * of votes, linger once and top the batches up. Under a steady load this turns many tiny transactions
  * into a few large ones (PostgreSQL's cost is mostly per statement and per commit), at the price of
  * lingerMs more before a vote is applied.
  */
-export async function readNew(blocking: Redis, streams: readonly string[], s: StreamSettings, signal?: AbortSignal): Promise<Batch[]> {
-  const ids = streams.map(() => '>')
+export async function readNew(blocking: RedisClient, streams: readonly string[], s: StreamSettings, signal?: AbortSignal): Promise<Batch[]> {
   const byStream = new Map<string, StreamEntry[]>()
-  // The Buffer reply: field names and values stay Buffers for decodeEntry to read in place; only ids become
-  // strings (for XACK, logs and dead letters). ioredis reads replies as Buffers anyway and the string reply
-  // converts each of them: 2.9 µs of CPU per 2,000-entry-read entry as strings, 1.6 as Buffers (measured),
-  // against a consumer total of about 7 µs per vote in a drain.
   const read = async (count: number, blockMs?: number): Promise<number> => {
-    const reply = await (blockMs === undefined
-      ? blocking.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'STREAMS', ...streams, ...ids)
-      : blocking.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)) as
-      [Buffer, [Buffer, Buffer[]][]][] | null
     let longest = 0
-    for (const [name, got] of reply ?? []) {
+    for (const [name, got] of await readGroup(blocking, streams, s, count, blockMs)) {
       const entries = got as unknown as StreamEntry[]
       if (entries.length === 0) continue
       for (const entry of entries) entry[0] = (entry[0] as unknown as Buffer).toString('latin1')
@@ -93,7 +84,11 @@ export async function readNew(blocking: Redis, streams: readonly string[], s: St
     return longest
   }
   const longest = await read(s.batchSize, s.blockMs)
-  if (longest === 0) return []
+  if (longest === 0) {
+    // A cluster's reads do not block (below): an idle round waits here instead, so idle consumers do not spin.
+    if (blocking.isCluster && !signal?.aborted) await new Promise((resolve) => setTimeout(resolve, Math.min(s.blockMs, CLUSTER_IDLE_POLL_MS)))
+    return []
+  }
   // Topped up by at most what the fullest stream has room for, so no batch exceeds batchSize.
   if (longest < s.batchSize && s.lingerMs > 0 && !signal?.aborted) {
     await new Promise((resolve) => setTimeout(resolve, s.lingerMs))
@@ -103,10 +98,38 @@ export async function readNew(blocking: Redis, streams: readonly string[], s: St
 }
 
 /**
+ * On a Redis Cluster an idle consumer asks every shard this often. A cluster refuses one XREADGROUP over
+ * streams in different slots (CROSSSLOT), and a blocking read per shard would hold the one connection
+ * the client keeps to each master, delaying every other shard on that master by up to CONSUMER_BLOCK_MS.
+ * So on a cluster each shard is read without BLOCK, all at once (pipelined per master), and a round that
+ * finds nothing waits this long: a vote arriving at an idle consumer waits up to this much more, and each
+ * idle consumer sends VOTE_STREAM_SHARDS reads per poll (6 shards: 240 small commands a second).
+ */
+export const CLUSTER_IDLE_POLL_MS = 25
+
+type GroupReply = [name: Buffer, entries: [Buffer, Buffer[]][]][]
+
+/**
+ * XREADGROUP … STREAMS over every stream. The Buffer reply: field names and values stay Buffers for
+ * decodeEntry to read in place; only ids become strings (for XACK, logs and dead letters). ioredis reads
+ * replies as Buffers anyway and the string reply converts each of them: 2.9 µs of CPU per entry of a
+ * 2,000-entry read as strings, 1.6 as Buffers (measured), against a consumer total of about 7 µs per vote.
+ */
+async function readGroup(redis: RedisClient, streams: readonly string[], s: StreamSettings, count: number, blockMs?: number): Promise<GroupReply> {
+  const command = (names: readonly string[], block?: number) => (block === undefined
+    ? redis.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'STREAMS', ...names, ...names.map(() => '>'))
+    : redis.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'BLOCK', block, 'STREAMS', ...names, ...names.map(() => '>'))) as
+    Promise<GroupReply | null>
+  if (!redis.isCluster) return (await command(streams, blockMs)) ?? []
+  const replies = await Promise.all(streams.map((stream) => command([stream])))
+  return replies.flatMap((reply) => reply ?? [])
+}
+
+/**
  * Take over entries another consumer left pending for claimIdleMs (it died, or is stuck), with their
  * delivery counts, so the caller can dead-letter those delivered too often. `cursor` walks the PEL.
  */
-export async function claimStale(redis: Redis, stream: string, s: StreamSettings, cursor: string): Promise<{ batch: Batch | null; cursor: string }> {
+export async function claimStale(redis: RedisClient, stream: string, s: StreamSettings, cursor: string): Promise<{ batch: Batch | null; cursor: string }> {
   const [next, claimed, deletedIds] = await redis.xautoclaim(stream, s.group, s.consumer, s.claimIdleMs, cursor, 'COUNT', s.batchSize) as
     [string, (StreamEntry | null)[], string[]?]
   // Entries trimmed while pending come back as ids only (Redis 7 removes them from the PEL itself).
@@ -124,7 +147,7 @@ const PENDING_PAGE = 1000
  * until every id is found, rather than read once with a count that could stop short and leave an entry
  * without its count (taken as 1: a round of the max-deliveries check skipped).
  */
-async function deliveryCounts(redis: Redis, stream: string, s: StreamSettings, ids: readonly string[]): Promise<Map<string, number>> {
+async function deliveryCounts(redis: RedisClient, stream: string, s: StreamSettings, ids: readonly string[]): Promise<Map<string, number>> {
   const wanted = new Set(ids)
   const counts = new Map<string, number>()
   let from = ids[0]!
@@ -142,7 +165,7 @@ async function deliveryCounts(redis: Redis, stream: string, s: StreamSettings, i
  * would still have acked its entry: gone, with no dead letter to show for it. Two round trips, and only
  * for batches that have rejects.
  */
-export async function deadLetter(redis: Redis, s: StreamSettings, rejected: readonly Rejected[]): Promise<void> {
+export async function deadLetter(redis: RedisClient, s: StreamSettings, rejected: readonly Rejected[]): Promise<void> {
   if (rejected.length === 0) return
   const adds = redis.pipeline()
   for (const r of rejected) {
@@ -165,7 +188,7 @@ export async function deadLetter(redis: Redis, s: StreamSettings, rejected: read
  * applied. A consumer that really died stops renewing, so its entries are still taken over in time.
  * Returns the function that stops renewing.
  */
-export function holdEntries(redis: Redis, stream: string, s: StreamSettings, ids: readonly string[]): () => void {
+export function holdEntries(redis: RedisClient, stream: string, s: StreamSettings, ids: readonly string[]): () => void {
   if (ids.length === 0) return () => {}
   const timer = setInterval(() => {
     redis.xclaim(stream, s.group, s.consumer, 0, ...ids, 'JUSTID').catch(() => { /* Redis away: nobody can claim them either */ })
@@ -174,6 +197,6 @@ export function holdEntries(redis: Redis, stream: string, s: StreamSettings, ids
   return () => clearInterval(timer)
 }
 
-export async function ack(redis: Redis, stream: string, group: string, ids: readonly string[]): Promise<void> {
+export async function ack(redis: RedisClient, stream: string, group: string, ids: readonly string[]): Promise<void> {
   if (ids.length > 0) await redis.xack(stream, group, ...ids)
 }

@@ -11,7 +11,8 @@ import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '../shared/config.js'
 
 export interface LocalServicesOptions {
   databaseUrl: string
-  redisUrl: string
+  /** Undefined when Redis is a cluster (REDIS_CLUSTER_NODES): never started here. */
+  redisUrl: string | undefined
   /** Data lives in <dataDir>/postgres and <dataDir>/redis (npm start passes the repo's .data/). */
   dataDir: string
   log: (msg: string) => void
@@ -52,15 +53,17 @@ function redact(url: string): string {
 
 function describeServices(opts: LocalServicesOptions, dataDir: string): Service[] {
   const pgAt = endpointOf(opts.databaseUrl, 5432)
-  const redisAt = endpointOf(opts.redisUrl, 6379)
-  return [{
+  const postgres: Service = {
     variable: 'DATABASE_URL', product: 'PostgreSQL', aptPackage: 'postgresql', url: opts.databaseUrl, at: pgAt,
     probe: () => probePostgres(pgAt),
     prepare: async () => {
       const binaries = await findPostgresBinaries(join(dataDir, 'postgres'), opts.searchPath)
       return binaries === undefined ? undefined : () => startPostgres({ binaries, dataDir, at: pgAt, log: opts.log })
     },
-  }, {
+  }
+  if (opts.redisUrl === undefined) return [postgres]
+  const redisAt = endpointOf(opts.redisUrl, 6379)
+  return [postgres, {
     variable: 'REDIS_URL', product: 'Redis', aptPackage: 'redis-server', url: opts.redisUrl, at: redisAt,
     probe: () => probeRedis(redisAt),
     prepare: async () => {

@@ -99,7 +99,7 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => requestStop(0))
 
   try {
-    services = await ensureLocalServices({ databaseUrl: config.DATABASE_URL, redisUrl: config.REDIS_URL, dataDir, log, manage, searchPath: env.PATH })
+    services = await ensureLocalServices({ databaseUrl: config.DATABASE_URL, redisUrl: config.REDIS_CLUSTER_NODES ? undefined : config.REDIS_URL, dataDir, log, manage, searchPath: env.PATH })
     if (stopRequests === 0) {
       const { created } = await migrateDatabase(config.DATABASE_URL)
       log(created ? 'database created and migrated' : 'database migrated')

@@ -8,6 +8,7 @@ import { validatorCompiler } from './validation.js'
 import { acceptFormBodies } from './form-body.js'
 import dbPlugin from './plugins/db.js'
 import redisPlugin from './plugins/redis.js'
+import { redisTarget } from '../shared/redis/target.js'
 import readStatePlugin from './plugins/read-state.js'
 import authPlugin from './plugins/auth.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -58,8 +59,8 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   acceptFormBodies(app)
   await app.register(securityHeaders)
   await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
-  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
-  await app.register(readStatePlugin, { url: config.REDIS_URL, connectionName: `tally-api:reads:${config.REDIS_PREFIX}` })
+  await app.register(redisPlugin, { target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
+  await app.register(readStatePlugin, { target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}` })
   await app.register(authPlugin, { secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL })
   await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: config.API_PROCESSES })
   await app.register(docsPlugin)

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
 import { listContents, type ContentReads, type ContentRow, type PageStart } from './queries/contents.js'
@@ -43,7 +43,7 @@ const pageKey = (start: PageStart, size: number) =>
  * per page by primary key and remembered while the page lasts; with no score on the page they get
  * the anonymous bytes. While not live, every read goes to PostgreSQL and reads the locks from Redis.
  */
-export function createContentPages(deps: { db: Db; reads: ContentReads; redis: Redis; keys: RedisKeys; readState: ReadState; readCacheMs: number }) {
+export function createContentPages(deps: { db: Db; reads: ContentReads; redis: RedisClient; keys: RedisKeys; readState: ReadState; readCacheMs: number }) {
   const { db, reads, redis, keys, readState } = deps
   const pages = createPageCache<Entry>({ maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: (e) => e.bytes })
   const callers = new Map<string, { serial: number; scores: ReadonlyMap<number, number> }>()

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 
 /**
@@ -17,7 +17,7 @@ type Callback = Parameters<FastifyRateLimitStore['incr']>[1]
 // Keys counted in memory at once; past it the oldest window is forgotten (its key starts afresh).
 const MAX_LOCAL_KEYS = 100_000
 
-export function rateLimitStore(redis: Redis, namespace: string): FastifyRateLimitStoreCtor {
+export function rateLimitStore(redis: RedisClient, namespace: string): FastifyRateLimitStoreCtor {
   const windows = new Map<string, { count: number; endsAtMs: number }>()
 
   const local: FastifyRateLimitStore = {

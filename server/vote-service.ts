@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../shared/redis/client.js'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
 import { answerOf, createVoteCaller, type VoteAnswer, type VoteOutcome, type VoteRules } from '../shared/redis/vote-script.js'
@@ -21,7 +21,7 @@ const CLOCK_SYNC_MS = 60_000
  * content index after Redis lost its data, once per process at a time.
  */
 export function createVoteService(deps: {
-  db: Db; redis: Redis; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (answer: VoteAnswer) => void
+  db: Db; redis: RedisClient; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (answer: VoteAnswer) => void
 }) {
   const { db, redis, keys, settings, log, count } = deps
   // The deadline is stated in the clock the script reads (Redis' TIME) and carried forward here with the

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { sql } from 'drizzle-orm'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis/client.js'
 import type { Db } from './db/client.js'
 import type { RedisKeys } from './redis/keys.js'
 import { groupInfo } from './redis/stream-info.js'
@@ -21,7 +21,7 @@ export interface AuditReport {
   deadLetters: number
 }
 
-export async function audit(db: Db, redis: Redis, keys: RedisKeys, group: string): Promise<AuditReport> {
+export async function audit(db: Db, redis: RedisClient, keys: RedisKeys, group: string): Promise<AuditReport> {
   const mismatches = await db.execute<AuditReport['mismatches'][number]>(sql`
     select c.id, c.vote_count, c.vote_sum::int as vote_sum, coalesce(v.n, 0)::int as actual_count, coalesce(v.s, 0)::int as actual_sum
     from contents c left join (select content_id, count(*) as n, sum(score) as s from votes group by content_id) v on v.content_id = c.id
@@ -53,11 +53,11 @@ export function formatReport(r: AuditReport): string {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [{ loadConfig }, { createDb }, { createRedis, closeRedis }, { redisKeys }] = await Promise.all([
-    import('./config.js'), import('./db/client.js'), import('./redis/client.js'), import('./redis/keys.js')])
+  const [{ loadConfig }, { createDb }, { createRedis, closeRedis }, { redisKeys }, { redisTarget }] = await Promise.all([
+    import('./config.js'), import('./db/client.js'), import('./redis/client.js'), import('./redis/keys.js'), import('./redis/target.js')])
   const config = loadConfig()
   const db = createDb(config.DATABASE_URL, { max: 1 })
-  const redis = createRedis(config.REDIS_URL, { commandTimeoutMs: 5000 })
+  const redis = createRedis(redisTarget(config), { commandTimeoutMs: 5000 })
   try {
     const report = await audit(db, redis, redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS), config.CONSUMER_GROUP)
     console.log(process.argv.includes('--json') ? JSON.stringify(report) : formatReport(report))

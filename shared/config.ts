@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { parseClusterNodes } from './redis/target.js'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -24,6 +25,7 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: DEFAULT_DATABASE_URL }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ description: 'Redis Cluster start-up nodes, comma-separated host:port or redis[s]:// URLs; set, it replaces REDIS_URL (docs/scaling.md)' })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]*$', default: 'tally:' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   VOTE_STREAM_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 1, description: 'vote streams a content maps to by id % shards; change only upward, after draining (docs/operations.md)' }),
@@ -74,6 +76,14 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
   }
   const valid = value as Env
   const warnings: string[] = []
+  if (valid.REDIS_CLUSTER_NODES !== undefined) {
+    try {
+      parseClusterNodes(valid.REDIS_CLUSTER_NODES)
+    } catch (err) {
+      throw new ConfigError(`invalid REDIS_CLUSTER_NODES: ${(err as Error).message} (got ${JSON.stringify(env.REDIS_CLUSTER_NODES)})`)
+    }
+    if (valid.VOTE_STREAM_SHARDS === 1) warnings.push('REDIS_CLUSTER_NODES is set with VOTE_STREAM_SHARDS=1: every vote goes to one master; set VOTE_STREAM_SHARDS to a multiple of the masters')
+  }
   let secret = valid.JWT_SECRET
   if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
     if (valid.NODE_ENV === 'production') {

@@ -1,5 +1,5 @@
 import { gt, asc } from 'drizzle-orm'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis/client.js'
 import type { Db } from './db/client.js'
 import { contents } from './db/schema.js'
 import type { RedisKeys } from './redis/keys.js'
@@ -14,12 +14,12 @@ import type { RedisKeys } from './redis/keys.js'
 const CHUNK = 100_000
 
 /** Called inside the transaction that inserts the content, before COMMIT: a committed content always has its bit. */
-export async function markContentExists(redis: Redis, keys: RedisKeys, id: number): Promise<void> {
+export async function markContentExists(redis: RedisClient, keys: RedisKeys, id: number): Promise<void> {
   await redis.setbit(keys.contentExists(keys.shardOf(id)), id, 1)
 }
 
 /** For an insert that was rolled back after its bit was (or may yet be) set: votes for it must be 404. */
-export async function unmarkContent(redis: Redis, keys: RedisKeys, id: number): Promise<void> {
+export async function unmarkContent(redis: RedisClient, keys: RedisKeys, id: number): Promise<void> {
   await redis.setbit(keys.contentExists(keys.shardOf(id)), id, 0)
 }
 
@@ -27,7 +27,7 @@ export async function unmarkContent(redis: Redis, keys: RedisKeys, id: number): 
  * Rebuild every shard's bitmap from PostgreSQL. Bits are OR-ed into the live bitmap, never replace
  * it, so a content created while this runs keeps the bit its own insert set. Safe to run concurrently.
  */
-export async function rebuildContentIndex(db: Db, redis: Redis, keys: RedisKeys): Promise<number> {
+export async function rebuildContentIndex(db: Db, redis: RedisClient, keys: RedisKeys): Promise<number> {
   const perShard = Array.from({ length: keys.shards }, () => [] as number[])
   let last = 0
   let total = 0

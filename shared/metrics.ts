@@ -1,5 +1,6 @@
-import { ReplyError, type Redis } from 'ioredis'
+import { ReplyError, type Command } from 'ioredis'
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client'
+import type { RedisClient } from './redis/client.js'
 
 /*
  * What the API's and the consumer's metrics have in common: Node's process metrics, and the errors of
@@ -57,7 +58,7 @@ export function redisErrorKind(err: Error): RedisErrorKind | null {
  * connection closing after a timeout) is not counted, nor is a re-sent command (offline queue,
  * reconnect) wrapped twice over, which the errors already counted tell apart without a mark per command.
  */
-export function countRedisErrors(registry: Registry, service: Service, clients: Record<string, Redis>): void {
+export function countRedisErrors(registry: Registry, service: Service, clients: Record<string, RedisClient>): void {
   const counter = (registry.getSingleMetric('tally_redis_command_errors_total') as Counter<'service' | 'client' | 'kind'> | undefined) ??
     new Counter({
       name: 'tally_redis_command_errors_total',
@@ -69,10 +70,12 @@ export function countRedisErrors(registry: Registry, service: Service, clients: 
   for (const [client, redis] of Object.entries(clients)) {
     const byKind = new Map(REDIS_ERROR_KINDS.map((kind) => [kind, counter.labels(service, client, kind)] as const))
     for (const child of byKind.values()) child.inc(0)
-    const send = redis.sendCommand
-    redis.sendCommand = function (this: Redis, command, stream) {
+    // A Cluster client's sendCommand takes a third argument (the node), passed through untouched.
+    const sender = redis as unknown as { sendCommand: (command: Command, ...rest: unknown[]) => unknown }
+    const send = sender.sendCommand
+    sender.sendCommand = function (this: unknown, command, ...rest) {
       // ioredis names itself with CLIENT SETINFO on every connect and ignores a Redis too old to know it.
-      if (command.name === 'client' && String(command.args[0]).toLowerCase() === 'setinfo') return send.call(this, command, stream)
+      if (command.name === 'client' && String(command.args[0]).toLowerCase() === 'setinfo') return send.call(this, command, ...rest)
       const reject = command.reject
       let settled = false
       command.reject = (err: Error) => {
@@ -84,7 +87,7 @@ export function countRedisErrors(registry: Registry, service: Service, clients: 
         settled = true
         reject(err)
       }
-      return send.call(this, command, stream)
+      return send.call(this, command, ...rest)
     }
   }
 }

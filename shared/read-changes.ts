@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis/client.js'
 
 /*
  * Committed changes to what content reads return are announced on one Redis channel, so every API
@@ -20,13 +20,13 @@ const MAX_IDS_PER_MESSAGE = 10_000
 export type ReadChange = { all: true } | { all: false; contentIds: number[] }
 
 /** After a commit that changed the votes (counts, averages, scores) of these contents. */
-export async function announceVotesChanged(redis: Redis, channel: string, contentIds: readonly number[]): Promise<void> {
+export async function announceVotesChanged(redis: RedisClient, channel: string, contentIds: readonly number[]): Promise<void> {
   if (contentIds.length === 0) return
   await redis.publish(channel, contentIds.length > MAX_IDS_PER_MESSAGE ? ALL_CHANGED : contentIds.join(','))
 }
 
 /** After a commit that may change any list: new contents (page numbers shift, counts grow). */
-export async function announceAllChanged(redis: Redis, channel: string): Promise<void> {
+export async function announceAllChanged(redis: RedisClient, channel: string): Promise<void> {
   await redis.publish(channel, ALL_CHANGED)
 }
 

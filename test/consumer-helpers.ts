@@ -11,7 +11,7 @@ import { audit } from '../shared/audit.js'
 import { DEFAULT_REDIS_URL } from '../shared/config.js'
 import { createDb, type Db } from '../shared/db/client.js'
 import { contents, users } from '../shared/db/schema.js'
-import { closeRedis, createRedis } from '../shared/redis/client.js'
+import { closeRedis, createRedis, type RedisClient } from '../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
 import { entryVersion } from '../consumer/decode.js'
 import { fieldsToRecord as toRecord, groupInfo } from '../shared/redis/stream-info.js'
@@ -69,7 +69,7 @@ export interface VoteInput { user: number; content: number; score: number }
 export interface Added extends VoteInput { id: string }
 
 /** XADD each vote (fields as vote.lua writes them), pipelined in order; returns them with their entry ids. */
-export async function addVotes(redis: Redis, stream: string, votes: readonly VoteInput[]): Promise<Added[]> {
+export async function addVotes(redis: RedisClient, stream: string, votes: readonly VoteInput[]): Promise<Added[]> {
   const added: Added[] = []
   for (let i = 0; i < votes.length; i += 500) {
     const chunk = votes.slice(i, i + 500)
@@ -121,10 +121,10 @@ export async function assertDbHolds(db: Db, redis: Redis, keys: RedisKeys, conte
 const sortedEntries = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 
 /** The group's row of XINFO GROUPS, or null while the group does not exist yet. */
-export const groupState = (redis: Redis, stream: string, group = GROUP) => groupInfo(redis, stream, group)
+export const groupState = (redis: RedisClient, stream: string, group = GROUP) => groupInfo(redis, stream, group)
 
 /** Every entry delivered and acknowledged: pending 0 and nothing left to deliver. */
-export async function waitForDrained(redis: Redis, stream: string, timeoutMs = 20_000): Promise<void> {
+export async function waitForDrained(redis: RedisClient, stream: string, timeoutMs = 20_000): Promise<void> {
   await waitFor(async () => {
     const state = await groupState(redis, stream)
     if (!state || state.pending !== 0) return false
@@ -135,14 +135,14 @@ export async function waitForDrained(redis: Redis, stream: string, timeoutMs = 2
 }
 
 /** Entries pending (delivered, not acked) for one consumer of the group. */
-export async function pendingOf(redis: Redis, stream: string, consumer: string): Promise<string[]> {
+export async function pendingOf(redis: RedisClient, stream: string, consumer: string): Promise<string[]> {
   const rows = (await redis.xpending(stream, GROUP, '-', '+', 100_000, consumer)) as [string, string, number, number][]
   return rows.map(([id]) => id)
 }
 
 export interface DeadLetter { id: string; [field: string]: string }
 
-export async function deadLetters(redis: Redis, keys: RedisKeys): Promise<DeadLetter[]> {
+export async function deadLetters(redis: RedisClient, keys: RedisKeys): Promise<DeadLetter[]> {
   return (await redis.xrange(keys.deadLetters, '-', '+')).map(([id, fields]) => ({ ...toRecord(fields) as Record<string, string>, id }))
 }
 

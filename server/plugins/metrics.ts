@@ -58,6 +58,12 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
       locksCounted = seen
     },
   })
+  new Gauge({
+    name: 'tally_read_changes_subscribed',
+    help: 'Whether this API process hears change announcements (1), and so serves list pages from memory; 0 while not, when every list read goes to PostgreSQL',
+    registers: [registry],
+    collect() { this.set(app.readState.live ? 1 : 0) },
+  })
   const lockSets = Array.from({ length: app.keys.shards }, (_, shard) => app.keys.locks(shard))
   new Gauge({
     name: 'tally_contents_locked',

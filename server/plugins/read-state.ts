@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
-import { closeRedis, createRedis } from '../../shared/redis/client.js'
+import type { Cluster } from 'ioredis'
+import { createSubscriber } from '../../shared/redis/subscriber.js'
+import type { RedisTarget } from '../../shared/redis/target.js'
 import { parseLockMessage, parseReadChange } from '../../shared/read-changes.js'
 import { createReadState, type ReadState } from '../read-state.js'
 
@@ -16,12 +18,12 @@ declare module 'fastify' {
  * channel feed this process's ReadState. On every (re)subscription the live locks are loaded from
  * the shards' lock sets, AFTER subscribing, so a lock set in between is not missed either way.
  */
-export default fp<{ url: string; connectionName: string }>(async (app, opts) => {
+export default fp<{ target: RedisTarget; connectionName: string }>(async (app, opts) => {
   const state = createReadState()
   app.decorate('readState', state)
   const { keys } = app
   const lockChannels = Array.from({ length: keys.shards }, (_, shard) => keys.locks(shard))
-  const subscriber = createRedis(opts.url, { name: opts.connectionName })
+  const subscriber = createSubscriber(opts.target, opts.connectionName, app.redis.isCluster ? app.redis as Cluster : undefined)
 
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === keys.readChanges) {
@@ -59,6 +61,6 @@ export default fp<{ url: string; connectionName: string }>(async (app, opts) => 
   app.addHook('onClose', async () => {
     clearTimeout(retry)
     state.disconnected()
-    await closeRedis(subscriber)
+    await subscriber.close()
   })
 }, { name: 'read-state', dependencies: ['redis'] })

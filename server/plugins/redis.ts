@@ -1,17 +1,17 @@
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import { closeRedis, createRedis, waitForReady } from '../../shared/redis/client.js'
+import { closeRedis, createRedis, waitForReady, type RedisClient } from '../../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../../shared/redis/keys.js'
+import type { RedisTarget } from '../../shared/redis/target.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    redis: RedisClient
     keys: RedisKeys
   }
 }
 
 export interface RedisPluginOptions {
-  url: string
+  target: RedisTarget
   prefix: string
   /** VOTE_STREAM_SHARDS */
   shards: number
@@ -22,7 +22,7 @@ export interface RedisPluginOptions {
 export default fp<RedisPluginOptions>(async (app, opts) => {
   // No offline queue: while Redis is away a vote fails at once (503) and the rate limiter fails open,
   // instead of requests piling up behind a reconnect.
-  const redis = createRedis(opts.url, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, autoPipelining: opts.autoPipelining, name: 'tally-api' })
+  const redis = createRedis(opts.target, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, autoPipelining: opts.autoPipelining, name: 'tally-api' })
   let wasReady = false
   redis.on('ready', () => {
     if (wasReady) app.log.info('redis connection restored')
@@ -32,7 +32,7 @@ export default fp<RedisPluginOptions>(async (app, opts) => {
   redis.on('error', (err: Error) => {
     if (wasReady) app.log.warn({ err: err.message }, 'redis connection error')
   })
-  app.decorate('redis', redis)
+  app.decorate<RedisClient>('redis', redis)
   app.decorate('keys', redisKeys(opts.prefix, opts.shards))
   // The API may start before Redis: reads work without it, and the client reconnects by itself.
   if (!(await waitForReady(redis, Math.max(2000, opts.commandTimeoutMs)))) {

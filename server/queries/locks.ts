@@ -1,18 +1,19 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../shared/redis/client.js'
 import type { RedisKeys } from '../../shared/redis/keys.js'
 import type { ReadState } from '../read-state.js'
 
 /**
- * When each content's vote lock ends (epoch ms), null when not locked, read from Redis in one MGET:
+ * When each content's vote lock ends (epoch ms), null when not locked, read from Redis in one MGET (on
+ * a Redis Cluster one per shard, whose windows share a slot, sent at once: one round trip per master):
  * the path for reads while this process is not subscribed to lock announcements (server/read-state.ts).
  * A locked content's window holds minus the lock's end (vote.lua writes it); an open window holds a
  * positive count, which means "not locked". Reads must not fail with Redis: when it is unreachable
  * every lock is "unknown", shown as null.
  */
-export async function readLocks(redis: Redis, keys: RedisKeys, ids: readonly number[]): Promise<(number | null)[]> {
+export async function readLocks(redis: RedisClient, keys: RedisKeys, ids: readonly number[]): Promise<(number | null)[]> {
   if (ids.length === 0) return []
   try {
-    const windows = await redis.mget(...ids.map((id) => keys.window(id)))
+    const windows = await readWindows(redis, keys, ids)
     const now = Date.now()
     return windows.map((v) => {
       const ms = v === null ? NaN : -Number(v)
@@ -23,11 +24,28 @@ export async function readLocks(redis: Redis, keys: RedisKeys, ids: readonly num
   }
 }
 
+async function readWindows(redis: RedisClient, keys: RedisKeys, ids: readonly number[]): Promise<(string | null)[]> {
+  if (!redis.isCluster || keys.shards === 1) return redis.mget(...ids.map((id) => keys.window(id)))
+  const byShard = new Map<number, number[]>()
+  ids.forEach((id, i) => {
+    const shard = keys.shardOf(id)
+    const at = byShard.get(shard)
+    if (at) at.push(i)
+    else byShard.set(shard, [i])
+  })
+  const windows: (string | null)[] = new Array(ids.length).fill(null)
+  await Promise.all([...byShard.values()].map(async (at) => {
+    const got = await redis.mget(...at.map((i) => keys.window(ids[i]!)))
+    at.forEach((i, j) => { windows[i] = got[j] ?? null })
+  }))
+  return windows
+}
+
 /**
  * The lock ends of these contents as this process best knows them: from its read state while it is
  * subscribed to lock announcements (no round trip), else from Redis.
  */
-export async function lockEnds(state: ReadState, redis: Redis, keys: RedisKeys, ids: readonly number[]): Promise<(number | null)[]> {
+export async function lockEnds(state: ReadState, redis: RedisClient, keys: RedisKeys, ids: readonly number[]): Promise<(number | null)[]> {
   if (!state.live) return readLocks(redis, keys, ids)
   const now = Date.now()
   return ids.map((id) => state.lockedUntil(id, now))

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { Redis, type RedisOptions, type Result } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions, type Result } from 'ioredis'
 import { withTimeout } from '../timeout.js'
+import type { ClusterTarget, RedisTarget } from './target.js'
+
+/** One Redis server or a Redis Cluster: every command tally sends works on both (keys of one command share a slot). */
+export type RedisClient = Redis | Cluster
 
 export interface RedisClientOptions {
   /** Bound on every command: a stalled Redis turns into an error instead of a hung request. */
@@ -23,7 +27,9 @@ declare module 'ioredis' {
   }
 }
 
-export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
+export function createRedis(url: string, opts?: RedisClientOptions): Redis
+export function createRedis(target: RedisTarget, opts?: RedisClientOptions): RedisClient
+export function createRedis(target: string | RedisTarget, opts: RedisClientOptions = {}): RedisClient {
   const options: RedisOptions = {
     connectionName: opts.name,
     enableOfflineQueue: opts.offlineQueue ?? true,
@@ -34,18 +40,54 @@ export function createRedis(url: string, opts: RedisClientOptions = {}): Redis {
     // Reconnect forever with a capped back-off: the processes recover by themselves when Redis is back.
     retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
   }
-  const redis = new Redis(url, options)
+  const redis = typeof target === 'string' ? new Redis(target, options)
+    : 'url' in target ? new Redis(target.url, options)
+    : new Cluster(target.cluster.nodes, clusterOptions(target.cluster, options))
   // Without a listener ioredis prints every failed reconnect; the owners log state changes instead.
   redis.on('error', () => {})
-  // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT.
+  // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT
+  // (on a cluster, on whichever master a shard's slot has moved to).
   // castVotes takes its number of keys first: a batch has two per vote.
   redis.defineCommand('castVotes', { lua: script('vote.lua') })
   redis.defineCommand('trimAcked', { numberOfKeys: 1, lua: script('trim.lua') })
   return redis
 }
 
+/**
+ * A Cluster client that behaves as the single-server one does: the same per-node options, and a failover
+ * (a master gone, its replica not yet promoted) retried in short steps so a command follows the slot to
+ * its new master within the command timeout, rather than after the defaults' seconds.
+ */
+function clusterOptions(target: ClusterTarget, options: RedisOptions): ClusterOptions {
+  // The cluster client reconnects nodes itself, from the slots it learns, and keeps its own offline queue.
+  const { retryStrategy: _ownRetries, enableOfflineQueue, ...node } = options
+  return {
+    redisOptions: {
+      ...node,
+      username: target.username,
+      password: target.password,
+      tls: target.tls ? {} : undefined,
+    },
+    enableOfflineQueue,
+    enableAutoPipelining: node.enableAutoPipelining,
+    // Auto-pipelining routes a command by its first key, which for a script of variable key count it takes to be
+    // the count ("10"): castVotes would join the pipeline of another slot and be refused. The vote caller batches
+    // each shard's votes of an event-loop turn into one call anyway (shared/redis/vote-script.ts).
+    autoPipeliningIgnoredCommands: ['castVotes'],
+    // Only masters: a replica answers reads of data it may not have yet.
+    scaleReads: 'master',
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: Math.max(1000, node.commandTimeout ?? 0),
+    // TLS endpoints are names that must reach the server as typed (SNI); resolving them first breaks that.
+    dnsLookup: (address, callback) => callback(null, address, 0),
+  }
+}
+
 /** Wait until the client is ready, or give up after `timeoutMs` (the caller decides whether that is fatal). */
-export function waitForReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+export function waitForReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true)
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
@@ -63,7 +105,7 @@ export function waitForReady(redis: Redis, timeoutMs: number): Promise<boolean> 
  * QUIT when connected (pending replies arrive first), else drop the socket and stop reconnecting:
  * a QUIT sent while Redis is away would wait for a reconnect that may never come.
  */
-export async function closeRedis(redis: Redis, timeoutMs = 2000): Promise<void> {
+export async function closeRedis(redis: RedisClient, timeoutMs = 2000): Promise<void> {
   if (redis.status === 'end') return
   if (redis.status !== 'ready') {
     redis.disconnect()

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './client.js'
 
 /** Redis' flat [field, value, field, value, …] replies as an object. */
 export function fieldsToRecord(flat: readonly unknown[]): Record<string, unknown> {
@@ -16,7 +16,7 @@ export interface GroupInfo {
 }
 
 /** The group's row of XINFO GROUPS, or null while the stream or the group does not exist. */
-export async function groupInfo(redis: Redis, stream: string, group: string): Promise<GroupInfo | null> {
+export async function groupInfo(redis: RedisClient, stream: string, group: string): Promise<GroupInfo | null> {
   if (!(await redis.exists(stream))) return null
   const rows = (await redis.xinfo('GROUPS', stream)) as unknown[][]
   const mine = rows.map(fieldsToRecord).find((g) => g.name === group)
@@ -30,13 +30,13 @@ export async function groupInfo(redis: Redis, stream: string, group: string): Pr
 }
 
 /** Entries the group has yet to finish (undelivered + pending): 0 means all applied; Infinity while it does not exist. */
-export async function groupBacklog(redis: Redis, stream: string, group: string): Promise<number> {
+export async function groupBacklog(redis: RedisClient, stream: string, group: string): Promise<number> {
   const info = await groupInfo(redis, stream, group)
   return info === null ? Infinity : info.pending + (info.lag ?? 0)
 }
 
 /** groupBacklog over every shard's stream. */
-export async function shardsBacklog(redis: Redis, streams: readonly string[], group: string): Promise<number> {
+export async function shardsBacklog(redis: RedisClient, streams: readonly string[], group: string): Promise<number> {
   let total = 0
   for (const stream of streams) total += await groupBacklog(redis, stream, group)
   return total
