@@ -184,6 +184,36 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     assert.equal(await metric('tally_locks_set_total'), 1, 'the API heard the lock announced')
   })
 
+  await t.test('a shard\'s slot moved to another master while votes keep coming: every 202 still reaches PostgreSQL', async () => {
+    const ofShard = contentIds.filter((id) => keys.shardOf(id) === 1)
+    const slot = Number(await redis.cluster('KEYSLOT', keys.stream(1)))
+    const from = await cluster.masterOf(slot)
+    const masters = await Promise.all(Array.from({ length: SHARDS }, async (_, s) => cluster.masterOf(Number(await redis.cluster('KEYSLOT', keys.stream(s))))))
+    const to = masters.find((m) => m.port !== from.port)!
+    const answers: Answer[] = []
+    let voting = true
+    // Half the votes on shard 1, so its keys are written while they move.
+    const load = Promise.all(Array.from({ length: 20 }, async (_, worker) => {
+      while (voting) {
+        const [v] = some(1)
+        answers.push(await castOne(base, tokens, worker % 2 === 0 ? { ...v!, content: ofShard[random(ofShard.length)]! } : v!))
+      }
+    }))
+    await waitFor(() => answers.length > 300, { what: '300 votes before the move' })
+    const { keys: movedKeys } = await cluster.moveSlot(slot, to)
+    const movedAt = answers.length
+    await waitFor(() => answers.length > movedAt + 300, { what: '300 votes after the move' })
+    voting = false
+    await load
+    assert.equal((await cluster.masterOf(slot)).port, to.port)
+    assert.deepEqual(answers.filter((a) => a.status !== 202).map((a) => `${a.status} ${a.code}`), [], 'a vote during the move is taken, not refused')
+    await waitForApplied(redis, keys)
+    const stored = await storedVersions(db)
+    const missing = [...newest202s(answers)].filter(([k, a]) => stored.get(k)?.version !== entryVersion(a.id!)).map(([k]) => k)
+    assert.deepEqual(missing, [], 'every newest 202 is the stored vote')
+    t.diagnostic(`slot ${slot} (shard 1) moved from ${from.port} to ${to.port} with ${movedKeys} keys while ${answers.length} votes were cast`)
+  })
+
   await t.test('a master SIGKILLed while votes keep coming: its replica takes over, votes are taken again, and only a vote acknowledged in the loss window may be missing', async () => {
     const masterOfShard = await Promise.all(Array.from({ length: SHARDS }, async (_, shard) =>
       cluster.masterOf(Number(await redis.cluster('KEYSLOT', keys.stream(shard))))))

@@ -34,6 +34,12 @@ export interface ThrowawayCluster {
   replicaOf(master: ClusterNode): Promise<ClusterNode>
   /** SIGKILL a master; returns its replica, which takes over once the others agree it failed. */
   killMaster(master: ClusterNode): Promise<ClusterNode>
+  /**
+   * Move one slot, keys and all, to another master the way redis-cli's reshard does: IMPORTING on the target,
+   * MIGRATING on the source, MIGRATE the keys in pages, then every master is told the slot's new owner.
+   * Clients meanwhile get ASK (a key already moved) and TRYAGAIN (a command whose keys are split between the two).
+   */
+  moveSlot(slot: number, to: ClusterNode): Promise<{ keys: number }>
   /** Until every live node says cluster_state:ok and `promoted` (if given) calls itself a master. */
   waitUntilHealthy(opts?: { promoted?: ClusterNode; timeoutMs?: number }): Promise<void>
   /** A plain connection to one node (closed when the test ends), for inspection. */
@@ -136,6 +142,28 @@ export async function throwawayCluster(t: TestContext, { masters = 3, replicasPe
       admins.delete(master.port)
       await stopProcess(master.process, 'SIGKILL')
       return replica
+    },
+    async moveSlot(slot, to) {
+      const from = await cluster.masterOf(slot)
+      if (from.port === to.port) throw new Error(`slot ${slot} is on ${to.port} already`)
+      await admin(to).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id)
+      await admin(from).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id)
+      let moved = 0
+      for (;;) {
+        const keys = await admin(from).call('CLUSTER', 'GETKEYSINSLOT', slot, 100) as string[]
+        if (keys.length === 0) break
+        await admin(from).call('MIGRATE', to.host, to.port, '', 0, 5000, 'KEYS', ...keys)
+        moved += keys.length
+      }
+      // The target first, then the source (as redis-cli does), then the other masters learn it by gossip or from this.
+      await admin(to).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
+      await admin(from).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
+      for (const node of live()) {
+        if (node.port === to.port || node.port === from.port) continue
+        const self = (await clusterNodes(node)).find((n) => n.flags.includes('myself'))
+        if (self?.flags.includes('master')) await admin(node).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
+      }
+      return { keys: moved }
     },
     async waitUntilHealthy({ promoted, timeoutMs = 20_000 } = {}) {
       await waitFor(async () => {
