@@ -129,6 +129,15 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
   const users = await seedUsers(db, 150)
   const tokens = new Map(users.map((id) => [id, sign({ sub: String(id), token_type: 'access', jti: randomUUID() })]))
 
+  // An account made and logged in through the API: its rate limit counts in Redis, on the cluster.
+  const signUp = { username: 'cluster-user', password: 'correct horse battery' }
+  for (const [path, status, remaining] of [['register', 201, '19'], ['auth', 200, '18']] as const) {
+    const res = await fetch(`${base}/api/${path}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signUp) })
+    assert.equal(res.status, status, await res.text())
+    // One count per client for both routes, in Redis (a failing store would fail open, with no count to show).
+    assert.equal(res.headers.get('x-ratelimit-remaining'), remaining, `${path}: RATE_LIMIT_AUTH_PER_MINUTE (20) counted on the cluster`)
+  }
+
   // Contents made through the API: their existence bits go to the shards' bitmaps on the cluster.
   const contentIds: number[] = []
   for (let i = 0; i < 120; i++) contentIds.push(await createContent(base, tokens.get(users[0]!)!, `cluster content ${i}`))
