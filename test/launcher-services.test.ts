@@ -127,3 +127,13 @@ test('URLs that answer are left alone, and stop() leaves them running', async (t
   assert.deepEqual(logs, [])
   assert.equal(pg.listening && redis.listening, true)
 })
+
+test('on a Redis Cluster (no REDIS_URL to manage) nothing is started for Redis, even where the default Redis is silent', async (t) => {
+  const pg = await fakeServer(t, 'S')
+  const logs: string[] = []
+  const services = await ensureLocalServices({ databaseUrl: `postgres://postgres@127.0.0.1:${portOf(pg)}/tally`, redisUrl: undefined,
+    dataDir: await tempDataDir(t), log: (m) => logs.push(m), manage: [`redis://127.0.0.1:${await freePort()}`] })
+  assert.deepEqual(services.started, [])
+  await services.stop()
+  assert.deepEqual(logs, [])
+})
