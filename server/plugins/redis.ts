@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { closeRedis, createRedis, waitForReady, type RedisClient } from '../../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../../shared/redis/keys.js'
-import type { RedisTarget } from '../../shared/redis/target.js'
+import { describeTarget, type RedisTarget } from '../../shared/redis/target.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,7 +25,7 @@ export default fp<RedisPluginOptions>(async (app, opts) => {
   const redis = createRedis(opts.target, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, autoPipelining: opts.autoPipelining, name: 'tally-api' })
   let wasReady = false
   redis.on('ready', () => {
-    if (wasReady) app.log.info('redis connection restored')
+    app.log.info({ redis: describeTarget(opts.target) }, wasReady ? 'redis connection restored' : 'redis connected')
     wasReady = true
   })
   redis.on('end', () => app.log.debug('redis connection ended'))
