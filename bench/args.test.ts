@@ -11,6 +11,15 @@ test('no arguments: every scenario with the documented defaults', () => {
   assert.deepEqual(o.drainConsumers, [1, 2, 4])
   assert.equal(o.apiProcesses, 1)
   assert.equal(o.compare, undefined)
+  assert.equal(o.redisCluster, 0, 'no cluster of its own unless asked: the Redis of REDIS_URL')
+})
+
+test('--redis-cluster takes the number of masters, one at least', () => {
+  assert.equal(parseBenchArgs(['--redis-cluster', '3']).redisCluster, 3)
+  assert.equal(parseBenchArgs(['--redis-cluster', '1']).redisCluster, 1)
+  assert.throws(() => parseBenchArgs(['--redis-cluster', '0']), /--redis-cluster expects a whole number ≥ 1/)
+  assert.throws(() => parseBenchArgs(['--redis-cluster', 'three']), /--redis-cluster/)
+  assert.throws(() => parseBenchArgs(['--redis-cluster']), /--redis-cluster/)
 })
 
 test('API processes and an earlier run to compare with are taken as given', () => {

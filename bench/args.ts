@@ -23,6 +23,8 @@ export interface BenchOptions {
   autoPipelining: boolean
   drainVotes: number
   drainConsumers: number[]
+  /** Masters of a throwaway Redis Cluster the whole run uses instead of REDIS_URL; 0: no cluster of its own. */
+  redisCluster: number
   /** An earlier result JSON to print today's figures beside. */
   compare?: string
   help: boolean
@@ -43,6 +45,8 @@ export const HELP = `npm run bench -- [options]
   --lock S            LOCK_DURATION for vote-hot (default 120)
   --drain-votes N     votes pre-filled for the drain scenario (default 1000000)
   --drain-consumers L consumer counts timed by drain, comma-separated (default 1,2,4)
+  --redis-cluster N   run everything on a throwaway Redis Cluster of N masters (no replicas) on free loopback
+                      ports, killed at the end; its nodes' CPU is the redis figure (default: none, REDIS_URL)
   --no-auto-pipelining turn ioredis auto-pipelining off in the API (default on)
   --out DIR           where JSON, Markdown and HTML go (default bench/results)
   --url URL           measure a running API instead of starting one (its database must hold the bench data)
@@ -67,7 +71,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       users: { type: 'string' }, contents: { type: 'string' }, consumers: { type: 'string' }, 'api-processes': { type: 'string' },
       limit: { type: 'string' }, period: { type: 'string' }, lock: { type: 'string' },
       'no-auto-pipelining': { type: 'boolean', default: false },
-      'drain-votes': { type: 'string' }, 'drain-consumers': { type: 'string' },
+      'drain-votes': { type: 'string' }, 'drain-consumers': { type: 'string' }, 'redis-cluster': { type: 'string' },
       out: { type: 'string' }, url: { type: 'string' }, compare: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false },
     },
   })
@@ -96,6 +100,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     autoPipelining: !(values['no-auto-pipelining'] ?? false),
     drainVotes: int('drain-votes', values['drain-votes'], 1_000_000),
     drainConsumers: (values['drain-consumers'] ?? '1,2,4').split(',').map((x) => int('drain-consumers', x.trim(), 1)),
+    redisCluster: int('redis-cluster', values['redis-cluster'], 0),
     compare: values.compare,
     help: values.help ?? false,
   }

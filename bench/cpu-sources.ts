@@ -4,9 +4,11 @@
  *
  * What is and is not counted: PostgreSQL forks one backend per connection, so counting only the
  * backends whose datname is the bench's database leaves out others' load on the same server
- * (their backends serve other databases). Redis is one process for every client: its CPU includes
- * whatever else uses the shared Redis during the run, and nothing here can tell the two apart.
+ * (their backends serve other databases). Redis is one process (or one per cluster node) for every client: its CPU
+ * includes whatever else uses that Redis during the run, and nothing here can tell the two apart. The bench's own
+ * cluster (--redis-cluster) serves the bench alone.
  */
+import type { Cluster, Redis } from 'ioredis'
 import type { RedisClient } from '../shared/redis/client.js'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
@@ -14,14 +16,22 @@ import { readProcStat } from './proc-cpu.js'
 import type { CpuSources, Watched } from './cpu-meter.js'
 
 /**
- * Redis' server process when it runs on this machine: INFO server's process_id, checked against
- * /proc, since a Redis on another host or in another PID namespace has an id that means nothing here.
+ * Redis' server processes when they run on this machine: INFO server's process_id of each, checked
+ * against /proc, since a Redis on another host or in another PID namespace has an id that means nothing
+ * here. One server, or every node of a cluster (masters and replicas: a replica's copying is the writes' cost too).
  */
-export async function redisServerProcess(redis: RedisClient): Promise<Watched | undefined> {
-  const info = await redis.info('server')
-  const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1])
-  const stat = Number.isInteger(pid) ? readProcStat(pid) : undefined
-  return stat && /redis|valkey/.test(stat.comm) ? { group: 'redis', name: 'redis-server', pid } : undefined
+export async function redisServerProcesses(redis: RedisClient): Promise<Watched[]> {
+  // The cluster client knows its nodes only once it has read the slots: any command waits for that.
+  if (redis.isCluster) await redis.ping()
+  const servers: [string, Redis][] = redis.isCluster
+    ? (redis as Cluster).nodes('all').map((node) => [`redis-server:${node.options.port}`, node])
+    : [['redis-server', redis as Redis]]
+  const found = await Promise.all(servers.map(async ([name, server]): Promise<Watched | undefined> => {
+    const pid = Number(/^process_id:(\d+)/m.exec(await server.info('server'))?.[1])
+    const stat = Number.isInteger(pid) ? readProcStat(pid) : undefined
+    return stat && /redis|valkey/.test(stat.comm) ? { group: 'redis', name, pid } : undefined
+  }))
+  return found.filter((w) => w !== undefined)
 }
 
 /**
@@ -43,11 +53,11 @@ export function postgresBackends(admin: Db, database: string): () => Promise<Wat
 }
 
 /** Redis, PostgreSQL's backends for the bench database, and this process as the load generator. */
-export async function sharedCpuSources(redis: RedisClient, admin: Db, database: string): Promise<CpuSources & { redisFound: boolean }> {
-  const redisServer = await redisServerProcess(redis)
+export async function sharedCpuSources(redis: RedisClient, admin: Db, database: string): Promise<CpuSources & { redisServers: number }> {
+  const redisServers = await redisServerProcesses(redis)
   // Not with descendants: the bench's children are the processes under test, metered in their own groups.
   const loadgen: Watched = { group: 'loadgen', name: 'bench', pid: process.pid }
-  return { fixed: [...(redisServer ? [redisServer] : []), loadgen], dynamic: postgresBackends(admin, database), redisFound: redisServer !== undefined }
+  return { fixed: [...redisServers, loadgen], dynamic: postgresBackends(admin, database), redisServers: redisServers.length }
 }
 
 /** The shared sources plus a scenario's own processes. */

@@ -43,12 +43,18 @@ async function resetVotes(db: Db): Promise<void> {
   await db.execute(sql`update contents set vote_count = 0, vote_sum = 0 where vote_count <> 0`)
 }
 
-/** Each vote onto its content's shard, as the vote script would put it. */
+/**
+ * Each vote onto its content's shard, as the vote script would put it. One pipeline per shard: a Cluster
+ * client refuses a pipeline whose keys span slots, and each shard's stream is a slot of its own.
+ */
 async function fillStreams(redis: RedisClient, keys: RedisKeys, votes: readonly [number, number, number][]): Promise<void> {
   for (let i = 0; i < votes.length; i += XADD_CHUNK) {
-    const pipeline = redis.pipeline()
-    for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) pipeline.xadd(keys.stream(keys.shardOf(c)), '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
-    await pipeline.exec()
+    const pipelines = Array.from({ length: keys.shards }, () => redis.pipeline())
+    for (const [u, c, s] of votes.slice(i, i + XADD_CHUNK)) {
+      const shard = keys.shardOf(c)
+      pipelines[shard]!.xadd(keys.stream(shard), '*', 'user', u, 'content', c, 'score', s, 'ts', Date.now())
+    }
+    await Promise.all(pipelines.map((p) => (p.length > 0 ? p.exec() : null)))
   }
 }
 
@@ -79,7 +85,7 @@ export async function drain(world: World, redis: RedisClient, opts: { votes: num
       await fillStreams(redis, keys, votes)
       const ports = Array.from({ length: count }, (_, i) => METRICS_PORT + i)
       const consumers = await Promise.all(ports.map((port) => startProcess('consumer/main.ts', {
-        DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards), CONSUMER_GROUP: group, HOST: '127.0.0.1',
+        DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards), CONSUMER_GROUP: group, HOST: '127.0.0.1',
         CONSUMER_METRICS_PORT: String(port), CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
       })))
       try {

@@ -7,6 +7,9 @@ import { cpus, totalmem } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { loadConfig } from '../shared/config.js'
 import { createRedis, closeRedis } from '../shared/redis/client.js'
+import { redisKeys } from '../shared/redis/keys.js'
+import { redisTarget } from '../shared/redis/target.js'
+import { startRedisCluster } from './redis-cluster.js'
 import { HELP, parseBenchArgs } from './args.js'
 import { createWorld } from './world.js'
 import { createDb } from '../shared/db/client.js'
@@ -53,8 +56,20 @@ const machine: Machine = {
   postgres: version('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, ''), redis: version('redis-server', ['--version']).split(' ')[2]?.replace('v=', '') ?? 'unknown',
 }
 
-const world = await createWorld({ adminUrl: adminUrl.toString(), redisUrl: config.REDIS_URL, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents, log })
-const redis = createRedis(config.REDIS_URL)
+// --redis-cluster: a cluster of the run's own, gone when the bench exits however it exits (an exit
+// handler must be synchronous: the nodes are SIGKILLed by PID). On a signal the bench exits at once, as
+// before; the exit handler still runs then.
+const cluster = opts.redisCluster > 0 ? await startRedisCluster(opts.redisCluster, log) : undefined
+if (cluster) {
+  process.on('exit', cluster.killNow)
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => process.exit(code))
+}
+const clusterNodes = cluster?.startupNodes ?? config.REDIS_CLUSTER_NODES
+const redisEnv: Record<string, string> = clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : { REDIS_URL: config.REDIS_URL }
+const target = redisTarget({ REDIS_URL: config.REDIS_URL, REDIS_CLUSTER_NODES: clusterNodes })
+
+const world = await createWorld({ adminUrl: adminUrl.toString(), redis: target, redisEnv, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents, log })
+const redis = createRedis(target)
 // pg_stat_activity is read over the postgres database, so the meter's own backend is not one it counts.
 const admin = createDb(adminUrl.toString(), { max: 1 })
 const results: ScenarioResult[] = []
@@ -76,7 +91,13 @@ async function untilApplied(stack: Stack, run: () => Promise<ScenarioResult>): P
 
 try {
   const shared = await sharedCpuSources(redis, admin, new URL(world.databaseUrl).pathname.slice(1))
-  if (!shared.redisFound) log('the Redis server is not a process on this machine: no redis CPU figures')
+  if (shared.redisServers === 0) log('the Redis server is not a process on this machine: no redis CPU figures')
+  const metered = new Set(shared.fixed.filter((w) => w.group === 'redis').map((w) => w.pid))
+  const unmetered = cluster?.nodes.filter((n) => !metered.has(n.pid)) ?? []
+  if (unmetered.length > 0) log(`cluster nodes ${unmetered.map((n) => n.port).join(', ')} not found by INFO in /proc: the redis figure leaves them out`)
+  const streams = Array.from({ length: world.shards }, (_, shard) => redisKeys(world.prefix, world.shards).stream(shard))
+  const shardsPerNode = cluster ? await cluster.keysPerNode(streams) : undefined
+  if (shardsPerNode) log(`vote stream shards per master: ${Object.entries(shardsPerNode).map(([node, n]) => `${node} ${n}`).join(', ')}`)
   log(`CPU from /proc at ${clockTicksPerSecond()} ticks per second`)
   for (const scenario of opts.scenarios) {
     log(scenario === 'drain'
@@ -131,7 +152,7 @@ try {
       results.push({ name: 'drain', extra: { ...figures } })
     }
   }
-  const run = { date: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts, shards: world.shards }, results }
+  const run = { date: new Date().toISOString(), command: `${world.shards > 1 ? `VOTE_STREAM_SHARDS=${world.shards} ` : ''}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts, shards: world.shards, ...(shardsPerNode ? { shardsPerNode } : {}) }, results }
   const comparison = earlier ? compareRuns(earlier, run, opts.compare!) : ''
   const files = writeReports(run, opts.outDir, comparison)
   console.log(toMarkdown(run))
@@ -141,4 +162,5 @@ try {
   await closeRedis(redis)
   await admin.close()
   await world.remove()
+  await cluster?.stop()
 }

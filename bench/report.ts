@@ -11,7 +11,7 @@ export interface BenchRun { date: string; command: string; machine: Machine; opt
 
 const CPU_NOTE = 'CPU: utime + stime of each process from /proc/PID/stat over the load, in µs per request served '
   + '(drain rows: per vote applied); api includes cluster workers, postgres the backends of the bench database; '
-  + 'Redis is shared, so others\' load on it counts too.'
+  + 'redis is every Redis server process (each node of a cluster); the machine\'s shared Redis counts others\' load on it too.'
 
 /**
  * The summary's tables as Markdown: one row per scenario with its rate, its ratio to the baseline

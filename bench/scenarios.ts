@@ -1,4 +1,5 @@
 import type { RedisClient } from '../shared/redis/client.js'
+import { redisKeys } from '../shared/redis/keys.js'
 import type { BenchOptions } from './args.js'
 import { runLoad, type LoadResult, type Request } from './load.js'
 import { profileArgs, startProcess, type Running } from './processes.js'
@@ -33,7 +34,7 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length
 /** The API (and consumers) on this bench's world; `env` overrides thresholds and the like. */
 export async function startStack(world: World, opts: BenchOptions, port: number, shared: CpuSources, env: Record<string, string> = {}): Promise<Stack> {
   const common = {
-    NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, REDIS_URL: world.redisUrl, REDIS_PREFIX: world.prefix, VOTE_STREAM_SHARDS: String(world.shards), JWT_SECRET: world.secret,
+    NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: world.prefix, VOTE_STREAM_SHARDS: String(world.shards), JWT_SECRET: world.secret,
     LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', REDIS_AUTO_PIPELINING: String(opts.autoPipelining), ...env,
   }
   const url = `http://127.0.0.1:${port}`
@@ -93,7 +94,9 @@ export async function voteSpread(world: World, opts: BenchOptions, stack: Stack)
  * accepted per content per window, checked from the stream itself), and refusals must be as fast as acceptances.
  */
 export async function voteHot(world: World, opts: BenchOptions, stack: Stack, redis: RedisClient, hotIds: number[]): Promise<ScenarioResult> {
-  const streamKey = `${world.prefix}votes:{0}`
+  const keys = redisKeys(world.prefix, world.shards)
+  // Each hot content's votes are in its own shard's stream: one XRANGE per stream (one slot each on a cluster).
+  const streams = [...new Set(hotIds.map((id) => keys.stream(keys.shardOf(id))))]
   const startId = `${Date.now()}-0`
   const load = await runLoad({
     url: stack.url, method: 'POST', connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds,
@@ -103,7 +106,7 @@ export async function voteHot(world: World, opts: BenchOptions, stack: Stack, re
       body: `{"content":${pick(hotIds)},"score":${Math.floor(Math.random() * 6)}}`,
     }),
   })
-  const entries = await redis.xrange(streamKey, startId, '+')
+  const entries = (await Promise.all(streams.map((stream) => redis.xrange(stream, startId, '+')))).flat()
   const perContent = new Map<number, number[]>()
   for (const [id, fields] of entries) {
     const content = Number(fields[fields.indexOf('content') + 1])

@@ -9,6 +9,7 @@ import { createSigner } from 'fast-jwt'
 import { createDb } from '../shared/db/client.js'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { createRedis, closeRedis } from '../shared/redis/client.js'
+import type { RedisTarget } from '../shared/redis/target.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
 import { rebuildContentIndex } from '../shared/content-index.js'
@@ -16,7 +17,10 @@ import { hashPassword } from '../server/passwords.js'
 
 export interface World {
   databaseUrl: string
-  redisUrl: string
+  /** The bench's own clients connect here. */
+  redis: RedisTarget
+  /** What tells the API and consumers the same: REDIS_URL, or REDIS_CLUSTER_NODES for a cluster. */
+  redisEnv: Record<string, string>
   prefix: string
   /** VOTE_STREAM_SHARDS of this run, handed to every process the bench starts. */
   shards: number
@@ -26,7 +30,7 @@ export interface World {
   remove(): Promise<void>
 }
 
-export async function createWorld(opts: { adminUrl: string; redisUrl: string; shards: number; users: number; contents: number; log: (m: string) => void }): Promise<World> {
+export async function createWorld(opts: { adminUrl: string; redis: RedisTarget; redisEnv: Record<string, string>; shards: number; users: number; contents: number; log: (m: string) => void }): Promise<World> {
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
   const dbName = `tally_bench_${runId}`
   const admin = new URL(opts.adminUrl)
@@ -36,7 +40,7 @@ export async function createWorld(opts: { adminUrl: string; redisUrl: string; sh
   const secret = randomUUID() + randomUUID()
   await migrateDatabase(databaseUrl)
   const db = createDb(databaseUrl, { max: 1 })
-  const redis = createRedis(opts.redisUrl)
+  const redis = createRedis(opts.redis)
   try {
     const hash = await hashPassword('bench-password')
     opts.log(`seeding ${opts.users} users, ${opts.contents} contents and as many votes`)
@@ -57,10 +61,10 @@ export async function createWorld(opts: { adminUrl: string; redisUrl: string; sh
     const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: 6 * 3600 * 1000 })
     const tokens = userIds.map(({ id }) => sign({ sub: String(id), token_type: 'access', jti: randomUUID() }))
     return {
-      databaseUrl, redisUrl: opts.redisUrl, prefix, shards: opts.shards, secret, tokens, contents: range!,
+      databaseUrl, redis: opts.redis, redisEnv: opts.redisEnv, prefix, shards: opts.shards, secret, tokens, contents: range!,
       async remove() {
         const adminDb = createDb(opts.adminUrl, { max: 1 })
-        const cleaner = createRedis(opts.redisUrl)
+        const cleaner = createRedis(opts.redis)
         try {
           await adminDb.execute(sql`drop database if exists ${sql.identifier(dbName)} with (force)`)
           await deleteKeysWithPrefix(cleaner, prefix)
