@@ -15,7 +15,7 @@ test('a consumer reads every shard\'s stream with the batch, block, linger, clai
     CONSUMER_MAX_DELIVERIES: '2', CONSUMER_GROUP: 'g1', REDIS_PREFIX: 'p:' })
   const keys = redisKeys('p:', 2)
   assert.deepEqual(consumerSettings(config, 'c1', keys), {
-    streams: ['p:votes:{0}', 'p:votes:{1}'],
+    streams: ['p:votes:{0.4}', 'p:votes:{1.1}'],
     claimIntervalMs: 2000,
     trimIntervalMs: TRIM_INTERVAL_MS,
     settings: { group: 'g1', consumer: 'c1', batchSize: 50, blockMs: 200, lingerMs: 0, claimIdleMs: 4000, maxDeliveries: 2,
