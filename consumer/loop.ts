@@ -11,7 +11,7 @@ import { applyIsolating } from './isolate.js'
 import type { ConsumerMetrics } from './metrics.js'
 import { loopBackoffMs, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
 import {
-  ack, claimStale, deadLetter, ensureGroup, holdEntries, isNoGroup, readNew, recreateGroups, type Batch, type StreamSettings,
+  ack, claimOwn, claimStale, deadLetter, ensureGroup, holdEntries, isNoGroup, readNew, recreateGroups, type Batch, type StreamSettings,
 } from './stream.js'
 
 export interface LoopDeps {
@@ -40,6 +40,9 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
   const { signal, log } = deps
   await withRetry(async () => { for (const s of deps.streams) await unlessAborted(ensureGroup(deps.redis, s, deps.settings.group), signal) },
     { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
+  await withRetry(() => takeBackOwn(deps), {
+    signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot take back this name\'s pending entries yet'),
+  }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
   // The next read (of every stream), started before a full batch (a backlog) is applied: Redis delivers it and
   // ioredis parses it while PostgreSQL works, instead of after. Its entries are held from arrival (as the
@@ -105,6 +108,19 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       }
     } catch (err) {
       if (!(err instanceof Aborted)) log.warn({ err: (err as Error).message }, 'batches read ahead left pending at shutdown')
+    }
+  }
+}
+
+/** Before reading anything new: apply what an earlier process of this name left pending (claimOwn). */
+async function takeBackOwn(deps: LoopDeps): Promise<void> {
+  for (const stream of deps.streams) {
+    for (;;) {
+      const own = await unlessAborted(claimOwn(deps.redis, stream, deps.settings), deps.signal)
+      if (own === null) break
+      deps.log.info({ stream, entries: own.entries.length }, 'taking back the entries an earlier process of this name left pending')
+      deps.metrics.tookOver(own)
+      await processBatch(deps, own)
     }
   }
 }

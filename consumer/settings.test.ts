@@ -4,9 +4,9 @@ import { loadConfig } from '../shared/config.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { claimIntervalMs, consumerSettings, DEAD_LETTER_MAX_LEN, TRIM_INTERVAL_MS } from './settings.js'
 
-test('stale entries are looked for every half claim-idle time, never more often than every 100 ms', () => {
-  assert.equal(claimIntervalMs(30_000), 15_000)
-  assert.equal(claimIntervalMs(500), 250)
+test('stale entries are looked for every quarter claim-idle time, never more often than every 100 ms', () => {
+  assert.equal(claimIntervalMs(3000), 750)
+  assert.equal(claimIntervalMs(1000), 250)
   assert.equal(claimIntervalMs(100), 100)
 })
 
@@ -16,7 +16,7 @@ test('a consumer reads every shard\'s stream with the batch, block, linger, clai
   const keys = redisKeys('p:', 2)
   assert.deepEqual(consumerSettings(config, 'c1', keys), {
     streams: ['p:votes:{0.4}', 'p:votes:{1.1}'],
-    claimIntervalMs: 2000,
+    claimIntervalMs: 1000,
     trimIntervalMs: TRIM_INTERVAL_MS,
     settings: { group: 'g1', consumer: 'c1', batchSize: 50, blockMs: 200, lingerMs: 0, claimIdleMs: 4000, maxDeliveries: 2,
       deadLetters: 'p:votes:dead', deadLetterMaxLen: DEAD_LETTER_MAX_LEN },

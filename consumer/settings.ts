@@ -26,11 +26,12 @@ export const TRIM_INTERVAL_MS = 5000
 export const DEAD_LETTER_MAX_LEN = 100_000
 
 /**
- * How often a consumer walks the pending list for entries left idle: half the idle time, so an entry
- * whose consumer died is taken over at most 1.5 × CONSUMER_CLAIM_IDLE_MS after its last delivery;
- * never more often than every 100 ms, so a tiny idle time (tests) does not turn it into a busy loop.
+ * How often a consumer walks the pending list for entries left idle: a quarter of the idle time, so an
+ * entry whose consumer died is taken over at most 1.25 × CONSUMER_CLAIM_IDLE_MS after its holder's last
+ * renewal (3.75 s by default); never more often than every 100 ms, so a tiny idle time (tests) does not
+ * turn it into a busy loop. A walk is one XAUTOCLAIM per shard, which finds nothing while all are alive.
  */
-export const claimIntervalMs = (claimIdleMs: number): number => Math.max(100, Math.floor(claimIdleMs / 2))
+export const claimIntervalMs = (claimIdleMs: number): number => Math.max(100, Math.floor(claimIdleMs / 4))
 
 export interface ConsumerSettings {
   streams: string[]

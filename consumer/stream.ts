@@ -142,6 +142,23 @@ export async function claimStale(redis: RedisClient, stream: string, s: StreamSe
 const PENDING_PAGE = 1000
 
 /**
+ * Entries pending under this consumer's own name, taken back at start: names are unique per live process, so
+ * such entries were left by an earlier process of the same name that died (npm start restarts a consumer under
+ * its name). Taking them at once, rather than waiting out CONSUMER_CLAIM_IDLE_MS for someone to claim them,
+ * applies them within the restart. XCLAIM counts the delivery, so the max-deliveries check still holds.
+ */
+export async function claimOwn(redis: RedisClient, stream: string, s: StreamSettings): Promise<Batch | null> {
+  const pending = await redis.xpending(stream, s.group, '-', '+', s.batchSize, s.consumer) as [string, string, number, number][]
+  if (pending.length === 0) return null
+  const ids = pending.map(([id]) => id)
+  const claimed = await redis.xclaim(stream, s.group, s.consumer, 0, ...ids) as (StreamEntry | null)[]
+  const entries = claimed.filter((e): e is StreamEntry => Array.isArray(e) && Array.isArray(e[1]))
+  // Ids whose entry was trimmed meanwhile: XCLAIM drops them from the PEL (Redis 7), and there is nothing to apply.
+  if (entries.length === 0) return null
+  return { stream, entries, deliveries: await deliveryCounts(redis, stream, s, entries.map(([id]) => id)) }
+}
+
+/**
  * How often each of `ids` (ascending, pending on this consumer) has been delivered. The consumer may hold
  * other pending entries between them (an ack that failed earlier), so XPENDING is paged over the range
  * until every id is found, rather than read once with a count that could stop short and leave an entry

@@ -8,6 +8,7 @@
  * them at once instead of waiting, and neither skips the servers. Left running, they would keep holding
  * 5432/6379, and the next npm start would take them for someone else's and never stop them.
  */
+import { hostname } from 'node:os'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EXIT_CONFIG, loadConfigOrExit } from '../shared/config.js'
 import { migrateDatabase } from '../shared/db/migrate.js'
@@ -114,11 +115,15 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
   // Children share this process's JWT secret, so a generated one survives a child's restart.
   const childEnv = { ...env, JWT_SECRET: config.JWT_SECRET }
   const metricsPort = (i: number) => String(config.CONSUMER_METRICS_PORT === 0 ? 0 : config.CONSUMER_METRICS_PORT + i)
+  // A name per consumer slot that survives its restarts: a restarted consumer takes back at once the entries
+  // its predecessor left pending (consumer/stream.ts claimOwn) instead of the others waiting out the claim idle time.
+  const consumerName = (i: number) => `${config.CONSUMER_NAME ?? hostname().replace(/[^A-Za-z0-9:_.-]/g, "-")}-consumer-${i + 1}`
   processes.push(
     { name: 'api', entry: 'server/main.ts', env: childEnv, delayMs: 0, restarts: 0 },
     // One metrics port per consumer (base, base+1, …): they share a host here.
     ...Array.from({ length: config.CONSUMERS }, (_, i) => ({
-      name: `consumer-${i + 1}`, entry: 'consumer/main.ts', env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i) }, delayMs: 0, restarts: 0,
+      name: `consumer-${i + 1}`, entry: 'consumer/main.ts', delayMs: 0, restarts: 0,
+      env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i), CONSUMER_NAME: consumerName(i) },
     })),
   )
 

@@ -47,7 +47,7 @@ export const EnvSchema = Type.Object({
   CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 50_000, default: 2000 }),
   CONSUMER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
   CONSUMER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 25, description: 'after a short read, wait this long to fill the batch (0: never)' }),
-  CONSUMER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000 }),
+  CONSUMER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 3000, description: 'entries a consumer has not renewed for this long are taken over by the others (a live one renews every third of it)' }),
   CONSUMER_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   CONSUMER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: '0 = no metrics endpoint' }),
   SUPERVISOR_RESTARTS: Type.Integer({ minimum: 0, default: 0, description: 'set by npm start for the processes it runs: how often it restarted this one before; shown as tally_supervisor_restarts_total' }),

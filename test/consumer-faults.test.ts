@@ -55,6 +55,73 @@ test('a consumer SIGKILLed in the middle of a batch loses nothing: another claim
   assert.deepEqual(await deadLetters(redis, keys), [], 'a second delivery is not "too many"')
 })
 
+/**
+ * A consumer that has taken `added` and waits on a row lock with them pending, so a kill hits it mid-batch.
+ * Returns the victim and the function that lets the lock go.
+ */
+async function victimMidBatch(t: TestContext, world: Awaited<ReturnType<typeof consumerWorld>>, count: number, env: Record<string, string> = {}) {
+  const { url, prefix, stream, db, redis, users, contentIds } = world
+  const added = await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, count))
+  const locker = postgres(url, { max: 1, onnotice: () => {} })
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let locked!: () => void
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
+  const holding = locker.begin(async (tx) => {
+    await tx`select id from contents where id = ${contentIds[0]!} for update`
+    locked()
+    await released
+  })
+  t.after(async () => {
+    release()
+    await holding.catch(() => {})
+    await locker.end()
+  })
+  await isLocked
+  const victim = startConsumer(t, url, prefix, env)
+  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
+  await waitFor(async () => (await db.execute(sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).length > 0,
+    { what: 'the victim to wait on the row lock' })
+  return { added, victim, release: async () => { release(); await holding } }
+}
+
+test('with the default CONSUMER_CLAIM_IDLE_MS, a SIGKILLed consumer\'s batch is applied by a live one within 5 s', async (t) => {
+  const world = await consumerWorld(t, 20, 20)
+  const { url, prefix, keys, stream, db, redis, contentIds } = world
+  // '' is "not set": the default idle time, not the tests' short one.
+  const defaults = { CONSUMER_CLAIM_IDLE_MS: '' }
+  const { added, victim, release } = await victimMidBatch(t, world, 500, defaults)
+  const survivor = startConsumer(t, url, prefix, defaults)
+  // Up and reading: its read connection waits in XREADGROUP (a consumer that has read nothing yet is not in XINFO CONSUMERS).
+  await waitFor(async () => String(await redis.call('CLIENT', 'LIST')).split('\n').some((l) => l.includes(`name=tally-consumer:${survivor.name}:read `) && l.includes('cmd=xreadgroup')),
+    { what: 'the survivor to be reading' })
+  assert.equal(await stopProcess(victim, 'SIGKILL'), null)
+  const killedAt = Date.now()
+  await release()
+  await waitForDrained(redis, stream, 20_000)
+  const tookMs = Date.now() - killedAt
+  t.diagnostic(`the dead consumer's ${added.length} entries were applied ${tookMs} ms after the SIGKILL`)
+  assert.ok(tookMs < 5000, `taken over and applied after ${tookMs} ms`)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes(added))
+  assert.deepEqual(await pendingOf(redis, stream, victim.name), [])
+  assert.equal(survivor.child.exitCode, null)
+})
+
+test('a consumer restarted under its name takes back its predecessor\'s pending batch at once, long before the claim idle time', async (t) => {
+  const world = await consumerWorld(t, 20, 20)
+  const { url, prefix, keys, stream, db, redis, contentIds } = world
+  // An idle time no test waits out: only taking back its own entries can apply them in time.
+  const env = { CONSUMER_NAME: uniqueName('slot'), CONSUMER_CLAIM_IDLE_MS: '600000' }
+  const { added, victim, release } = await victimMidBatch(t, world, 300, env)
+  assert.equal(await stopProcess(victim, 'SIGKILL'), null)
+  await release()
+  const successor = startConsumer(t, url, prefix, { ...env, LOG_LEVEL: 'info' })
+  await waitForDrained(redis, stream, 20_000)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes(added))
+  assert.match(successor.output(), /taking back the entries an earlier process of this name left pending/)
+  assert.deepEqual(await deadLetters(redis, keys), [], 'one more delivery is not "too many"')
+})
+
 /** A PostgreSQL of the test's own (so it can be stopped), migrated and seeded, with a consumer that has applied a first few votes. */
 async function outageWorld(t: TestContext) {
   const pg = await throwawayPostgres(t)
