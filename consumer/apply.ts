@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
 import { rejectVote, type Rejected, type Vote } from './decode.js'
+import { ledgerCtes, type LedgerEntry } from './ledger.js'
 
 export interface ApplyResult {
   /** Votes that changed a row (new, or newer than the stored one). */
@@ -9,6 +10,8 @@ export interface ApplyResult {
   stale: number
   /** Votes naming a user or content that does not exist. */
   rejected: Rejected[]
+  /** The batch row the ledger entry wrote, when one was given. */
+  ledgerRow?: number
 }
 
 /** An int array as PostgreSQL's text literal: built once here instead of quoted element by element by the driver. */
@@ -43,7 +46,8 @@ const literal = (xs: readonly number[]): string => `{${xs.join(',')}}`
  *   the snapshot's totals, was refused by contents_vote_sum_in_range (a vote 5 → 0 on totals that did not
  *   have the 5 yet: sum −5) although the recomputed row would have been exact.
  */
-export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyResult> {
+export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: LedgerEntry): Promise<ApplyResult> {
+  // No votes, no statement: a batch with nothing to apply is recorded by recordOnly (consumer/ledger.ts).
   if (votes.length === 0) return { applied: 0, stale: 0, rejected: [] }
   const n = votes.length
   const users = new Array<number>(n), contents = new Array<number>(n), scores = new Array<number>(n)
@@ -61,7 +65,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyR
   for (let i = 0; i < n; i++) if (i === 0 || contents[i] !== contents[i - 1]) distinctContents++
   const distinctUsers = new Set(users).size
   // Input: the votes as parallel arrays. Output: rows changed, and the ids no row was found (and locked) for.
-  const [row] = await db.queryPrepared<{ applied: number; missing_contents: number[] | null; missing_users: number[] | null }>(sql`
+  // With a ledger entry (the batch's first commit) the statement also records the batch (consumer/ledger.ts).
+  const [row] = await db.queryPrepared<{ applied: number; missing_contents: number[] | null; missing_users: number[] | null; ledger_row?: number }>(sql`
     with locked as (
       select id, vote_count, vote_sum from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
     ), known as (
@@ -82,8 +87,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyR
     ), bumped as (
       update contents c set vote_count = l.vote_count + d.added, vote_sum = l.vote_sum + d.shift
       from deltas d join locked l on l.id = d.content_id where c.id = d.content_id and (d.added <> 0 or d.shift <> 0)
-    )
-    select (select count(*) from upserted)::int as applied,
+    )${ledger ? sql`, ${ledgerCtes(ledger)}` : sql``}
+    select (select count(*) from upserted)::int as applied,${ledger ? sql` (select id from held) as ledger_row,` : sql``}
       case when (select count(*) from locked) < ${sql.param(distinctContents)}::int
         then array(select unnest(${sql.param(contentIds)}::int[]) except select id from locked) end as missing_contents,
       case when (select count(*) from known) < ${sql.param(distinctUsers)}::int
@@ -98,5 +103,7 @@ export async function applyVotes(db: Db, votes: readonly Vote[]): Promise<ApplyR
     }
   }
   const applied = row!.applied
-  return { applied, stale: n - rejected.length - applied, rejected }
+  const result: ApplyResult = { applied, stale: n - rejected.length - applied, rejected }
+  if (ledger) result.ledgerRow = Number(row!.ledger_row)
+  return result
 }

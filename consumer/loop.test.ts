@@ -9,6 +9,12 @@ import {
   addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openRedis, pendingOf, randomVotes, seededRandom, waitForDrained,
 } from '../test/consumer-helpers.js'
 import { sampleOf } from '../test/metrics-text.js'
+import { audit, formatReport } from '../shared/audit.js'
+import { setBaselines } from '../shared/ledger-check.js'
+import { applyVotes } from './apply.js'
+import { collapse } from './collapse.js'
+import { decodeAll, type StreamEntry } from './decode.js'
+import { ledgerFor } from './ledger.js'
 import { runLoop } from './loop.js'
 import { createConsumerMetrics } from './metrics.js'
 import { ensureGroup, type StreamSettings } from './stream.js'
@@ -97,6 +103,13 @@ test('a stream and group lost under a running loop (Redis lost its data) are mad
   const after = await addVotes(redis, stream, randomVotes(seededRandom(4), users, contentIds, 20))
   await waitFor(() => warnings.includes('consumer group missing (redis lost its data?): creating it again'), { what: 'the loop to see NOGROUP' })
   await waitForDrained(redis, stream)
+  // The audit says what happened: PostgreSQL recorded the 20 entries of the stream's first life besides the 20 of its second.
+  const report = await audit(db, redis, keys, GROUP)
+  assert.equal(report.ledgerOk, false)
+  assert.equal(report.ledger[0]!.unaccounted, -before.length)
+  assert.match(formatReport(report), /REDIS LOST ITS DATA/)
+  // Looked into: the operator accepts the new start, and every invariant holds again.
+  await setBaselines(db, redis, [stream], GROUP)
   await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...after]))
 })
 
@@ -119,4 +132,43 @@ test('acked entries are trimmed from the stream while the loop runs', async (t) 
   startLoop(t, world)
   await waitForDrained(redis, stream)
   await waitFor(async () => (await redis.xlen(stream)) === 0, { what: 'the acked entries to be trimmed' })
+})
+
+test('entries deleted from the stream before they were applied are caught by the audit, by number and stream', async (t) => {
+  const world = await consumerWorld(t, 10, 10)
+  const { redis, stream, keys, db, users, contentIds } = world
+  await ensureGroup(redis, stream, GROUP)
+  const added = await addVotes(redis, stream, randomVotes(seededRandom(21), users, contentIds, 200))
+  // 37 of them vanish before any consumer reads them (an XDEL, a trim gone wrong, a lost AOF tail).
+  const deleted = added.filter((_, i) => i % 5 === 1).slice(0, 37)
+  assert.equal(await redis.xdel(stream, ...deleted.map((a) => a.id)), 37)
+  startLoop(t, world)
+  await waitForDrained(redis, stream)
+  const report = await audit(db, redis, keys, GROUP)
+  assert.equal(report.ok, false)
+  assert.deepEqual(report.ledger.map((l) => [l.stream, l.added, l.recorded, l.unaccounted]), [[stream, 200, 163, 37]])
+  assert.match(formatReport(report), new RegExp(`ledger ${stream.replace(/[{}]/g, '\\$&')}: took 200; recorded 163.*: 37 entries UNACCOUNTED FOR`))
+  // The totals themselves are consistent: only the ledger shows what is missing.
+  assert.deepEqual(report.mismatches, [])
+})
+
+test('a batch committed by a consumer that died before its XACK is counted once, when another takes it over and acks it', async (t) => {
+  const world = await consumerWorld(t, 10, 10)
+  const { redis, stream, keys, db, users, contentIds } = world
+  await ensureGroup(redis, stream, GROUP)
+  const added = await addVotes(redis, stream, randomVotes(seededRandom(22), users, contentIds, 120))
+  // The ghost reads them all, commits them with their ledger entry, and dies before XACK.
+  const ghost = uniqueName('ghost')
+  const read = await redis.xreadgroup('GROUP', GROUP, ghost, 'COUNT', 1000, 'STREAMS', stream, '>') as [string, [string, string[]][]][]
+  const batch = { stream, entries: read[0]![1] as unknown as StreamEntry[] }
+  const votes = collapse(decodeAll(stream, batch.entries).votes)
+  await applyVotes(db, votes, await ledgerFor(db, batch, ghost, []))
+  const midway = await audit(db, redis, keys, GROUP)
+  assert.deepEqual(midway.ledger.map((l) => [l.recorded, l.pending, l.recordedPending, l.unaccounted]), [[120, 120, 120, 0]],
+    'recorded and still pending: counted once')
+  startLoop(t, world)
+  await waitForDrained(redis, stream)
+  const [row] = await db.execute<{ recorded: string }>(sql`select sum(recorded)::text as recorded from stream_entries`)
+  assert.equal(Number(row!.recorded), 120, 'the replay recorded nothing twice')
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes(added))
 })

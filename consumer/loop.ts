@@ -8,6 +8,7 @@ import { idsToAck, partitionByDeliveries } from './batch.js'
 import { collapse } from './collapse.js'
 import { decodeAll, type Rejected, type Vote } from './decode.js'
 import { applyIsolating } from './isolate.js'
+import { forgetOwnRows, ledgerFor, recordOnly, type LedgerEntry } from './ledger.js'
 import type { ConsumerMetrics } from './metrics.js'
 import { loopBackoffMs, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
 import {
@@ -29,6 +30,8 @@ export interface LoopDeps {
   signal: AbortSignal
   claimIntervalMs: number
   trimIntervalMs: number
+  /** Batch rows of the ledger whose XACK went through, for the next statement to delete (consumer/ledger.ts). */
+  acknowledgedRows?: number[]
 }
 
 /**
@@ -40,7 +43,11 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
   const { signal, log } = deps
   await withRetry(async () => { for (const s of deps.streams) await unlessAborted(ensureGroup(deps.redis, s, deps.settings.group), signal) },
     { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
-  await withRetry(() => takeBackOwn(deps), {
+  await withRetry(async () => {
+    await takeBackOwn(deps)
+    // Every entry a predecessor of this name recorded is acknowledged now: its rows are not needed.
+    await forgetOwnRows(deps.db, deps.settings.consumer)
+  }, {
     signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot take back this name\'s pending entries yet'),
   }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
@@ -144,11 +151,25 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
   const { entries, tooOften } = partitionByDeliveries(batch, settings.maxDeliveries)
   const { votes, rejected } = decodeAll(batch.stream, entries)
   const release = holdEntries(deps.redis, batch.stream, settings, batch.entries.map(([id]) => id))
+  const acknowledged = (deps.acknowledgedRows ??= [])
   let result: ApplyResult
   let dead: Rejected[]
   try {
+    // The batch is recorded by its first COMMIT; until one succeeds, the entry rides along with each attempt.
+    let unrecorded: LedgerEntry | undefined = await withRetry(() => ledgerFor(deps.db, batch, settings.consumer, acknowledged), { signal: deps.signal })
+    let ledgerRow: number | undefined
+    const recorded = (row: number, entry: LedgerEntry) => {
+      ledgerRow = row
+      unrecorded = undefined
+      acknowledged.splice(0, acknowledged.length, ...acknowledged.filter((id) => !entry.forget.includes(id)))
+    }
     result = await applyIsolating(collapse(votes), {
-      apply: (some) => applyWithRetry(deps, some),
+      apply: async (some) => {
+        const entry = unrecorded
+        const done = await applyWithRetry(deps, some, entry)
+        if (entry && done.ledgerRow !== undefined) recorded(done.ledgerRow, entry)
+        return done
+      },
       // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
       // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
       // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
@@ -157,9 +178,13 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
         return announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))])
       },
     })
+    // Nothing of the batch reached a COMMIT (every vote dead, or none at all): it is recorded on its own.
+    const entry = unrecorded as LedgerEntry | undefined
+    if (entry) recorded(await withRetry(() => recordOnly(deps.db, entry), { signal: deps.signal }), entry)
     dead = [...tooOften, ...rejected, ...result.rejected]
     await deadLetter(deps.redis, settings, dead)
     await ack(deps.redis, batch.stream, settings.group, idsToAck(batch.entries, dead))
+    if (ledgerRow !== undefined) acknowledged.push(ledgerRow)
   } finally {
     release()
   }
@@ -169,9 +194,9 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
 }
 
 /** applyVotes, retried on transient errors; shutdown during the retries wins (Aborted, nothing dead-lettered). */
-async function applyWithRetry(deps: LoopDeps, votes: Vote[]): Promise<ApplyResult> {
+async function applyWithRetry(deps: LoopDeps, votes: Vote[], ledger?: LedgerEntry): Promise<ApplyResult> {
   try {
-    return await withRetry(() => applyVotes(deps.db, votes), {
+    return await withRetry(() => applyVotes(deps.db, votes, ledger), {
       signal: deps.signal,
       onRetry: (err, attempt) => deps.log.warn({ err: (err as Error).message, code: pgErrorCode(err), attempt, votes: votes.length }, 'apply failed; retrying'),
     })

@@ -1,7 +1,12 @@
 /**
- * The invariant behind `npm run audit`: for every content, vote_count and vote_sum equal COUNT(*) and
- * SUM(score) over its votes rows, and counters.contents equals the number of contents. Also reports
- * the stream's length, pending and undelivered entries, and dead letters. Exit 1 when the invariant fails.
+ * `npm run audit`: two invariants, exit 1 when either fails.
+ * - The stored totals: for every content, vote_count and vote_sum equal COUNT(*) and SUM(score) over its
+ *   votes rows, and counters.contents equals the number of contents.
+ * - The whole path (shared/ledger-check.ts): every entry each stream shard ever took (XINFO STREAM's
+ *   entries-added) is recorded in PostgreSQL as resolved by a consumer, or is still pending or undelivered.
+ *   An entry deleted from a stream before it was applied, or a Redis that lost its data, breaks it.
+ * `--baseline` (every shard drained) accepts the streams' counts as they are, after an upgrade from before
+ * the ledger or once a loss has been looked into.
  */
 import { fileURLToPath } from 'node:url'
 import { sql } from 'drizzle-orm'
@@ -9,6 +14,7 @@ import type { RedisClient } from './redis/client.js'
 import type { Db } from './db/client.js'
 import type { RedisKeys } from './redis/keys.js'
 import { groupInfo } from './redis/stream-info.js'
+import { checkStreamLedger, formatLedgerLines, type StreamLedger } from './ledger-check.js'
 
 export interface AuditReport {
   ok: boolean
@@ -19,6 +25,9 @@ export interface AuditReport {
   counterOk: boolean
   streams: { stream: string; length: number; pending: number; lag: number | null }[]
   deadLetters: number
+  /** Per shard: what its stream took against what is accounted for. */
+  ledger: StreamLedger[]
+  ledgerOk: boolean
 }
 
 export async function audit(db: Db, redis: RedisClient, keys: RedisKeys, group: string): Promise<AuditReport> {
@@ -38,7 +47,12 @@ export async function audit(db: Db, redis: RedisClient, keys: RedisKeys, group: 
   }
   const deadLetters = await redis.xlen(keys.deadLetters)
   const counterOk = totals!.counter === totals!.contents
-  return { ok: mismatches.length === 0 && counterOk, contents: totals!.contents, votes: totals!.votes, mismatches: [...mismatches], counterOk, streams, deadLetters }
+  const ledger = await Promise.all(streams.map((s) => checkStreamLedger(db, redis, s.stream, group)))
+  const ledgerOk = ledger.every((l) => l.unaccounted === 0)
+  return {
+    ok: mismatches.length === 0 && counterOk && ledgerOk, contents: totals!.contents, votes: totals!.votes, mismatches: [...mismatches],
+    counterOk, streams, deadLetters, ledger, ledgerOk,
+  }
 }
 
 export function formatReport(r: AuditReport): string {
@@ -47,6 +61,7 @@ export function formatReport(r: AuditReport): string {
     `contents: ${r.contents} (counter ${r.counterOk ? 'agrees' : 'DISAGREES'}), votes rows: ${r.votes}`,
     ...r.streams.map((s) => `stream ${s.stream}: ${s.length} entries, ${s.pending} pending, ${s.lag ?? 'unknown'} not yet delivered`),
     `dead letters: ${r.deadLetters}`,
+    ...formatLedgerLines(r.ledger),
     ...r.mismatches.map((m) => `  content ${m.id}: vote_count ${m.vote_count} vs ${m.actual_count} rows, vote_sum ${m.vote_sum} vs ${m.actual_sum}`),
   ]
   return lines.join('\n')
@@ -59,7 +74,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const db = createDb(config.DATABASE_URL, { max: 1 })
   const redis = createRedis(redisTarget(config), { commandTimeoutMs: 5000 })
   try {
-    const report = await audit(db, redis, redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS), config.CONSUMER_GROUP)
+    const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
+    if (process.argv.includes('--baseline')) {
+      const { setBaselines } = await import('./ledger-check.js')
+      const streams = Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard))
+      for (const line of await setBaselines(db, redis, streams, config.CONSUMER_GROUP)) console.log(line)
+    }
+    const report = await audit(db, redis, keys, config.CONSUMER_GROUP)
     console.log(process.argv.includes('--json') ? JSON.stringify(report) : formatReport(report))
     process.exitCode = report.ok ? 0 : 1
   } finally {

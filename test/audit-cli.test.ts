@@ -7,7 +7,7 @@ import { applyVotes } from '../consumer/apply.js'
 import { collapse } from '../consumer/collapse.js'
 import { decodeEntry, type Vote } from '../consumer/decode.js'
 import { emptyDatabase } from './helpers.js'
-import { isolatedPrefix, openDb, seedContents, seedUsers } from './consumer-helpers.js'
+import { isolatedPrefix, openDb, openRedis, seedContents, seedUsers } from './consumer-helpers.js'
 import { exitCodeOf, startNode } from './processes.js'
 
 /** shared/audit.ts against `url` and `prefix`: its exit code and what it printed. */
@@ -37,4 +37,20 @@ test('npm run audit exits 1 and names the drifted content; 0 once it is repaired
   const repaired = await runAuditCli(t, url, prefix)
   assert.equal(repaired.code, 0, repaired.output)
   assert.match(repaired.output, /invariant: OK/)
+})
+
+test('npm run audit exits 1 when entries vanished from a stream before they were applied, and --baseline waits for a drained stream', async (t) => {
+  const url = await emptyDatabase(t)
+  const prefix = isolatedPrefix()
+  const redis = openRedis(t)
+  const stream = `${prefix}votes:{0}`
+  const ids: string[] = []
+  for (let i = 0; i < 10; i++) ids.push(String(await redis.xadd(stream, '*', 'user', '1', 'content', '1', 'score', '1')))
+  await redis.xdel(stream, ids[2]!, ids[5]!, ids[8]!)
+  const lost = await runAuditCli(t, url, prefix)
+  assert.equal(lost.code, 1, lost.output)
+  assert.match(lost.output, /took 10; recorded 0, pending 0, undelivered 7: 3 entries UNACCOUNTED FOR/)
+  const early = await runAuditCli(t, url, prefix, ['--baseline'])
+  assert.match(early.output, /baseline of .* not set: 0 pending and 7 undelivered entries; drain it first/)
+  assert.equal(early.code, 1)
 })

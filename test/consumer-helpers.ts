@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
-import { audit } from '../shared/audit.js'
+import { audit, formatReport } from '../shared/audit.js'
 import { DEFAULT_REDIS_URL } from '../shared/config.js'
 import { createDb, type Db } from '../shared/db/client.js'
 import { contents, users } from '../shared/db/schema.js'
@@ -115,7 +115,7 @@ export async function assertDbHolds(db: Db, redis: Redis, keys: RedisKeys, conte
   }
   const report = await audit(db, redis, keys, GROUP)
   assert.deepEqual(report.mismatches, [])
-  assert.equal(report.ok, true, 'audit reports the invariant holds')
+  assert.equal(report.ok, true, `audit reports the invariants hold:\n${formatReport(report)}`)
 }
 
 const sortedEntries = (m: Map<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -61,3 +61,37 @@ export const counters = pgTable('counters', {
   name: text('name').primaryKey(),
   value: bigint('value', { mode: 'number' }).notNull(),
 })
+
+// The whole-path ledger `npm run audit` checks (shared/audit.ts): per stream (shard) and consumer, how many
+// entries that consumer resolved (applied, found stale, superseded by a newer one in its batch, or
+// dead-lettered), counted in the statement that commits the batch. The stream's entries-added must equal
+// what all consumers recorded plus what is still pending or undelivered; an entry deleted from the stream
+// before it was applied breaks that. One row per consumer, not per stream: a row per stream would be one
+// hot row every batch of the shard waits on, serialising the consumers.
+export const streamEntries = pgTable('stream_entries', {
+  stream: text('stream').notNull(),
+  consumer: text('consumer').notNull(),
+  recorded: bigint('recorded', { mode: 'number' }).notNull().default(0),
+}, (t) => [primaryKey({ name: 'stream_entries_pkey', columns: [t.stream, t.consumer] })])
+
+// Batches recorded in stream_entries whose acknowledgement may not have reached Redis yet: the versions of
+// their entries. A redelivered entry found here was counted already (its batch committed, then its
+// consumer died before XACK), so it is not counted again; and the audit does not count an entry that is
+// both recorded and still pending twice. A consumer deletes its batch's row in its next statement, once
+// the XACK went through; rows of consumers that died are shrunk by whoever takes their entries over.
+export const recordedBatches = pgTable('recorded_batches', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  stream: text('stream').notNull(),
+  consumer: text('consumer').notNull(),
+  entries: bigint('entries', { mode: 'bigint' }).array().notNull(),
+  recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('recorded_batches_stream_idx').on(t.stream)])
+
+// What `npm run audit --baseline` set when the path was drained: entries-added minus recorded, per stream.
+// 0 for a stream born with this ledger; after an upgrade from before it, or after Redis lost its data (the
+// stream starts counting again from 0), the operator sets it once, with every shard drained.
+export const streamBaselines = pgTable('stream_baselines', {
+  stream: text('stream').primaryKey(),
+  offset: bigint('offset', { mode: 'number' }).notNull(),
+  setAt: timestamp('set_at', { withTimezone: true }).notNull().defaultNow(),
+})

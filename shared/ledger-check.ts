@@ -1,0 +1,124 @@
+import { sql } from 'drizzle-orm'
+import type { Db } from './db/client.js'
+import type { RedisClient } from './redis/client.js'
+import { fieldsToRecord, groupInfo } from './redis/stream-info.js'
+
+/**
+ * The whole-path check of one stream shard. Every entry the stream ever took is, at any moment, exactly one of:
+ * recorded in PostgreSQL by the consumer that resolved it (consumer/ledger.ts), pending (delivered, not
+ * acknowledged), or undelivered. Entries both recorded and pending (committed, XACK not yet through) are
+ * counted once. So
+ *
+ *   entries-added = baseline + recorded + pending + undelivered − recorded-and-pending
+ *
+ * and `unaccounted` is the left side minus the right: above 0, entries went missing from the stream before
+ * a consumer resolved them (deleted, trimmed, lost in a failover or with an AOF's last second); below 0,
+ * PostgreSQL recorded more than the stream now says it took: the stream began again, Redis lost its data.
+ */
+export interface StreamLedger {
+  stream: string
+  /** XINFO STREAM entries-added: every entry the stream took since it was created (0: no stream). */
+  added: number
+  recorded: number
+  pending: number
+  undelivered: number
+  /** Recorded entries still pending (their XACK has not been seen). */
+  recordedPending: number
+  baseline: number
+  unaccounted: number
+}
+
+const SEQ_BITS = 21n
+const SEQ_MASK = (1n << SEQ_BITS) - 1n
+/** A version (consumer/decode.ts: ms * 2^21 + seq) back as its stream entry id. */
+export const versionToId = (v: bigint): string => `${v >> SEQ_BITS}-${v & SEQ_MASK}`
+
+// Undelivered entries are counted page by page when the group cannot say (its lag is unknown after deletions).
+const RANGE_PAGE = 10_000
+
+async function streamAdded(redis: RedisClient, stream: string): Promise<{ added: number; exists: boolean }> {
+  if (!(await redis.exists(stream))) return { added: 0, exists: false }
+  const info = fieldsToRecord(await redis.xinfo('STREAM', stream) as unknown[])
+  return { added: Number(info['entries-added'] ?? 0), exists: true }
+}
+
+async function countAfter(redis: RedisClient, stream: string, lastDelivered: string): Promise<number> {
+  let from = `(${lastDelivered}`
+  let n = 0
+  for (;;) {
+    const page = await redis.xrange(stream, from, '+', 'COUNT', RANGE_PAGE)
+    n += page.length
+    if (page.length < RANGE_PAGE) return n
+    from = `(${page[page.length - 1]![0]}`
+  }
+}
+
+/** How many of the recorded batches' entries are still pending in the group. */
+async function recordedAndPending(db: Db, redis: RedisClient, stream: string, group: string): Promise<number> {
+  const rows = await db.execute<{ entries: string[] }>(sql`
+    select entries::text[] as entries from recorded_batches where stream = ${stream} and cardinality(entries) > 0`)
+  let n = 0
+  for (const row of rows) {
+    const ids = row.entries.map((e) => BigInt(e)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const pending = await redis.xpending(stream, group, versionToId(ids[0]!), versionToId(ids[ids.length - 1]!), ids.length) as [string, ...unknown[]][]
+    const wanted = new Set(ids.map(versionToId))
+    for (const [id] of pending) if (wanted.has(id)) n++
+  }
+  return n
+}
+
+export async function checkStreamLedger(db: Db, redis: RedisClient, stream: string, group: string): Promise<StreamLedger> {
+  const [{ added, exists }, info, [sums]] = await Promise.all([
+    streamAdded(redis, stream),
+    groupInfo(redis, stream, group),
+    db.execute<{ recorded: string; baseline: string }>(sql`
+      select coalesce((select sum(recorded) from stream_entries where stream = ${stream}), 0)::text as recorded,
+        coalesce((select "offset" from stream_baselines where stream = ${stream}), 0)::text as baseline`),
+  ])
+  const pending = info?.pending ?? 0
+  const undelivered = info === null ? (exists ? await countAfter(redis, stream, '0-0') : 0)
+    : info.lag ?? await countAfter(redis, stream, info.lastDelivered)
+  const recordedPending = pending > 0 ? await recordedAndPending(db, redis, stream, group) : 0
+  const recorded = Number(sums!.recorded)
+  const baseline = Number(sums!.baseline)
+  const unaccounted = added - (baseline + recorded + pending + undelivered - recordedPending)
+  return { stream, added, recorded, pending, undelivered, recordedPending, baseline, unaccounted }
+}
+
+export function formatLedgerLines(ledger: readonly StreamLedger[]): string[] {
+  return ledger.map((l) => {
+    const head = `ledger ${l.stream}: took ${l.added}; recorded ${l.recorded}${l.baseline ? ` (baseline ${l.baseline})` : ''}, ` +
+      `pending ${l.pending}${l.recordedPending ? ` (${l.recordedPending} of them recorded)` : ''}, undelivered ${l.undelivered}`
+    if (l.unaccounted > 0) {
+      return `${head}: ${l.unaccounted} entries UNACCOUNTED FOR: the stream took them and no consumer recorded them, ` +
+        'nor are they pending or waiting: they were deleted or lost before they were applied'
+    }
+    if (l.unaccounted < 0) {
+      return `${head}: PostgreSQL recorded ${-l.unaccounted} more entries than the stream says it took: REDIS LOST ITS DATA ` +
+        '(the stream was created again; the votes it held unapplied are gone). Once every shard is drained, ' +
+        '`npm run audit -- --baseline` accepts the new start'
+    }
+    return `${head}: every entry accounted for`
+  })
+}
+
+/**
+ * `--baseline`: with every shard drained (nothing pending or undelivered), take each stream's count as it
+ * is, so entries taken before the ledger existed, or lost in an incident already looked into, stop counting.
+ * Returns a line per stream saying what was set, or why not.
+ */
+export async function setBaselines(db: Db, redis: RedisClient, streams: readonly string[], group: string): Promise<string[]> {
+  const lines: string[] = []
+  for (const stream of streams) {
+    const l = await checkStreamLedger(db, redis, stream, group)
+    if (l.pending > 0 || l.undelivered > 0) {
+      lines.push(`baseline of ${stream} not set: ${l.pending} pending and ${l.undelivered} undelivered entries; drain it first`)
+      continue
+    }
+    const offset = l.added - l.recorded
+    await db.execute(sql`insert into stream_baselines (stream, "offset") values (${stream}, ${offset})
+      on conflict (stream) do update set "offset" = excluded."offset", set_at = now()`)
+    lines.push(`baseline of ${stream} set to ${offset} (it took ${l.added}, consumers recorded ${l.recorded})`)
+  }
+  return lines
+}
