@@ -132,8 +132,9 @@ export async function throwawayCluster(t: TestContext, { masters = 3, replicasPe
       return byId(range[2][2])
     },
     async replicaOf(master) {
-      const replica = (await clusterNodes(master)).find((n) => n.masterId === master.id)
-      if (!replica) throw new Error(`master ${master.port} has no replica`)
+      // Polled: on a busy machine the master may learn of its replica by gossip a moment after the cluster is ok.
+      const replica = await waitFor(async () => (await clusterNodes(master)).find((n) => n.masterId === master.id),
+        { timeoutMs: 10_000, intervalMs: 100, what: `a replica of master ${master.port}` })
       return byId(replica.id)
     },
     async killMaster(master) {

@@ -34,17 +34,24 @@ export interface ThrowawayServer { url: string; port: number; start(): Promise<v
 /** A throwaway Redis that can also hang (SIGSTOP: connections stay open, nothing answers) and wake. */
 export interface ThrowawayRedis extends ThrowawayServer { pause(): void; resume(): void }
 
-/** A redis-server that keeps nothing on disk, killed when the test ends. */
-export async function throwawayRedis(t: TestContext): Promise<ThrowawayRedis> {
+/**
+ * A redis-server that keeps nothing on disk, killed when the test ends. With `aof`, it keeps an append-only
+ * file fsynced on every write (appendfsync always) in a temp dir, so a SIGKILL and start() lose nothing it
+ * acknowledged; everysec, the production setting, may lose the last second (docs/guarantees.md).
+ */
+export async function throwawayRedis(t: TestContext, { aof = false } = {}): Promise<ThrowawayRedis> {
   const port = await freePort()
   let redis: Started | undefined
+  const dir = aof ? mkdtempSync(join(tmpdir(), 'tally-redis-')) : undefined
+  if (dir) t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const persistence = dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] : ['--appendonly', 'no']
   const server: ThrowawayRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
     pause() { redis?.child.kill('SIGSTOP') },
     resume() { redis?.child.kill('SIGCONT') },
     async start() {
-      const started = startProcess(t, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      const started = startProcess(t, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
         { env: process.env })
       redis = started
       await waitFor(() => {
