@@ -1,4 +1,6 @@
 import { sql } from 'drizzle-orm'
+import calculateSlot from 'cluster-key-slot'
+import type { Cluster, Redis } from 'ioredis'
 import type { Db } from './db/client.js'
 import type { RedisClient } from './redis/client.js'
 import { fieldsToRecord, groupInfo } from './redis/stream-info.js'
@@ -26,6 +28,8 @@ export interface StreamLedger {
   recordedPending: number
   baseline: number
   unaccounted: number
+  /** When the Redis server holding the stream started (ISO), told when it seems to have lost its data. */
+  serverUpSince?: string
 }
 
 const SEQ_BITS = 21n
@@ -67,6 +71,21 @@ async function recordedAndPending(db: Db, redis: RedisClient, stream: string, gr
   return n
 }
 
+/** The server a stream lives on: the Redis itself, or the cluster master of its slot. */
+function serverOf(redis: RedisClient, stream: string): Redis | undefined {
+  if (!redis.isCluster) return redis as Redis
+  const cluster = redis as Cluster
+  const owner = cluster.slots[calculateSlot(stream)]?.[0]
+  return cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner)
+}
+
+/** When that server started: a Redis that restarted without its data lost it then (or someone deleted the stream since). */
+async function upSince(redis: RedisClient, stream: string): Promise<string | undefined> {
+  const server = serverOf(redis, stream)
+  const uptime = Number(/^uptime_in_seconds:(\d+)/m.exec(await server?.info('server') ?? '')?.[1])
+  return Number.isFinite(uptime) ? new Date(Date.now() - uptime * 1000).toISOString() : undefined
+}
+
 export async function checkStreamLedger(db: Db, redis: RedisClient, stream: string, group: string): Promise<StreamLedger> {
   const [{ added, exists }, info, [sums]] = await Promise.all([
     streamAdded(redis, stream),
@@ -82,7 +101,9 @@ export async function checkStreamLedger(db: Db, redis: RedisClient, stream: stri
   const recorded = Number(sums!.recorded)
   const baseline = Number(sums!.baseline)
   const unaccounted = added - (baseline + recorded + pending + undelivered - recordedPending)
-  return { stream, added, recorded, pending, undelivered, recordedPending, baseline, unaccounted }
+  const ledger: StreamLedger = { stream, added, recorded, pending, undelivered, recordedPending, baseline, unaccounted }
+  if (unaccounted < 0) ledger.serverUpSince = await upSince(redis, stream).catch(() => undefined)
+  return ledger
 }
 
 export function formatLedgerLines(ledger: readonly StreamLedger[]): string[] {
@@ -94,8 +115,9 @@ export function formatLedgerLines(ledger: readonly StreamLedger[]): string[] {
         'nor are they pending or waiting: they were deleted or lost before they were applied'
     }
     if (l.unaccounted < 0) {
-      return `${head}: PostgreSQL recorded ${-l.unaccounted} more entries than the stream says it took: REDIS LOST ITS DATA ` +
-        '(the stream was created again; the votes it held unapplied are gone). Once every shard is drained, ' +
+      const when = l.serverUpSince ? ` at or before ${l.serverUpSince}, when its server started (unless the stream was deleted since)` : ''
+      return `${head}: PostgreSQL recorded ${-l.unaccounted} more entries than the stream says it took: REDIS LOST ITS DATA${when}; ` +
+        'the stream was created again, and the votes it held unapplied are gone. Once every shard is drained, ' +
         '`npm run audit -- --baseline` accepts the new start'
     }
     return `${head}: every entry accounted for`
