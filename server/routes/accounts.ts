@@ -1,9 +1,9 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { users } from '../../shared/db/schema.js'
 import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
 import { invalidCredentials, usernameTaken } from '../errors.js'
-import { dummyHash, hashPassword, verifyPassword } from '../passwords.js'
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../passwords.js'
 import { usernameKey } from '../usernames.js'
 import { AccessToken, Account, StoredText, TokenPair, WellFormedText, errors, ref } from '../schemas.js'
 import { BODY_MEDIA_TYPES } from '../form-body.js'
@@ -79,11 +79,17 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (req) => {
-    const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash })
+    const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive })
       .from(users).where(eq(users.usernameKey, usernameKey(req.body.username))).limit(1)
-    // Unknown users verify against a dummy hash: the same work, the same answer, the same time.
+    // Unknown users verify against a dummy hash: the same work, the same answer, the same time. So do inactive ones.
     const ok = await verifyPassword(user?.passwordHash ?? await dummyHash(), req.body.password)
-    if (!user || !ok) throw invalidCredentials()
+    if (!user || !ok || !user.isActive) throw invalidCredentials()
+    if (needsRehash(user.passwordHash)) {
+      // A hash the Django service wrote, kept by the import: replaced by argon2id now that the password is known.
+      // Only if it is still the one verified: a concurrent login or password change wins.
+      const upgraded = await hashPassword(req.body.password)
+      await app.db.update(users).set({ passwordHash: upgraded }).where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
+    }
     return app.issueTokens(user.id)
   })
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigint, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
+import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
 
 export const users = pgTable('users', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
@@ -11,6 +11,8 @@ export const users = pgTable('users', {
   firstName: varchar('first_name', { length: 150 }).notNull().default(''),
   lastName: varchar('last_name', { length: 150 }).notNull().default(''),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  // false: cannot log in (Django's is_active, kept by the import). Registration makes active users.
+  isActive: boolean('is_active').notNull().default(true),
 }, (t) => [uniqueIndex('users_username_key_unique').on(t.usernameKey)])
 
 // vote_count and vote_sum are maintained by the consumer in the transaction that changes votes,
