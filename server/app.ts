@@ -61,7 +61,9 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
   await app.register(redisPlugin, { target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
   await app.register(readStatePlugin, { target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}` })
-  await app.register(authPlugin, { secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL })
+  await app.register(authPlugin, {
+    secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL, legacySecret: config.JWT_LEGACY_SECRET,
+  })
   await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: config.API_PROCESSES })
   await app.register(docsPlugin)
   await app.register(metricsPlugin, { supervisorRestarts: config.SUPERVISOR_RESTARTS })

@@ -61,7 +61,10 @@ export type ContentPage = Static<typeof ContentPageSchema>
 
 export const Account = Type.Object({ id: Type.Integer(), username: Type.String() }, { $id: 'Account', title: 'Account' })
 export const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() }, { $id: 'TokenPair', title: 'TokenPair' })
-export const AccessToken = Type.Object({ access: Type.String() }, { $id: 'AccessToken', title: 'AccessToken' })
+export const AccessToken = Type.Object({
+  access: Type.String(),
+  refresh: Type.Optional(Type.String({ description: 'only when a refresh token of the Django service was traded: the tally refresh token to use from now on' })),
+}, { $id: 'AccessToken', title: 'AccessToken' })
 
 export const VoteAccepted = Type.Object({
   content: Type.Integer(),

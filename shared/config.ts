@@ -32,6 +32,7 @@ export const EnvSchema = Type.Object({
   REDIS_AUTO_PIPELINING: Type.Boolean({ default: true, description: 'batch concurrent Redis commands of the API into pipelines (ioredis enableAutoPipelining)' }),
   READ_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000, description: 'longest a content list page is served from the API process memory; 0 turns the cache off' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_LEGACY_SECRET: Type.Optional(Type.String({ minLength: 1, description: "the Django service's SECRET_KEY: its access tokens are accepted until they expire, its refresh tokens traded once (docs/django-import.md)" })),
   JWT_ACCESS_TTL: Seconds(900, 'access token lifetime in seconds'),
   JWT_REFRESH_TTL: Seconds(86_400, 'refresh token lifetime in seconds'),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),

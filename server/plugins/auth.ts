@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
+import { createVerifier } from 'fast-jwt'
 import { notAuthenticated, tokenInvalid } from '../errors.js'
 import { createTokenCache } from '../token-cache.js'
 import { MAX_ID } from '../../shared/ids.js'
@@ -15,6 +16,11 @@ declare module 'fastify' {
     issueAccessToken(userId: number): string
     /** The user id a token of `type` names; throws 401 token_invalid otherwise. */
     verifyToken(token: string, type: TokenType): number
+    /**
+     * For a refresh token the Django service issued (JWT_LEGACY_SECRET): its jti, which may be traded once;
+     * null for tally's own. Call after verifyToken accepted it.
+     */
+    legacyRefreshJti(token: string): string | null
   }
   interface FastifyRequest {
     authVerdict: unknown
@@ -29,9 +35,12 @@ export interface AuthOptions {
   secret: string
   accessTtlSeconds: number
   refreshTtlSeconds: number
+  /** The Django service's SECRET_KEY: its simplejwt tokens (HS256, claim user_id) are accepted too. */
+  legacySecret?: string
 }
 
 interface Claims { sub?: unknown; token_type?: unknown; exp?: unknown }
+interface LegacyClaims { user_id?: unknown; token_type?: unknown; exp?: unknown; jti?: unknown }
 type Verdict = { userId: number } | { error: Error } | typeof NO_TOKEN
 const NO_TOKEN = Object.freeze({ none: true as const })
 // Access tokens remembered after a full verification: a voter's next requests skip the HMAC.
@@ -46,6 +55,23 @@ export default fp<AuthOptions>(async (app, opts) => {
     verify: { algorithms: ['HS256'] },
   })
   const verified = createTokenCache(VERIFIED_TOKENS)
+  // simplejwt's defaults: HS256 over SECRET_KEY, the user's id in user_id (a number, or its digits), exp required.
+  const legacy = opts.legacySecret === undefined ? undefined
+    : createVerifier({ key: opts.legacySecret, algorithms: ['HS256'], requiredClaims: ['exp', 'token_type', 'user_id'], cache: false })
+  const legacyClaims = (token: string): LegacyClaims | undefined => {
+    if (!legacy) return undefined
+    try {
+      return legacy(token) as LegacyClaims
+    } catch {
+      return undefined
+    }
+  }
+  const userIdOf = (value: unknown): number => {
+    const text = typeof value === 'number' ? String(value) : value
+    const id = typeof text === 'string' && /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN
+    if (!Number.isSafeInteger(id) || id > MAX_ID) throw tokenInvalid()
+    return id
+  }
 
   const sign = (userId: number, type: TokenType, ttl: number) =>
     app.jwt.sign({ sub: String(userId), token_type: type, jti: randomUUID() }, { expiresIn: ttl })
@@ -61,18 +87,36 @@ export default fp<AuthOptions>(async (app, opts) => {
       if (cached !== undefined) return cached
     }
     let claims: Claims
+    let id: number
     try {
       claims = app.jwt.verify<Claims>(token)
     } catch {
-      throw tokenInvalid()
+      // Not one of ours: perhaps one the Django service issued before the switch.
+      const old = legacyClaims(token)
+      if (!old) throw tokenInvalid()
+      if (old.token_type !== type) throw tokenInvalid(`token is not ${type === 'access' ? 'an access' : 'a refresh'} token`)
+      // A refresh token is traded once, by its jti: without one it could be traded for ever.
+      if (type === 'refresh' && (typeof old.jti !== 'string' || old.jti.length === 0)) throw tokenInvalid()
+      id = userIdOf(old.user_id)
+      if (type === 'access' && typeof old.exp === 'number') verified.set(token, id, old.exp * 1000)
+      return id
     }
     // A refresh token is never an access token, nor the other way round.
     if (claims.token_type !== type) throw tokenInvalid(`token is not ${type === 'access' ? 'an access' : 'a refresh'} token`)
-    const id = typeof claims.sub === 'string' && /^[1-9][0-9]{0,9}$/.test(claims.sub) ? Number(claims.sub) : NaN
-    if (!Number.isSafeInteger(id) || id > MAX_ID) throw tokenInvalid()
+    id = userIdOf(claims.sub)
     // Only access tokens: a refresh token is presented once in a while, and must never hit as an access token.
     if (type === 'access' && typeof claims.exp === 'number') verified.set(token, id, claims.exp * 1000)
     return id
+  })
+
+  app.decorate('legacyRefreshJti', (token: string) => {
+    try {
+      app.jwt.verify(token)
+      return null
+    } catch {
+      const old = legacyClaims(token)
+      return typeof old?.jti === 'string' && old.jti.length > 0 ? old.jti : null
+    }
   })
 
   // The verdict is computed once per request: the rate limiter's key and the route share it.

@@ -1,10 +1,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { and, eq } from 'drizzle-orm'
-import { users } from '../../shared/db/schema.js'
+import { legacyRefreshTokens, users } from '../../shared/db/schema.js'
 import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
-import { invalidCredentials, usernameTaken } from '../errors.js'
+import { invalidCredentials, tokenInvalid, usernameTaken } from '../errors.js'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../passwords.js'
-import { usernameKey } from '../usernames.js'
+import { usernameKey } from '../../shared/usernames.js'
 import { AccessToken, Account, StoredText, TokenPair, WellFormedText, errors, ref } from '../schemas.js'
 import { BODY_MEDIA_TYPES } from '../form-body.js'
 
@@ -99,15 +99,25 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'refreshAccessToken',
       summary: 'Trade a refresh token for a new access token',
-      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere.',
+      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere. '
+        + 'With JWT_LEGACY_SECRET set, a refresh token of the Django service is traded once for an access and a refresh token of tally.',
       consumes: BODY_MEDIA_TYPES,
       body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
       response: {
         200: ref(AccessToken, 'a new access token'),
-        ...errors('invalid_request', 'malformed_json', 'token_invalid', 'body_too_large', 'unsupported_media_type', 'rate_limited', 'internal_error'),
+        ...errors('invalid_request', 'malformed_json', 'token_invalid', 'body_too_large', 'unsupported_media_type', 'rate_limited', 'internal_error',
+          'service_unavailable'),
       },
     },
-  }, async (req) => ({ access: app.issueAccessToken(app.verifyToken(req.body.refresh, 'refresh')) }))
+  }, async (req) => {
+    const userId = app.verifyToken(req.body.refresh, 'refresh')
+    const legacyJti = app.legacyRefreshJti(req.body.refresh)
+    if (legacyJti === null) return { access: app.issueAccessToken(userId) }
+    // A refresh token of the Django service: traded once for a pair of tally's, then refused.
+    const traded = await app.db.insert(legacyRefreshTokens).values({ jti: legacyJti, userId }).onConflictDoNothing().returning({ jti: legacyRefreshTokens.jti })
+    if (traded.length === 0) throw tokenInvalid('this refresh token of the previous service was already traded')
+    return app.issueTokens(userId)
+  })
 }
 
 export default accountRoutes

@@ -97,3 +97,10 @@ export const streamBaselines = pgTable('stream_baselines', {
   offset: bigint('offset', { mode: 'number' }).notNull(),
   setAt: timestamp('set_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+// Refresh tokens of the Django service traded for tally tokens (JWT_LEGACY_SECRET): each only once, by its jti.
+export const legacyRefreshTokens = pgTable('legacy_refresh_tokens', {
+  jti: text('jti').primaryKey(),
+  userId: integer('user_id').notNull(),
+  tradedAt: timestamp('traded_at', { withTimezone: true }).notNull().defaultNow(),
+})
