@@ -16,37 +16,13 @@ import {
 } from './consumer-helpers.js'
 
 test('a consumer SIGKILLed in the middle of a batch loses nothing: another claims the batch and applies it', async (t) => {
-  const { url, prefix, keys, stream, db, redis, users, contentIds } = await consumerWorld(t, 10, 2)
-  const random = seededRandom(9)
-  const added = await addVotes(redis, stream, randomVotes(random, users, contentIds, 300))
-
-  // Hold the content row so the consumer's transaction blocks with the batch delivered but not acked.
-  const locker = postgres(url, { max: 1, onnotice: () => {} })
-  let release!: () => void
-  const released = new Promise<void>((resolve) => { release = resolve })
-  let locked!: () => void
-  const isLocked = new Promise<void>((resolve) => { locked = resolve })
-  const holding = locker.begin(async (tx) => {
-    await tx`select id from contents where id = ${contentIds[0]!} for update`
-    locked()
-    await released
-  })
-  t.after(async () => {
-    release()
-    await holding.catch(() => {})
-    await locker.end()
-  })
-  await isLocked
-
-  const victim = startConsumer(t, url, prefix)
-  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
-  await waitFor(async () => (await db.execute(sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).length > 0,
-    { what: 'the victim to wait on the row lock' })
+  const world = await consumerWorld(t, 10, 2)
+  const { url, prefix, keys, stream, db, redis, contentIds } = world
+  const { added, victim, release } = await victimMidBatch(t, world, 300)
   assert.equal(await stopProcess(victim, 'SIGKILL'), null)
   const [row] = await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`)
   assert.equal(row!.n, 0, 'nothing was committed')
-  release()
-  await holding
+  await release()
 
   startConsumer(t, url, prefix)
   await waitForDrained(redis, stream)
@@ -62,6 +38,7 @@ test('a consumer SIGKILLed in the middle of a batch loses nothing: another claim
 async function victimMidBatch(t: TestContext, world: Awaited<ReturnType<typeof consumerWorld>>, count: number, env: Record<string, string> = {}) {
   const { url, prefix, stream, db, redis, users, contentIds } = world
   const added = await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, count))
+  // Hold a content row, so the victim's transaction blocks with the batch delivered but not acked.
   const locker = postgres(url, { max: 1, onnotice: () => {} })
   let release!: () => void
   const released = new Promise<void>((resolve) => { release = resolve })
