@@ -38,9 +38,16 @@ function randomVotes(world: World, users: number, n: number): [number, number, n
   return Array.from({ length: n }, () => [1 + Math.floor(Math.random() * users), world.contents.first + Math.floor(Math.random() * span), Math.floor(Math.random() * 6)])
 }
 
+/**
+ * Every run starts from no votes and zero counts. The reset rewrites most contents rows at once, which
+ * leaves a dead version beside each: vacuumed here, before the clock starts, or the run itself would pay
+ * for pruning them (and the full-page WAL images that pruning writes), which autovacuum spreads thinly
+ * over a live table. Measured: 30 → 25 µs of PostgreSQL per vote on 1,000,000 contents.
+ */
 async function resetVotes(db: Db): Promise<void> {
   await db.execute(sql`truncate votes`)
   await db.execute(sql`update contents set vote_count = 0, vote_sum = 0 where vote_count <> 0`)
+  await db.execute(sql`vacuum analyze contents, votes`)
 }
 
 /**

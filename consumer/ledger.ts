@@ -12,6 +12,12 @@ import type { Batch } from './stream.js'
 export interface LedgerEntry {
   stream: string
   consumer: string
+  /**
+   * The stream_entries row counting this batch: the consumer's name in lane 0, `<name>#<lane>` in the others
+   * (consumer/lanes.ts). A row per lane, because two batches in flight adding to one row would wait for
+   * each other's COMMIT on it; the audit adds a stream's rows up, whoever they belong to.
+   */
+  counter: string
   /** How many entries of the batch were not recorded before (redelivered ones may have been). */
   count: number
   /** The version of every entry of the batch: kept until its XACK is known to have gone through. */
@@ -40,8 +46,11 @@ export async function alreadyRecorded(db: Db, batch: Batch, versions: readonly b
   return { known, rows: rows.map((r) => Number(r.id)) }
 }
 
-/** The ledger entry of `batch`: its versions, how many are new, and the rows to forget or shrink. */
-export async function ledgerFor(db: Db, batch: Batch, consumer: string, forget: readonly number[]): Promise<LedgerEntry> {
+/** The stream_entries row of a consumer's lane (LedgerEntry.counter). */
+export const counterOf = (consumer: string, lane: number): string => (lane === 0 ? consumer : `${consumer}#${lane}`)
+
+/** The ledger entry of `batch`, applied in `lane`: its versions, how many are new, and the rows to forget or shrink. */
+export async function ledgerFor(db: Db, batch: Batch, consumer: string, forget: readonly number[], lane = 0): Promise<LedgerEntry> {
   const versions: bigint[] = []
   let unversioned = 0
   for (const [id] of batch.entries) {
@@ -51,7 +60,9 @@ export async function ledgerFor(db: Db, batch: Batch, consumer: string, forget: 
     else versions.push(v)
   }
   const { known, rows } = await alreadyRecorded(db, batch, versions)
-  return { stream: batch.stream, consumer, count: versions.length - known.size + unversioned, versions, forget: [...forget], overlapping: rows }
+  return {
+    stream: batch.stream, consumer, counter: counterOf(consumer, lane), count: versions.length - known.size + unversioned, versions, forget: [...forget], overlapping: rows,
+  }
 }
 
 /**
@@ -62,7 +73,7 @@ export function ledgerCtes(l: LedgerEntry): SQL {
   const versions = int8Array(l.versions)
   return sql`
     counted as (
-      insert into stream_entries as s (stream, consumer, recorded) values (${l.stream}, ${l.consumer}, ${l.count})
+      insert into stream_entries as s (stream, consumer, recorded) values (${l.stream}, ${l.counter}, ${l.count})
       on conflict (stream, consumer) do update set recorded = s.recorded + excluded.recorded
     ), held as (
       insert into recorded_batches (stream, consumer, entries) values (${l.stream}, ${l.consumer}, ${versions}::int8[]) returning id

@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm'
 import { pino } from 'pino'
 import { uniqueName, waitFor } from '../test/helpers.js'
 import {
-  addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openRedis, pendingOf, randomVotes, seededRandom, waitForDrained,
+  addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openDb, openRedis, pendingOf, randomVotes, seededRandom, waitForDrained,
 } from '../test/consumer-helpers.js'
 import { sampleOf } from '../test/metrics-text.js'
 import { audit, formatReport } from '../shared/audit.js'
@@ -22,7 +22,7 @@ import { ensureGroup, type StreamSettings } from './stream.js'
 type World = Awaited<ReturnType<typeof consumerWorld>>
 
 /** runLoop on the world's stream, stopped (aborted and awaited) when the test ends; its warnings are kept. */
-function startLoop(t: TestContext, world: World, over: Partial<StreamSettings> = {}) {
+function startLoop(t: TestContext, world: World, over: Partial<StreamSettings> = {}, lanes = 1) {
   const settings: StreamSettings = {
     group: GROUP, consumer: uniqueName('loop'), batchSize: 100, blockMs: 50, lingerMs: 0, claimIdleMs: 200, maxDeliveries: 5,
     deadLetters: world.keys.deadLetters, deadLetterMaxLen: 1000, ...over,
@@ -33,7 +33,7 @@ function startLoop(t: TestContext, world: World, over: Partial<StreamSettings> =
   const metrics = createConsumerMetrics({ redis: world.redis, streams: [world.stream], group: GROUP, deadLetters: world.keys.deadLetters })
   const done = runLoop({
     db: world.db, redis: world.redis, blocking: openRedis(t), streams: [world.stream], readChangesChannel: world.keys.readChanges,
-    settings, metrics, log, signal: controller.signal, claimIntervalMs: 100, trimIntervalMs: 200,
+    settings, metrics, log, signal: controller.signal, claimIntervalMs: 100, trimIntervalMs: 200, lanes,
   })
   const stop = async () => { controller.abort(); await done }
   t.after(stop)
@@ -113,11 +113,54 @@ test('a stream and group lost under a running loop (Redis lost its data) are mad
   await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...after]))
 })
 
-test('stopped in the middle of a backlog, the loop returns with nothing pending: the batch in hand and the one read ahead are acked', async (t) => {
+test('with three lanes, a backlog read in small batches is applied exactly: the newest vote per (user, content), totals and ledger agree', async (t) => {
+  const world = await consumerWorld(t, 30, 8)
+  const { redis, stream, keys, db, users, contentIds } = world
+  // Few contents, many batches: batches in flight at once keep locking the same rows and committing out of order.
+  const votes = await addVotes(redis, stream, randomVotes(seededRandom(31), users, contentIds, 3000))
+  const { warnings } = startLoop(t, world, { batchSize: 25 }, 3)
+  await waitForDrained(redis, stream)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes(votes))
+  // Every entry recorded once by the ledger, although its batches committed in no particular order.
+  const report = await audit(db, redis, keys, GROUP)
+  assert.deepEqual(report.ledger.map((l) => [l.added, l.recorded]), [[3000, 3000]])
+  assert.deepEqual(warnings, [])
+})
+
+test('with two lanes, a batch waiting on a row lock does not hold up the next batch; both are applied once the lock goes', async (t) => {
+  const world = await consumerWorld(t, 10, 4)
+  const { redis, stream, keys, db, users, contentIds } = world
+  const [held, ...free] = contentIds as [number, ...number[]]
+  // Someone else holds the first content's row (a long transaction, an operator's UPDATE) until told to stop.
+  const other = openDb(t, world.url, 1)
+  let letGo!: () => void
+  const released = new Promise<void>((r) => { letGo = r })
+  let locked!: () => void
+  const isLocked = new Promise<void>((r) => { locked = r })
+  const holder = other.transaction(async (tx) => {
+    await tx.execute(sql`select id from contents where id = ${held} for update`)
+    locked()
+    await released
+  })
+  t.after(() => { letGo(); return holder })
+  await isLocked
+  const first = await addVotes(redis, stream, users.map((user) => ({ user, content: held, score: 3 })))
+  const second = await addVotes(redis, stream, users.map((user, i) => ({ user, content: free[i % free.length]!, score: 4 })))
+  startLoop(t, world, { batchSize: 10 }, 2)
+  const count = async (ids: number[]) => (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes where content_id = any(${sql.param(ids)}::int[])`))[0]!.n
+  await waitFor(async () => (await count(free)) === second.length, { what: 'the second batch applied while the first waits' })
+  assert.equal(await count([held]), 0, 'the first batch is still waiting for the row')
+  letGo()
+  await holder
+  await waitForDrained(redis, stream)
+  await assertDbHolds(db, redis, keys, contentIds, newestVotes([...first, ...second]))
+})
+
+test('stopped in the middle of a backlog, the loop returns with nothing pending: every batch in hand is finished and acked', async (t) => {
   const world = await consumerWorld(t, 20, 4)
   const { redis, stream, db, users, contentIds } = world
   await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, 5000))
-  const { stop } = startLoop(t, world, { batchSize: 10 })
+  const { stop } = startLoop(t, world, { batchSize: 10 }, 2)
   await waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`))[0]!.n > 0, { what: 'a first batch applied' })
   await stop()
   const state = (await groupState(redis, stream))!

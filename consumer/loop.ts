@@ -8,6 +8,7 @@ import { idsToAck, partitionByDeliveries } from './batch.js'
 import { collapse } from './collapse.js'
 import { decodeAll, type Rejected, type Vote } from './decode.js'
 import { applyIsolating } from './isolate.js'
+import { createLanes, type Lanes } from './lanes.js'
 import { forgetOwnRows, ledgerFor, recordOnly, type LedgerEntry } from './ledger.js'
 import type { ConsumerMetrics } from './metrics.js'
 import { loopBackoffMs, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
@@ -32,11 +33,13 @@ export interface LoopDeps {
   trimIntervalMs: number
   /** Batch rows of the ledger whose XACK went through, for the next statement to delete (consumer/ledger.ts). */
   acknowledgedRows?: number[]
+  /** Batches applied at once, each on its own connection (consumer/lanes.ts); 1 when absent. */
+  lanes?: number
 }
 
 /**
  * The thin loop: claim stale entries of each stream, read new ones of every stream at once → decode → collapse → apply (one transaction)
- * → dead-letter the rejects → XACK → now and then trim. It holds no rules of its own.
+ * → dead-letter the rejects → XACK → now and then trim, each batch in a lane of its own. It holds no rules of its own.
  * XACK only after COMMIT: a crash in between redelivers the batch, and the versioned upsert makes the replay a no-op.
  */
 export async function runLoop(deps: LoopDeps): Promise<void> {
@@ -51,10 +54,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
     signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot take back this name\'s pending entries yet'),
   }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
-  // The next read (of every stream), started before a full batch (a backlog) is applied: Redis delivers it and
-  // ioredis parses it while PostgreSQL works, instead of after. Its entries are held from arrival (as the
-  // batch in hand is), and it is applied before the loop ends, so it is in hand like the batches before it.
-  let ahead: Promise<ReadAhead> | undefined
+  const lanes = createLanes(deps.lanes ?? 1)
   let nextClaimAt = 0
   let nextTrimAt = Date.now() + deps.trimIntervalMs
   let failures = 0
@@ -69,7 +69,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
           if (claimed.cursor !== '0-0') passDone = false
           if (claimed.batch) {
             deps.metrics.tookOver(claimed.batch)
-            await processBatch(deps, claimed.batch)
+            await startInLanes(deps, lanes, [claimed.batch])
           }
           if (signal.aborted) break
         }
@@ -77,16 +77,11 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       }
       if (signal.aborted) break
       // A read on a live connection is waited for (BLOCK is short, and what it returns is this consumer's
-      // to apply); one queued while Redis is away is given up on shutdown: it can deliver nothing.
-      const read = ahead ?? readNew(deps.blocking, deps.streams, deps.settings, signal).then((batches) => ({ batches, release: () => {} }))
-      ahead = undefined
-      const { batches, release } = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal)
-      try {
-        if (batches.some((b) => b.entries.length >= deps.settings.batchSize) && !signal.aborted) ahead = readAhead(deps)
-        for (const batch of batches) await processBatch(deps, batch)
-      } finally {
-        release()
-      }
+      // to apply); one queued while Redis is away is given up on shutdown: it can deliver nothing. The
+      // batches go into lanes, so the next read (and, with two lanes, the next apply) overlaps this apply.
+      const read = readNew(deps.blocking, deps.streams, deps.settings, signal)
+      const batches = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal)
+      await startInLanes(deps, lanes, batches)
       if (Date.now() >= nextTrimAt) {
         for (const stream of deps.streams) await deps.redis.trimAcked(stream)
         nextTrimAt = Date.now() + deps.trimIntervalMs
@@ -103,19 +98,32 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       await sleep(loopBackoffMs(failures), signal).catch(ignoreAbort)
     }
   }
-  // Shutdown with a read ahead: apply it too, as the batches in hand. Should that fail (Redis or PostgreSQL
-  // away), its entries stay pending and are taken over; their replay changes nothing.
-  if (ahead) {
-    try {
-      const { batches, release } = deps.blocking.status === 'ready' ? await ahead : await unlessAborted(ahead, signal)
-      try {
-        for (const batch of batches) await processBatch(deps, batch)
-      } finally {
-        release()
-      }
-    } catch (err) {
-      if (!(err instanceof Aborted)) log.warn({ err: (err as Error).message }, 'batches read ahead left pending at shutdown')
+  // Shutdown: the batches in the lanes are finished (or, should Redis or PostgreSQL be away, left pending to
+  // be taken over; their replay changes nothing).
+  try {
+    await lanes.settle()
+  } catch (err) {
+    if (!(err instanceof Aborted)) log.warn({ err: (err as Error).message }, 'batches in hand left pending at shutdown')
+  }
+}
+
+/**
+ * Start each batch in a lane, its entries held (renewed, see holdEntries) from now until its lane is done
+ * with it: a batch waiting for a lane is in hand, and must not be taken for a dead consumer's meanwhile.
+ * Resolves once every batch has started; a batch that could not start (an earlier one failed) stays
+ * pending, to be taken over or taken back, as when a batch failed before.
+ */
+async function startInLanes(deps: LoopDeps, lanes: Lanes, batches: readonly Batch[]): Promise<void> {
+  const releases = batches.map((b) => holdEntries(deps.redis, b.stream, deps.settings, b.entries.map(([id]) => id)))
+  let i = 0
+  try {
+    for (; i < batches.length; i++) {
+      const batch = batches[i]!
+      const { finished } = await lanes.start((lane) => processBatch(deps, batch, lane))
+      void finished.then(releases[i])
     }
+  } finally {
+    for (; i < batches.length; i++) releases[i]!()
   }
 }
 
@@ -132,20 +140,8 @@ async function takeBackOwn(deps: LoopDeps): Promise<void> {
   }
 }
 
-interface ReadAhead { batches: Batch[]; release: () => void }
-
-function readAhead(deps: LoopDeps): Promise<ReadAhead> {
-  const read = readNew(deps.blocking, deps.streams, deps.settings, deps.signal).then((batches) => {
-    const releases = batches.map((b) => holdEntries(deps.redis, b.stream, deps.settings, b.entries.map(([id]) => id)))
-    return { batches, release: () => { for (const r of releases) r() } }
-  })
-  // Awaited when its turn comes; this only keeps a failure that arrives before then from counting as unhandled.
-  read.catch(() => {})
-  return read
-}
-
 /** One batch, start to ack. Throws Aborted (nothing acked) when shutdown interrupts a retry. */
-export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyResult> {
+export async function processBatch(deps: LoopDeps, batch: Batch, lane = 0): Promise<ApplyResult> {
   const started = process.hrtime.bigint()
   const { settings, metrics } = deps
   const { entries, tooOften } = partitionByDeliveries(batch, settings.maxDeliveries)
@@ -156,7 +152,7 @@ export async function processBatch(deps: LoopDeps, batch: Batch): Promise<ApplyR
   let dead: Rejected[]
   try {
     // The batch is recorded by its first COMMIT; until one succeeds, the entry rides along with each attempt.
-    let unrecorded: LedgerEntry | undefined = await withRetry(() => ledgerFor(deps.db, batch, settings.consumer, acknowledged), { signal: deps.signal })
+    let unrecorded: LedgerEntry | undefined = await withRetry(() => ledgerFor(deps.db, batch, settings.consumer, acknowledged, lane), { signal: deps.signal })
     let ledgerRow: number | undefined
     const recorded = (row: number, entry: LedgerEntry) => {
       ledgerRow = row

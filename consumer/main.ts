@@ -22,8 +22,9 @@ const config = loadConfigOrExit('tally-consumer')
 const log = pino(loggerOptions(config.LOG_LEVEL, 'tally-consumer'))
 const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
 const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
-const { streams, settings, claimIntervalMs, trimIntervalMs } = consumerSettings(config, consumer, keys)
-const db = createDb(config.DATABASE_URL, { max: 2 })
+const { streams, settings, claimIntervalMs, trimIntervalMs, lanes } = consumerSettings(config, consumer, keys)
+// One connection per lane, and one for the ledger's look-ups and the readiness check beside them.
+const db = createDb(config.DATABASE_URL, { max: lanes + 1 })
 const target = redisTarget(config)
 const redis = createRedis(target, { name: `tally-consumer:${consumer}` })
 const blocking = createRedis(target, { name: `tally-consumer:${consumer}:read` })
@@ -58,10 +59,10 @@ stopWhenSupervisorExits()
 
 const stopProgress = logProgress(metrics, log, PROGRESS_INTERVAL_MS)
 
-log.info({ consumer, group: config.CONSUMER_GROUP, redis: describeTarget(target), streams, batchSize: config.CONSUMER_BATCH_SIZE }, 'consumer started')
+log.info({ consumer, group: config.CONSUMER_GROUP, redis: describeTarget(target), streams, batchSize: config.CONSUMER_BATCH_SIZE, lanes }, 'consumer started')
 await runLoop({
   db, redis, blocking, streams, metrics, log, signal: controller.signal, readChangesChannel: keys.readChanges,
-  claimIntervalMs, trimIntervalMs, settings,
+  claimIntervalMs, trimIntervalMs, settings, lanes,
 })
 
 await leaveGroup(redis, streams, config.CONSUMER_GROUP, consumer)

@@ -35,6 +35,8 @@ export const claimIntervalMs = (claimIdleMs: number): number => Math.max(100, Ma
 
 export interface ConsumerSettings {
   streams: string[]
+  /** Batches applied at once (consumer/lanes.ts). */
+  lanes: number
   settings: StreamSettings
   claimIntervalMs: number
   trimIntervalMs: number
@@ -45,6 +47,7 @@ export function consumerSettings(config: Config, consumer: string, keys: RedisKe
     streams: Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard)),
     claimIntervalMs: claimIntervalMs(config.CONSUMER_CLAIM_IDLE_MS),
     trimIntervalMs: TRIM_INTERVAL_MS,
+    lanes: config.CONSUMER_CONCURRENCY,
     settings: {
       group: config.CONSUMER_GROUP,
       consumer,
