@@ -45,7 +45,7 @@ export const EnvSchema = Type.Object({
   CONSUMERS: Type.Integer({ minimum: 0, maximum: 64, default: 1, description: 'consumer processes npm start runs beside the API' }),
   CONSUMER_GROUP: Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', default: 'tally-consumers' }),
   CONSUMER_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', description: 'unique per process; default <host>-<pid>' })),
-  CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 50_000, default: 2000 }),
+  CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 50_000, default: 1000 }),
   CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'batches a consumer applies at once, each on its own PostgreSQL connection' }),
   CONSUMER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
   CONSUMER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 25, description: 'after a short read, wait this long to fill the batch (0: never)' }),

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../shared/db/client.js'
+import { batchPerTurn } from '../turn-batch.js'
 
 export type ContentRow = {
   id: number
@@ -42,26 +43,47 @@ export async function insertContent(db: Db, input: { title: string; description:
   })
 }
 
-/** The reads of one content and of a caller's scores, their SQL built once (they run on every detail read). */
+/** An int array as PostgreSQL's text literal (null as NULL): one parameter, not one per element. */
+const intArray = (xs: readonly (number | null)[]): string => `{${xs.map((x) => (x === null ? 'NULL' : x)).join(',')}}`
+
+/**
+ * The reads of one content and of a caller's scores, as they run on every detail read and every list page
+ * served from the cache: the requests of one event-loop turn share one query (server/turn-batch.ts), its
+ * SQL built once. The plans are nested loops over the given ids: a primary-key probe per content, and one
+ * into votes_pkey (user_id, content_id) per caller's score.
+ */
 export function createContentReads(db: Db) {
-  const id = sql.placeholder('id')
-  const user = sql.placeholder('user')
-  const anonymous = db.compileQuery<ContentRow>(sql`select ${itemColumns}, null::smallint as user_vote from contents c where c.id = ${id}`)
-  const forCaller = db.compileQuery<ContentRow>(sql`select ${itemColumns}, v.score as user_vote
-    from contents c left join votes v on v.content_id = c.id and v.user_id = ${user} where c.id = ${id}`)
-  const scores = db.compileQuery<{ content_id: number; score: number }>(sql`select content_id, score from votes
-    where user_id = ${user} and content_id = any(${sql.placeholder('ids')}::int[])`)
+  const items = db.compileQuery<ContentRow & { i: number }>(sql`select q.i::int as i, ${itemColumns}, v.score as user_vote
+    from unnest(${sql.placeholder('ids')}::int[], ${sql.placeholder('users')}::int[]) with ordinality as q(id, user_id, i)
+    join contents c on c.id = q.id
+    left join votes v on v.content_id = q.id and v.user_id = q.user_id`)
+  const scores = db.compileQuery<{ r: number; content_id: number; score: number }>(sql`select q.r, v.content_id, v.score
+    from unnest(${sql.placeholder('requests')}::int[], ${sql.placeholder('users')}::int[], ${sql.placeholder('contents')}::int[]) as q(r, user_id, content_id)
+    join votes v on v.user_id = q.user_id and v.content_id = q.content_id`)
+
+  const findContent = batchPerTurn(async (asked: { contentId: number; userId: number | null }[]) => {
+    const rows = await items({ ids: intArray(asked.map((a) => a.contentId)), users: intArray(asked.map((a) => a.userId)) })
+    const found = new Array<ContentRow | undefined>(asked.length)
+    for (const { i, ...row } of rows) found[i - 1] = row
+    return found
+  })
+  const userVotes = batchPerTurn(async (asked: { userId: number; contentIds: readonly number[] }[]) => {
+    const requests: number[] = [], users: number[] = [], contents: number[] = []
+    asked.forEach(({ userId, contentIds }, r) => {
+      for (const id of contentIds) { requests.push(r); users.push(userId); contents.push(id) }
+    })
+    const answers = asked.map(() => new Map<number, number>())
+    if (contents.length === 0) return answers
+    for (const row of await scores({ requests: intArray(requests), users: intArray(users), contents: intArray(contents) })) {
+      answers[row.r]!.set(row.content_id, row.score)
+    }
+    return answers
+  })
   return {
-    async findContent(contentId: number, userId: number | null): Promise<ContentRow | undefined> {
-      const rows = await (userId === null ? anonymous({ id: contentId }) : forCaller({ id: contentId, user: userId }))
-      return rows[0]
-    },
+    findContent: (contentId: number, userId: number | null): Promise<ContentRow | undefined> => findContent({ contentId, userId }),
     /** The caller's own scores on these contents (absent: not voted), for a page served from the cache. */
-    async userVotes(userId: number, contentIds: readonly number[]): Promise<Map<number, number>> {
-      if (contentIds.length === 0) return new Map()
-      const rows = await scores({ user: userId, ids: contentIds })
-      return new Map(rows.map((r) => [r.content_id, r.score]))
-    },
+    userVotes: (userId: number, contentIds: readonly number[]): Promise<Map<number, number>> =>
+      (contentIds.length === 0 ? Promise.resolve(new Map()) : userVotes({ userId, contentIds })),
   }
 }
 

@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { App } from '../app.js'
+import { sql } from 'drizzle-orm'
 import { bearer, buildTestApp, createContent, registerUser, uniqueName } from '../../test/helpers.js'
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/
@@ -134,4 +135,22 @@ test('a bad, expired or malformed bearer token is ignored on reads: 200 with use
       for (const it of items) assert.equal(it.user_vote, null)
     }
   }
+})
+
+test('detail reads arriving together are answered together, each with its own caller\'s user_vote', async (t) => {
+  const app = await buildTestApp(t)
+  const [alice, bob] = [await registerUser(app), await registerUser(app)]
+  const [first, second] = [await createContent(app), await createContent(app)]
+  // Rows as the consumer writes them; the reads under test only look them up.
+  await app.db.execute(sql`insert into votes (user_id, content_id, score, version) values
+    (${alice.id}, ${first.id}, 4, 1), (${bob.id}, ${first.id}, 1, 2), (${bob.id}, ${second.id}, 5, 3)`)
+  const read = (id: number, token?: string) => app.inject({ method: 'GET', url: `/api/contents/${id}/`, headers: token ? bearer(token) : {} })
+  const answers = await Promise.all([
+    read(first.id, alice.access), read(first.id, bob.access), read(second.id, bob.access), read(second.id, alice.access),
+    read(first.id), read(2147483646, alice.access), read(second.id),
+  ])
+  assert.deepEqual(answers.map((r) => r.statusCode), [200, 200, 200, 200, 200, 404, 200])
+  assert.deepEqual(answers.filter((r) => r.statusCode === 200).map((r) => [r.json().id, r.json().user_vote]), [
+    [first.id, 4], [first.id, 1], [second.id, 5], [second.id, null], [first.id, null], [second.id, null],
+  ])
 })

@@ -1,0 +1,38 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { batchPerTurn } from './turn-batch.js'
+
+test('requests of one turn go to one call, in order, and each gets its own answer', async () => {
+  const calls: number[][] = []
+  const double = batchPerTurn(async (xs: number[]) => { calls.push(xs); return xs.map((x) => 2 * x) })
+  const answers = await Promise.all([double(1), double(2), double(3)])
+  assert.deepEqual(answers, [2, 4, 6])
+  assert.deepEqual(calls, [[1, 2, 3]])
+  assert.equal(await double(5), 10)
+  assert.deepEqual(calls, [[1, 2, 3], [5]], 'a later turn is a call of its own')
+})
+
+test('past maxPerCall a turn\'s requests go as several calls', async () => {
+  const calls: number[][] = []
+  const same = batchPerTurn(async (xs: number[]) => { calls.push(xs); return xs }, 2)
+  assert.deepEqual(await Promise.all([1, 2, 3, 4, 5].map(same)), [1, 2, 3, 4, 5])
+  assert.deepEqual(calls, [[1, 2], [3, 4], [5]])
+})
+
+test('a failed call fails every request of its batch, and only those', async () => {
+  const flaky = batchPerTurn(async (xs: number[]) => { if (xs.includes(0)) throw new Error('database away'); return xs })
+  const results = await Promise.allSettled([flaky(1), flaky(0)])
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+  assert.equal(await flaky(7), 7)
+})
+
+test('a call that answers fewer requests than it was given fails them all instead of leaving some unanswered', async () => {
+  const short = batchPerTurn(async (xs: number[]) => xs.slice(1))
+  const results = await Promise.allSettled([short(1), short(2)])
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+})
+
+test('a run that throws before returning a promise fails its batch', async () => {
+  const broken = batchPerTurn<number, number>(() => { throw new Error('bad query') })
+  await assert.rejects(broken(1), /bad query/)
+})
