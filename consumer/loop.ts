@@ -31,8 +31,11 @@ export interface LoopDeps {
   signal: AbortSignal
   claimIntervalMs: number
   trimIntervalMs: number
-  /** Batch rows of the ledger whose XACK went through, for the next statement to delete (consumer/ledger.ts). */
-  acknowledgedRows?: number[]
+  /**
+   * Per lane, batch rows of the ledger whose XACK went through, for that lane's next statement to delete
+   * (consumer/ledger.ts). Per lane: two statements in flight deleting the same row would wait for each other.
+   */
+  acknowledgedRows?: number[][]
   /** Batches applied at once, each on its own connection (consumer/lanes.ts); 1 when absent. */
   lanes?: number
 }
@@ -147,7 +150,7 @@ export async function processBatch(deps: LoopDeps, batch: Batch, lane = 0): Prom
   const { entries, tooOften } = partitionByDeliveries(batch, settings.maxDeliveries)
   const { votes, rejected } = decodeAll(batch.stream, entries)
   const release = holdEntries(deps.redis, batch.stream, settings, batch.entries.map(([id]) => id))
-  const acknowledged = (deps.acknowledgedRows ??= [])
+  const acknowledged = ((deps.acknowledgedRows ??= [])[lane] ??= [])
   let result: ApplyResult
   let dead: Rejected[]
   try {
