@@ -18,6 +18,7 @@ import { toMarkdown, writeReports, type Machine } from './report.js'
 import { waitForDrain } from './drain.js'
 import { drain } from './drain-scenario.js'
 import { compareRuns, loadRun } from './compare.js'
+import { killStarted } from './processes.js'
 import { startCpuMeter } from './cpu-meter.js'
 import { sharedCpuSources } from './cpu-sources.js'
 import { clockTicksPerSecond } from './proc-cpu.js'
@@ -57,18 +58,31 @@ const machine: Machine = {
 }
 
 // --redis-cluster: a cluster of the run's own, gone when the bench exits however it exits (an exit
-// handler must be synchronous: the nodes are SIGKILLed by PID). On a signal the bench exits at once, as
-// before; the exit handler still runs then.
+// handler must be synchronous: the nodes are SIGKILLed by PID).
 const cluster = opts.redisCluster > 0 ? await startRedisCluster(opts.redisCluster, log) : undefined
-if (cluster) {
-  process.on('exit', cluster.killNow)
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.on(signal, () => process.exit(code))
+if (cluster) process.on('exit', cluster.killNow)
+process.on('exit', killStarted)
+// Interrupted (Ctrl-C, a timeout's SIGTERM): the API and consumers go at once, then the world (its database
+// and Redis keys) is removed before the bench exits; a second signal exits without waiting for that.
+let removeWorld: (() => Promise<void>) | undefined
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.on(signal, () => {
+    if (process.exitCode === code) process.exit(code)
+    process.exitCode = code
+    killStarted()
+    log(`${signal}: removing what the bench made, then exiting (again to exit now)`)
+    void (removeWorld?.() ?? Promise.resolve()).catch((err: unknown) => log(`could not remove the world: ${(err as Error).message}`))
+      .finally(() => process.exit(code))
+  })
 }
 const clusterNodes = cluster?.startupNodes ?? config.REDIS_CLUSTER_NODES
 const redisEnv: Record<string, string> = clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : { REDIS_URL: config.REDIS_URL }
 const target = redisTarget({ REDIS_URL: config.REDIS_URL, REDIS_CLUSTER_NODES: clusterNodes })
 
-const world = await createWorld({ adminUrl: adminUrl.toString(), redis: target, redisEnv, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents, log })
+const world = await createWorld({
+  adminUrl: adminUrl.toString(), redis: target, redisEnv, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents, log,
+  removable: (remove) => { removeWorld = remove },
+})
 const redis = createRedis(target)
 // pg_stat_activity is read over the postgres database, so the meter's own backend is not one it counts.
 const admin = createDb(adminUrl.toString(), { max: 1 })

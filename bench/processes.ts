@@ -5,6 +5,16 @@ const ROOT = new URL('..', import.meta.url).pathname
 
 export interface Running { child: ChildProcess; stop(): Promise<void> }
 
+// Every child still running, so an interrupted bench can end them (they are not killed with it when the
+// signal reaches the bench alone, not its terminal's whole process group).
+const live = new Set<ChildProcess>()
+
+/** SIGKILL every child startProcess started that is still running: synchronous, for an exit path. */
+export function killStarted(): void {
+  for (const child of live) child.kill('SIGKILL')
+  live.clear()
+}
+
 /** Node flags that make a child write a CPU profile into `dir` when it exits; none without a dir. */
 export const profileArgs = (dir: string | undefined): string[] => (dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])
 
@@ -12,6 +22,8 @@ export const profileArgs = (dir: string | undefined): string[] => (dir ? ['--cpu
 export async function startProcess(entry: string, env: Record<string, string | undefined>, readyUrl?: string, args: string[] = [],
   nodeArgs: string[] = []): Promise<Running> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
   const running: Running = {
     child,
     async stop() {

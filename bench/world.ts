@@ -30,13 +30,29 @@ export interface World {
   remove(): Promise<void>
 }
 
-export async function createWorld(opts: { adminUrl: string; redis: RedisTarget; redisEnv: Record<string, string>; shards: number; users: number; contents: number; log: (m: string) => void }): Promise<World> {
+export async function createWorld(opts: {
+  adminUrl: string; redis: RedisTarget; redisEnv: Record<string, string>; shards: number; users: number; contents: number; log: (m: string) => void
+  /** Given, before anything is made, what removes the world: an interrupted bench calls it even mid-seeding. */
+  removable?: (remove: () => Promise<void>) => void
+}): Promise<World> {
   const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`
   const dbName = `tally_bench_${runId}`
   const admin = new URL(opts.adminUrl)
   admin.pathname = `/${dbName}`
   const databaseUrl = admin.toString()
   const prefix = `tally:bench:${runId}:`
+  const remove = async () => {
+    const adminDb = createDb(opts.adminUrl, { max: 1 })
+    const cleaner = createRedis(opts.redis)
+    try {
+      await adminDb.execute(sql`drop database if exists ${sql.identifier(dbName)} with (force)`)
+      await deleteKeysWithPrefix(cleaner, prefix)
+    } finally {
+      await adminDb.close()
+      await closeRedis(cleaner)
+    }
+  }
+  opts.removable?.(remove)
   const secret = randomUUID() + randomUUID()
   await migrateDatabase(databaseUrl)
   const db = createDb(databaseUrl, { max: 1 })
@@ -66,17 +82,7 @@ export async function createWorld(opts: { adminUrl: string; redis: RedisTarget; 
     const tokens = userIds.map(({ id }) => sign({ sub: String(id), token_type: 'access', jti: randomUUID() }))
     return {
       databaseUrl, redis: opts.redis, redisEnv: opts.redisEnv, prefix, shards: opts.shards, secret, tokens, contents: range!,
-      async remove() {
-        const adminDb = createDb(opts.adminUrl, { max: 1 })
-        const cleaner = createRedis(opts.redis)
-        try {
-          await adminDb.execute(sql`drop database if exists ${sql.identifier(dbName)} with (force)`)
-          await deleteKeysWithPrefix(cleaner, prefix)
-        } finally {
-          await adminDb.close()
-          await closeRedis(cleaner)
-        }
-      },
+      remove,
     }
   } finally {
     await db.close()
