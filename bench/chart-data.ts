@@ -8,7 +8,7 @@ import type { ScenarioResult } from './scenarios.js'
 import type { Sample } from './sampler.js'
 import type { DrainFigures } from './drain-scenario.js'
 import { CPU_GROUPS, type CpuFigures, type CpuGroup } from './cpu-meter.js'
-import { formatUs, summaryRows } from './summary-rows.js'
+import { formatUs, isBaseline, summaryRows } from './summary-rows.js'
 
 export interface Point { x: number; y: number; series: string }
 export interface Bar { label: string; value: number; group: string; text: string }
@@ -58,7 +58,7 @@ export function summaryCharts(run: BenchRun): ChartSpec[] {
     kind: 'bars', title: 'Requests answered per second, per scenario',
     subtitle: 'Whole-run average from the load generator; × baseline is the ratio to a bare Fastify route in the same run',
     xLabel: 'requests per second',
-    bars: rows.map((r) => ({ label: r.name, value: r.rate, group: r.name === 'baseline' ? 'bare Fastify' : 'tally', text: `${n(r.rate)} req/s${r.ratio === null ? '' : ` · ${r.ratio.toFixed(2)} ×`}` })),
+    bars: rows.map((r) => ({ label: r.name, value: r.rate, group: isBaseline(r.name) ? 'bare Fastify' : 'tally', text: `${n(r.rate)} req/s${r.ratio === null ? '' : ` · ${r.ratio.toFixed(2)} ×`}` })),
     domain: ['bare Fastify', 'tally'], colors: ['#9c9c9c', GROUP_COLORS.api],
   }
   const cpu = cpuStack('CPU per request, by process group', 'utime + stime from /proc over the load, divided by the requests served',

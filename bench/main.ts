@@ -19,6 +19,7 @@ import { waitForDrain } from './drain.js'
 import { drain } from './drain-scenario.js'
 import { compareRuns, loadRun } from './compare.js'
 import { killStarted } from './processes.js'
+import { BASELINE_END } from './summary-rows.js'
 import { startCpuMeter } from './cpu-meter.js'
 import { sharedCpuSources } from './cpu-sources.js'
 import { clockTicksPerSecond } from './proc-cpu.js'
@@ -165,6 +166,12 @@ try {
       const figures = await drain(world, redis, { votes: opts.drainVotes, users: opts.users, consumerCounts: opts.drainConsumers, batchSize: config.CONSUMER_BATCH_SIZE, cpu: shared, log })
       results.push({ name: 'drain', extra: { ...figures } })
     }
+  }
+  // The bare route again, after everything: on a shared machine its speed drifts over a run of minutes,
+  // and each ratio is then taken to the mean of the two (bench/summary-rows.ts).
+  if (opts.scenarios.includes('baseline') && opts.scenarios.some((s) => s !== 'baseline')) {
+    log(`scenario ${BASELINE_END}: ${opts.durationSeconds} s at ${opts.connections} connections`)
+    results.push(await baseline(opts, 18090, shared, BASELINE_END))
   }
   const run = { date: new Date().toISOString(), command: `${world.shards > 1 ? `VOTE_STREAM_SHARDS=${world.shards} ` : ''}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts, shards: world.shards, ...(shardsPerNode ? { shardsPerNode } : {}) }, results }
   const comparison = earlier ? compareRuns(earlier, run, opts.compare!) : ''

@@ -128,3 +128,17 @@ test('the summary chart has one bar per HTTP scenario with its rate and ratio to
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('with the bare route measured before and after the scenarios, every ratio is to the mean of the two, and the drift is told', () => {
+  const twice: BenchRun = { ...run, results: [
+    { name: 'baseline', load: load(30000), extra: {}, cpu: cpu({ api: group(30, [['baseline-server', 7, 9]]) }) },
+    { name: 'vote-spread', load: load(10000), extra: {} },
+    { name: 'baseline (end)', load: load(50000), extra: {}, cpu: cpu({ api: group(20, [['baseline-server', 8, 10]]) }) },
+  ] }
+  const md = toMarkdown(twice)
+  assert.match(md, /\| vote-spread \| 10000 \| 0\.25 \|/, '10000 / mean(30000, 50000)')
+  assert.match(md, /\| baseline \| 30000 \| 0\.75 \|/)
+  assert.match(md, /\| baseline \(end\) \| 50000 \| 1\.25 \|/)
+  assert.match(md, /before the scenarios \(30000 req\/s\) and after them \(50000 req\/s\): 40000 req\/s, 25\.0 µs of CPU per request; the two differ by 67%, so the machine's speed changed during the run/)
+  assert.doesNotMatch(toMarkdown(run), /before the scenarios/, 'a run with one baseline says nothing of a second')
+})

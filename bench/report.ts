@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScenarioResult } from './scenarios.js'
 import { CPU_GROUPS } from './cpu-meter.js'
-import { DASH, formatUs, summaryRows, usCell, type SummaryRow } from './summary-rows.js'
+import { BASELINE_END, baselineOf, DASH, formatUs, isBaseline, summaryRows, usCell, type SummaryRow } from './summary-rows.js'
 import { toHtml } from './html.js'
 import { summaryChart } from './summary-svg.js'
 
@@ -34,11 +34,22 @@ export function summaryMarkdown(run: BenchRun): SummaryMarkdown {
       '|---|---|---|---|---|---|---|---|---|---|---|',
       ...main,
     ].join('\n'),
-    cpuNote: CPU_NOTE,
+    cpuNote: [CPU_NOTE, baselineNote(run)].filter(Boolean).join(' '),
     responses: ['| scenario | errors | timeouts | responses |', '|---|---|---|---|', ...responses].join('\n'),
     processes: processTable(rows).join('\n'),
   }
 }
+/** Where the bare route was measured twice: both figures, and that the ratios use their mean. */
+function baselineNote(run: BenchRun): string {
+  const start = run.results.find((r) => r.name === 'baseline')?.load
+  const end = run.results.find((r) => r.name === BASELINE_END)?.load
+  if (!start || !end) return ''
+  const { rps, apiUs, drift } = baselineOf(run)
+  return `× baseline: to the mean of the bare route's rate before the scenarios (${start.requestsPerSecond} req/s) and after them `
+    + `(${end.requestsPerSecond} req/s): ${Math.round(rps)} req/s${apiUs === null ? '' : `, ${formatUs(apiUs)} µs of CPU per request`}; the two differ by `
+    + `${Math.round((drift ?? 0) * 100)}%${(drift ?? 0) > 0.15 ? ', so the machine\'s speed changed during the run and the ratios are rough' : ''}.`
+}
+
 export interface SummaryMarkdown { machine: string; rates: string; cpuNote: string; responses: string; processes: string }
 
 /** The Markdown report: machine and command, the summary's tables, then each scenario's own figures. */
@@ -95,7 +106,7 @@ function processTable(rows: SummaryRow[]): string[] {
 export function writeReports(run: BenchRun, outDir: string, comparison = ''): { json: string; markdown: string; html: string; svg: string } {
   mkdirSync(outDir, { recursive: true })
   const stamp = run.date.replace(/[:.]/g, '-')
-  const measured = run.results.map((r) => r.name).filter((n) => n !== 'baseline')
+  const measured = run.results.map((r) => r.name).filter((n) => !isBaseline(n))
   const names = measured.length === 0 ? 'baseline' : measured.length > 3 ? 'all' : measured.join('+')
   const json = join(outDir, `${stamp}-${names}.json`)
   const markdown = join(outDir, `${stamp}-${names}.md`)

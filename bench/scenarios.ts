@@ -56,7 +56,7 @@ export async function startStack(world: World, opts: BenchOptions, port: number,
   return { url, api, consumers, targets, cpu: withProcesses(shared, own), stop }
 }
 
-export async function baseline(opts: BenchOptions, port: number, shared: CpuSources): Promise<ScenarioResult> {
+export async function baseline(opts: BenchOptions, port: number, shared: CpuSources, name = 'baseline'): Promise<ScenarioResult> {
   const server = await startProcess('bench/baseline-server.ts', {}, `http://127.0.0.1:${port}/`, [String(port)])
   try {
     // In the api column, so every row's API cost stands beside a bare Fastify route's.
@@ -69,7 +69,7 @@ export async function baseline(opts: BenchOptions, port: number, shared: CpuSour
       url: `http://127.0.0.1:${port}/`, connections: opts.connections, pipelining: opts.pipelining, durationSeconds: opts.durationSeconds,
       next: () => ({ path: '/', headers: { authorization: `Bearer ${Math.random()}` } }),
     })
-    return { name: 'baseline', load, cpu: await meter.stop(load.total), extra: {} }
+    return { name, load, cpu: await meter.stop(load.total), extra: {} }
   } finally {
     await server.stop()
   }

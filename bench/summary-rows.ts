@@ -19,8 +19,29 @@ export interface SummaryRow {
   cpu?: CpuFigures
 }
 
+/** The bare route measured again after every scenario: the machine may have sped up or slowed down meanwhile. */
+export const BASELINE_END = 'baseline (end)'
+export const isBaseline = (name: string): boolean => name === 'baseline' || name === BASELINE_END
+
+/**
+ * The run's baseline: the mean of the bare route's figures before and after the scenarios (only the first
+ * when there is no second: older files, a run of the baseline alone), and how far apart the two are.
+ */
+export function baselineOf(run: BenchRun): { rps: number; apiUs: number | null; drift: number | null } {
+  const found = [run.results.find((r) => r.name === 'baseline'), run.results.find((r) => r.name === BASELINE_END)].filter((r) => r?.load)
+  if (found.length === 0) return { rps: 0, apiUs: null, drift: null }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const rates = found.map((r) => r!.load!.requestsPerSecond)
+  const us = found.map((r) => r!.cpu?.groups.api?.usPerUnit).filter((u): u is number => typeof u === 'number')
+  return {
+    rps: mean(rates),
+    apiUs: us.length > 0 ? round(mean(us)) : null,
+    drift: rates.length === 2 ? round(Math.abs(rates[1]! - rates[0]!) / Math.min(rates[0]!, rates[1]!)) : null,
+  }
+}
+
 export function summaryRows(run: BenchRun): SummaryRow[] {
-  const base = run.results.find((r) => r.name === 'baseline')?.load?.requestsPerSecond ?? 0
+  const base = baselineOf(run).rps
   return run.results.flatMap((r): SummaryRow[] => {
     if (r.load) {
       const rate = r.load.requestsPerSecond

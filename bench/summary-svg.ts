@@ -5,9 +5,10 @@
  */
 import type { BenchRun } from './report.js'
 import { escapeHtml as esc } from './markdown-html.js'
+import { baselineOf, isBaseline } from './summary-rows.js'
 
 export function summaryChart(run: BenchRun): string {
-  const base = run.results.find((r) => r.name === 'baseline')?.load?.requestsPerSecond ?? 0
+  const base = baselineOf(run).rps
   const bars = run.results.filter((r) => r.load).map((r) => ({ name: r.name, rps: r.load!.requestsPerSecond, x: base > 0 ? r.load!.requestsPerSecond / base : 0 }))
   const row = 22
   const pad = { l: 150, r: 150, t: 30 }
@@ -18,7 +19,7 @@ export function summaryChart(run: BenchRun): string {
     const y = pad.t + i * row
     const w = Math.max(1, Math.min(1, b.x) * plot)
     return `<text x="${pad.l - 8}" y="${y + 14}" font-size="12" text-anchor="end">${esc(b.name)}</text>`
-      + `<rect x="${pad.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="${b.name === 'baseline' ? '#999' : '#1f77b4'}"/>`
+      + `<rect x="${pad.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="${isBaseline(b.name) ? '#999' : '#1f77b4'}"/>`
       + `<text x="${pad.l + w + 6}" y="${y + 14}" font-size="11">${b.rps.toLocaleString('en-US')} req/s · ${b.x.toFixed(2)} ×</text>`
   })
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="throughput as a multiple of the baseline">
