@@ -78,6 +78,26 @@ test('in one batch, a vote past its deadline is refused and the others are not',
   assert.equal(onTime.kind, 'accepted')
 })
 
+test('a vote that opens a window and is then refused by the XADD leaves no window behind: counted iff in the stream', async (t) => {
+  const { redis, keys, cast } = await votingOn(t, 1, [5, 6])
+  const far = Date.now() + 60_000
+  assert.equal((await cast(1, 6, 2, far)).kind, 'accepted', 'content 6 has a window open')
+  // A stream key of the wrong type makes every XADD fail, after the window of content 5 would have opened.
+  const stream = keys.stream(0)
+  const entries = await redis.xrange(stream, '-', '+')
+  await redis.del(stream)
+  await redis.set(stream, 'not a stream')
+  const [opening, counting] = await Promise.all([cast(2, 5, 4, far), cast(3, 6, 1, far)])
+  assert.deepEqual([opening.kind, counting.kind], ['not_decided', 'not_decided'])
+  assert.equal(await redis.get(keys.window(5)), null, 'the window the refused vote opened is gone again')
+  assert.equal(await redis.get(keys.window(6)), '1', 'the open window counts only the vote in the stream')
+  assert.equal(entries.length, 1)
+  // With the stream back, the next vote on content 5 opens its window as the first.
+  await redis.del(stream)
+  assert.equal((await cast(4, 5, 3, far)).kind, 'accepted')
+  assert.equal(await redis.get(keys.window(5)), '1')
+})
+
 test('when the call fails, every vote of its batch fails with it (each caller answers 503)', async (t) => {
   const { redis, keys } = await votingOn(t, 1, [5])
   const offline = createRedis(redisUrl, { offlineQueue: false })

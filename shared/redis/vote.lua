@@ -29,11 +29,12 @@
                            vote, or an earlier one of the batch; the votes before it stand as answered
   Invariant: a vote is in the stream iff it was counted in the window; at most `limit` per window.
   Apart from the voter's request counter, a vote writes only after every check, and XADD before the
-  window's count: an error leaves no vote half-done.
-  Cost: an accepted vote runs four commands (one more when it opens the voter's minute): TIME and
-  one BITFIELD_RO (every vote's bit and the completeness bit) are shared by the batch, the lock lives
-  in the window key so one GET answers "locked?" and "how many?", and the window's first vote sets
-  its count and expiry in one SET. ]]
+  window's count, except when it opens the window, which is taken back if the XADD fails: an error
+  leaves no vote half-done.
+  Cost: an accepted vote runs four commands, three when it opens its content's window (one more when it
+  opens the voter's minute): TIME and one BITFIELD_RO (every vote's bit and the completeness bit) are
+  shared by the batch, the lock lives in the window key so one command answers "locked?" and "how
+  many?", and that command (SET … NX GET) also opens a window that was not there, counted and expiring. ]]
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local limit = tonumber(ARGV[1])
@@ -73,7 +74,20 @@ local function vote(i)
 
   if bits[1 + i] == 0 then return -1, 0 end
 
-  local counted = tonumber(redis.call('GET', window) or '0')
+  -- No window open (the common case over many contents): this vote opens it, counted, with its expiry, in
+  -- the same command that looks. Should the XADD then fail, the window goes again: a vote is counted
+  -- iff it is in the stream.
+  local previous = redis.call('SET', window, 1, 'EX', windowSeconds, 'NX', 'GET')
+  if not previous then
+    local added, id = pcall(redis.call, 'XADD', KEYS[2], '*', 'user', user, 'content', content, 'score', score)
+    if not added then
+      redis.call('DEL', window)
+      error(id)
+    end
+    return 1, id
+  end
+
+  local counted = tonumber(previous)
   if counted < 0 then
     -- Locked: the value is minus the lock's end. At least 1 ms: the key expires at that end, so a
     -- value still here is a lock still holding.
@@ -93,12 +107,7 @@ local function vote(i)
   end
 
   local id = redis.call('XADD', KEYS[2], '*', 'user', user, 'content', content, 'score', score)
-  -- The window opens with its first vote and expires with it.
-  if counted == 0 then
-    redis.call('SET', window, 1, 'EX', windowSeconds)
-  else
-    redis.call('INCR', window)
-  end
+  redis.call('INCR', window)
   return 1, id
 end
 
