@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
 import { rejectVote, type Rejected, type Vote } from './decode.js'
 import { ledgerCtes, type LedgerEntry } from './ledger.js'
+import { arrayLiteral } from '../shared/db/array-literal.js'
 
 export interface ApplyResult {
   /** Votes that changed a row (new, or newer than the stored one). */
@@ -14,8 +15,6 @@ export interface ApplyResult {
   ledgerRow?: number
 }
 
-/** An int array as PostgreSQL's text literal: built once here instead of quoted element by element by the driver. */
-const literal = (xs: readonly number[]): string => `{${xs.join(',')}}`
 
 /**
  * Apply collapsed votes (one per (user, content), ordered by content: see collapse) in ONE statement, which
@@ -56,7 +55,7 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
     const v = votes[i]!
     users[i] = v.userId; contents[i] = v.contentId; scores[i] = v.score; ms[i] = v.ms; seqs[i] = v.seq
   }
-  const userIds = literal(users), contentIds = literal(contents)
+  const userIds = arrayLiteral(users), contentIds = arrayLiteral(contents)
   // How many rows `locked` and `known` find when every id exists: only when they find fewer are the
   // missing ids worked out (two set differences that otherwise cost about as much as the whole lock).
   // Counting content changes between neighbours is exact for collapsed (content-ordered) input and can only
@@ -74,8 +73,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
     ), upserted as (
       insert into votes as v (user_id, content_id, score, version, updated_at)
       select i.user_id, i.content_id, i.score, i.ms * 2097152 + i.seq, now()
-      from unnest(${sql.param(userIds)}::int[], ${sql.param(contentIds)}::int[], ${sql.param(literal(scores))}::smallint[],
-        ${sql.param(literal(ms))}::int8[], ${sql.param(literal(seqs))}::int8[]) as i(user_id, content_id, score, ms, seq)
+      from unnest(${sql.param(userIds)}::int[], ${sql.param(contentIds)}::int[], ${sql.param(arrayLiteral(scores))}::smallint[],
+        ${sql.param(arrayLiteral(ms))}::int8[], ${sql.param(arrayLiteral(seqs))}::int8[]) as i(user_id, content_id, score, ms, seq)
       where i.content_id in (select id from locked) and i.user_id in (select id from known)
       on conflict (user_id, content_id) do update
         set score = excluded.score, version = excluded.version, updated_at = excluded.updated_at, prev_score = v.score

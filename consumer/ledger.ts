@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
 import { entryVersion } from './decode.js'
 import type { Batch } from './stream.js'
+import { arrayLiteral } from '../shared/db/array-literal.js'
 
 /**
  * What one batch adds to the whole-path ledger (tables stream_entries and recorded_batches, schema.ts),
@@ -28,7 +29,6 @@ export interface LedgerEntry {
   overlapping: number[]
 }
 
-const int8Array = (xs: readonly (bigint | number)[]) => `{${xs.join(',')}}`
 
 /**
  * For a batch taken over from another consumer (or from a dead predecessor of this name): the versions of
@@ -39,7 +39,7 @@ export async function alreadyRecorded(db: Db, batch: Batch, versions: readonly b
   if (batch.deliveries === undefined || versions.length === 0) return { known: new Set(), rows: [] }
   const rows = await db.execute<{ id: number; entries: string[] }>(sql`
     select id, entries::text[] as entries from recorded_batches
-    where stream = ${batch.stream} and entries && ${int8Array(versions)}::int8[]`)
+    where stream = ${batch.stream} and entries && ${arrayLiteral(versions)}::int8[]`)
   const mine = new Set(versions)
   const known = new Set<bigint>()
   for (const row of rows) for (const e of row.entries) if (mine.has(BigInt(e))) known.add(BigInt(e))
@@ -70,7 +70,7 @@ export async function ledgerFor(db: Db, batch: Batch, consumer: string, forget: 
  * with `with`), and the expression naming the new batch row's id for the statement's final select.
  */
 export function ledgerCtes(l: LedgerEntry): SQL {
-  const versions = int8Array(l.versions)
+  const versions = arrayLiteral(l.versions)
   return sql`
     counted as (
       insert into stream_entries as s (stream, consumer, recorded) values (${l.stream}, ${l.counter}, ${l.count})
@@ -78,12 +78,12 @@ export function ledgerCtes(l: LedgerEntry): SQL {
     ), held as (
       insert into recorded_batches (stream, consumer, entries) values (${l.stream}, ${l.consumer}, ${versions}::int8[]) returning id
     ), forgotten as (
-      delete from recorded_batches where id = any(${int8Array(l.forget)}::int8[])
+      delete from recorded_batches where id = any(${arrayLiteral(l.forget)}::int8[])
     ), emptied as (
-      delete from recorded_batches b where b.id = any(${int8Array(l.overlapping)}::int8[]) and b.entries <@ ${versions}::int8[]
+      delete from recorded_batches b where b.id = any(${arrayLiteral(l.overlapping)}::int8[]) and b.entries <@ ${versions}::int8[]
     ), shrunk as (
       update recorded_batches b set entries = array(select unnest(b.entries) except select unnest(${versions}::int8[]))
-      where b.id = any(${int8Array(l.overlapping)}::int8[]) and not b.entries <@ ${versions}::int8[]
+      where b.id = any(${arrayLiteral(l.overlapping)}::int8[]) and not b.entries <@ ${versions}::int8[]
     )`
 }
 

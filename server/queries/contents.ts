@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../shared/db/client.js'
 import { batchPerTurn } from '../turn-batch.js'
+import { arrayLiteral } from '../../shared/db/array-literal.js'
 
 export type ContentRow = {
   id: number
@@ -43,9 +44,6 @@ export async function insertContent(db: Db, input: { title: string; description:
   })
 }
 
-/** An int array as PostgreSQL's text literal (null as NULL): one parameter, not one per element. */
-const intArray = (xs: readonly (number | null)[]): string => `{${xs.map((x) => (x === null ? 'NULL' : x)).join(',')}}`
-
 /**
  * The reads of one content and of a caller's scores, as they run on every detail read and every list page
  * served from the cache: the requests of one event-loop turn share one query (server/turn-batch.ts), its
@@ -62,7 +60,7 @@ export function createContentReads(db: Db) {
     join votes v on v.user_id = q.user_id and v.content_id = q.content_id`)
 
   const findContent = batchPerTurn(async (asked: { contentId: number; userId: number | null }[]) => {
-    const rows = await items({ ids: intArray(asked.map((a) => a.contentId)), users: intArray(asked.map((a) => a.userId)) })
+    const rows = await items({ ids: arrayLiteral(asked.map((a) => a.contentId)), users: arrayLiteral(asked.map((a) => a.userId)) })
     const found = new Array<ContentRow | undefined>(asked.length)
     for (const { i, ...row } of rows) found[i - 1] = row
     return found
@@ -74,7 +72,7 @@ export function createContentReads(db: Db) {
     })
     const answers = asked.map(() => new Map<number, number>())
     if (contents.length === 0) return answers
-    for (const row of await scores({ requests: intArray(requests), users: intArray(users), contents: intArray(contents) })) {
+    for (const row of await scores({ requests: arrayLiteral(requests), users: arrayLiteral(users), contents: arrayLiteral(contents) })) {
       answers[row.r]!.set(row.content_id, row.score)
     }
     return answers
