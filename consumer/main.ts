@@ -24,7 +24,7 @@ const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
 const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
 const { streams, settings, claimIntervalMs, trimIntervalMs, lanes } = consumerSettings(config, consumer, keys)
 // One connection per lane, and one for the ledger's look-ups and the readiness check beside them.
-const db = createDb(config.DATABASE_URL, { max: lanes + 1 })
+const db = createDb(config.DATABASE_URL, { max: lanes + 1, name: 'tally-consumer' })
 const target = redisTarget(config)
 const redis = createRedis(target, { name: `tally-consumer:${consumer}` })
 const blocking = createRedis(target, { name: `tally-consumer:${consumer}:read` })

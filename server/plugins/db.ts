@@ -8,7 +8,7 @@ declare module 'fastify' {
 }
 
 export default fp<{ url: string; poolSize: number }>(async (app, opts) => {
-  const db = createDb(opts.url, { max: opts.poolSize })
+  const db = createDb(opts.url, { max: opts.poolSize, name: 'tally-api' })
   app.decorate('db', db)
   // The plugin that opens the pool ends it, after in-flight requests have finished.
   app.addHook('onClose', () => db.close())

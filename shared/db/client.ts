@@ -22,6 +22,8 @@ export interface DbOptions {
   max?: number
   /** Seconds to wait for a connection before a query fails; keeps requests bounded when PostgreSQL is gone. */
   connectTimeoutSeconds?: number
+  /** application_name of the connections: pg_stat_activity (and the bench) tells the API's from a consumer's. */
+  name?: string
 }
 
 export function createDb(url: string, opts: DbOptions = {}): Db {
@@ -33,6 +35,7 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     // the consumer's own retry loop does the backing off that matters.
     backoff: (attempt: number) => Math.min(0.05 * attempt, 0.25),
     onnotice: () => {},
+    ...(opts.name ? { connection: { application_name: opts.name } } : {}),
     // bigint (vote_sum) and numeric (version) stay exact: postgres.js hands both back as strings by default.
   })
   const db = drizzle(client, { schema }) as unknown as Db
