@@ -138,55 +138,56 @@ async function takeBackOwn(deps: LoopDeps): Promise<void> {
       if (own === null) break
       deps.log.info({ stream, entries: own.entries.length }, 'taking back the entries an earlier process of this name left pending')
       deps.metrics.tookOver(own)
-      await processBatch(deps, own)
+      const release = holdEntries(deps.redis, stream, deps.settings, own.entries.map(([id]) => id))
+      try {
+        await processBatch(deps, own)
+      } finally {
+        release()
+      }
     }
   }
 }
 
-/** One batch, start to ack. Throws Aborted (nothing acked) when shutdown interrupts a retry. */
+/**
+ * One batch, start to ack. Throws Aborted (nothing acked) when shutdown interrupts a retry. The caller holds
+ * the batch's entries (holdEntries) while it runs.
+ */
 export async function processBatch(deps: LoopDeps, batch: Batch, lane = 0): Promise<ApplyResult> {
   const started = process.hrtime.bigint()
   const { settings, metrics } = deps
   const { entries, tooOften } = partitionByDeliveries(batch, settings.maxDeliveries)
   const { votes, rejected } = decodeAll(batch.stream, entries)
-  const release = holdEntries(deps.redis, batch.stream, settings, batch.entries.map(([id]) => id))
   const acknowledged = ((deps.acknowledgedRows ??= [])[lane] ??= [])
-  let result: ApplyResult
-  let dead: Rejected[]
-  try {
-    // The batch is recorded by its first COMMIT; until one succeeds, the entry rides along with each attempt.
-    let unrecorded: LedgerEntry | undefined = await withRetry(() => ledgerFor(deps.db, batch, settings.consumer, acknowledged, lane), { signal: deps.signal })
-    let ledgerRow: number | undefined
-    const recorded = (row: number, entry: LedgerEntry) => {
-      ledgerRow = row
-      unrecorded = undefined
-      acknowledged.splice(0, acknowledged.length, ...acknowledged.filter((id) => !entry.forget.includes(id)))
-    }
-    result = await applyIsolating(collapse(votes), {
-      apply: async (some) => {
-        const entry = unrecorded
-        const done = await applyWithRetry(deps, some, entry)
-        if (entry && done.ledgerRow !== undefined) recorded(done.ledgerRow, entry)
-        return done
-      },
-      // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
-      // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
-      // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
-      committed: (some, done) => {
-        metrics.committed(some, done, Date.now())
-        return announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))])
-      },
-    })
-    // Nothing of the batch reached a COMMIT (every vote dead, or none at all): it is recorded on its own.
-    const entry = unrecorded as LedgerEntry | undefined
-    if (entry) recorded(await withRetry(() => recordOnly(deps.db, entry), { signal: deps.signal }), entry)
-    dead = [...tooOften, ...rejected, ...result.rejected]
-    await deadLetter(deps.redis, settings, dead)
-    await ack(deps.redis, batch.stream, settings.group, idsToAck(batch.entries, dead))
-    if (ledgerRow !== undefined) acknowledged.push(ledgerRow)
-  } finally {
-    release()
+  // The batch is recorded by its first COMMIT; until one succeeds, the entry rides along with each attempt.
+  let unrecorded: LedgerEntry | undefined = await withRetry(() => ledgerFor(deps.db, batch, settings.consumer, acknowledged, lane), { signal: deps.signal })
+  let ledgerRow: number | undefined
+  const recorded = (row: number, entry: LedgerEntry) => {
+    ledgerRow = row
+    unrecorded = undefined
+    acknowledged.splice(0, acknowledged.length, ...acknowledged.filter((id) => !entry.forget.includes(id)))
   }
+  const result = await applyIsolating(collapse(votes), {
+    apply: async (some) => {
+      const entry = unrecorded
+      const done = await applyWithRetry(deps, some, entry)
+      if (entry && done.ledgerRow !== undefined) recorded(done.ledgerRow, entry)
+      return done
+    },
+    // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
+    // next half), before XACK: should the announcement fail, the batch is redelivered, replayed (changing
+    // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
+    committed: (some, done) => {
+      metrics.committed(some, done, Date.now())
+      return announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))])
+    },
+  })
+  // Nothing of the batch reached a COMMIT (every vote dead, or none at all): it is recorded on its own.
+  const entry = unrecorded as LedgerEntry | undefined
+  if (entry) recorded(await withRetry(() => recordOnly(deps.db, entry), { signal: deps.signal }), entry)
+  const dead = [...tooOften, ...rejected, ...result.rejected]
+  await deadLetter(deps.redis, settings, dead)
+  await ack(deps.redis, batch.stream, settings.group, idsToAck(batch.entries, dead))
+  if (ledgerRow !== undefined) acknowledged.push(ledgerRow)
   for (const r of dead) deps.log.warn({ entry: r.entryId, reason: r.reason }, 'vote dead-lettered')
   metrics.batchApplied(batch.entries.length, result, dead, Number(process.hrtime.bigint() - started) / 1e9)
   return { ...result, rejected: dead }
