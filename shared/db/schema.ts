@@ -104,3 +104,40 @@ export const legacyRefreshTokens = pgTable('legacy_refresh_tokens', {
   userId: integer('user_id').notNull(),
   tradedAt: timestamp('traded_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+// What the Django import (shared/django/import.ts) wrote for each account it brought over. A row here is what
+// makes an account "imported": only these accounts are honoured for the old service's tokens (server/plugins/
+// auth.ts). A re-run compares the tally row with this snapshot: while users.password_hash still equals
+// written_hash and users.is_active equals is_active, nothing in tally changed the account, and the old
+// service's newer hash, is_active and names are brought over; once the hash was upgraded at a login, tally wins.
+export const legacyAccounts = pgTable('legacy_accounts', {
+  userId: integer('user_id').primaryKey(),
+  // Django's password field as the last run read it, and what that run wrote into users.password_hash
+  // (the same, or the cheap legacy digests wrapped into argon2id).
+  sourceHash: text('source_hash').notNull(),
+  writtenHash: text('written_hash').notNull(),
+  isActive: boolean('is_active').notNull(),
+  username: varchar('username', { length: 150 }).notNull(),
+  email: varchar('email', { length: 254 }).notNull(),
+  firstName: varchar('first_name', { length: 150 }).notNull(),
+  lastName: varchar('last_name', { length: 150 }).notNull(),
+  importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+// Contents the Django import brought over (same id as in the old service). A re-run matches old contents by
+// id only against these; a tally-born content under an old id is a clash, never silently merged.
+export const legacyContents = pgTable('legacy_contents', {
+  contentId: integer('content_id').primaryKey(),
+  importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+// One row per completed (not dry) import run. The newest source_read_at is the cut-over: tokens of the old
+// service issued after it are refused. The old service's id sequences as read, so tally's continue past them.
+export const legacyImports = pgTable('legacy_imports', {
+  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+  sourceReadAt: timestamp('source_read_at', { withTimezone: true }).notNull(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),
+  usersLastId: bigint('users_last_id', { mode: 'number' }).notNull(),
+  contentsLastId: bigint('contents_last_id', { mode: 'number' }).notNull(),
+})
