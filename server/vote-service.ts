@@ -5,6 +5,7 @@ import type { RedisKeys } from '../shared/redis/keys.js'
 import { answerOf, createVoteCaller, type VoteAnswer, type VoteOutcome, type VoteRules } from '../shared/redis/vote-script.js'
 import { rebuildContentIndex } from '../shared/content-index.js'
 import { contentLocked, contentNotFound, queueUnavailable, rateLimited } from './errors.js'
+import { receiptPrefixes } from './vote-receipt.js'
 
 export interface VoteSettings extends VoteRules {
   /** The client hears 503 after this long; the script refuses to act once it has passed. */
@@ -48,11 +49,12 @@ export function createVoteService(deps: {
     .finally(() => { rebuilding = undefined }))
 
   const callScript = createVoteCaller(redis, keys, settings)
+  const receipts = receiptPrefixes(keys.shards)
   const scriptMs = settings.timeoutMs * (1 - DEADLINE_MARGIN)
   const send = (userId: number, contentId: number, score: number) =>
     callScript(userId, contentId, score, Math.floor(redisNow() + scriptMs))
 
-  /** Returns the stream entry id of an accepted vote; throws 404, 429 or 503 as an AppError. */
+  /** Returns an accepted vote's receipt (server/vote-receipt.ts); throws 404, 429 or 503 as an AppError. */
   async function castVote(userId: number, contentId: number, score: number): Promise<string> {
     let outcome: VoteOutcome
     try {
@@ -68,7 +70,7 @@ export function createVoteService(deps: {
     }
     count(answerOf(outcome))
     switch (outcome.kind) {
-      case 'accepted': return outcome.entryId
+      case 'accepted': return receipts[keys.shardOf(contentId)]! + outcome.entryId
       case 'locked': throw contentLocked(outcome.retryAfterSeconds)
       case 'rate_limited': throw rateLimited(outcome.retryAfterSeconds)
       case 'unknown_content': throw contentNotFound(contentId)

@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { bearer, buildTestApp } from './helpers.js'
 import { assertDbHolds, consumerWorld, deadLetters, key, seededRandom, startConsumer, toRecord, waitForDrained } from './consumer-helpers.js'
+import { parseReceipt } from '../server/vote-receipt.js'
 
 const SHARDS = 4
 
@@ -17,10 +18,10 @@ async function shardedApi(t: TestContext, users: number, contents: number, env: 
   return { ...world, app, vote }
 }
 
-/** Stream ids compare as numbers: milliseconds, then the sequence. */
+/** The receipts of two votes of one (user, content), hence of one stream: entry ids compare as numbers, ms then sequence. */
 const isNewer = (a: string, b: string) => {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint]
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint]
+  const [am, as] = parseReceipt(a)!.entryId.split('-').map(BigInt) as [bigint, bigint]
+  const [bm, bs] = parseReceipt(b)!.entryId.split('-').map(BigInt) as [bigint, bigint]
   return am > bm || (am === bm && as > bs)
 }
 
@@ -49,6 +50,30 @@ test('with 4 shards, 2000 votes of 40 users on 60 contents through the API all r
   }
   await assertDbHolds(db, redis, app.keys, contentIds, new Map([...newest].map(([k, v]) => [k, v.score])))
   assert.deepEqual(await deadLetters(redis, app.keys), [], 'no vote was dead-lettered')
+})
+
+test('with 4 shards, votes cast together on contents of every shard get distinct receipts, each naming its own stream entry', async (t) => {
+  const { users, contentIds, vote, redis, prefix, app } = await shardedApi(t, 5, 8, { VOTE_THRESHOLD_COUNT_LIMIT: '1000' })
+  assert.deepEqual([...new Set(contentIds.map((id) => app.keys.shardOf(id)))].sort(), [0, 1, 2, 3], 'contents on every shard')
+  const asked = contentIds.flatMap((content) => users.map((user) => ({ user, content, score: (user + content) % 6 })))
+  const receipts: string[] = []
+  // Each round's votes are decided in the same millisecond or two, one script call per shard: each shard's
+  // stream starts that millisecond's ids at <ms>-0, so bare entry ids would repeat across the shards.
+  for (let round = 0; round < 5; round++) {
+    const answers = await Promise.all(asked.map((v) => vote(v.user, v.content, v.score)))
+    for (const [i, res] of answers.entries()) {
+      assert.equal(res.statusCode, 202, res.body)
+      const receipt = res.json().id as string
+      receipts.push(receipt)
+      // What an operator does with a receipt: the stream is <REDIS_PREFIX>votes:{<tag>}, the entry its id.
+      const { tag, entryId } = parseReceipt(receipt)!
+      const [entry] = await redis.xrange(`${prefix}votes:{${tag}}`, entryId, entryId)
+      const { user, content, score } = asked[i]!
+      assert.deepEqual(entry?.[1], ['user', String(user), 'content', String(content), 'score', String(score)], receipt)
+    }
+  }
+  t.diagnostic(`entry ids alone: ${new Set(receipts.map((r) => parseReceipt(r)!.entryId)).size} distinct of ${receipts.length}`)
+  assert.equal(new Set(receipts).size, receipts.length, 'no receipt repeats')
 })
 
 test('with 4 shards a content\'s lock stays exact: 80 concurrent votes on each of 8 contents, exactly LIMIT accepted on each', async (t) => {

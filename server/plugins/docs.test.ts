@@ -66,8 +66,13 @@ test('every error reply names the codes it can carry, each with the status the e
   const replies = (name: string) => ops.find((o) => o.name === name)!.op.responses
   assert.deepEqual(codesOf(replies('POST /api/vote/')['429']!).sort(), ['content_locked', 'rate_limited'])
   assert.deepEqual(codesOf(replies('POST /api/vote/')['401']!).sort(), ['not_authenticated', 'token_invalid'])
-  assert.deepEqual(codesOf(replies('GET /api/contents/')['400']!).sort(), ['invalid_cursor', 'invalid_request'])
+  assert.deepEqual(codesOf(replies('GET /api/contents/')['400']!).sort(), ['invalid_cursor', 'invalid_request', 'page_too_deep'])
   assert.deepEqual(codesOf(replies('GET /api/contents/')['404']!), ['page_not_found'])
+  type Parameter = { name: string; description?: string; schema: { maximum?: number } }
+  const list = ops.find((o) => o.name === 'GET /api/contents/')!.op as Operation & { parameters: Parameter[] }
+  const page = list.parameters.find((p) => p.name === 'page')!
+  assert.equal(page.schema.maximum, 10_000)
+  assert.match(page.description ?? '', /page × page_size over that is 400 page_too_deep; go deeper with cursors/, 'the page parameter says how deep it goes')
   assert.deepEqual(codesOf(replies('POST /api/register/')['409']!), ['username_taken'])
 })
 

@@ -86,14 +86,14 @@ export function createContentReads(db: Db) {
 }
 
 /**
- * One page of contents, newest (highest id) first; one extra row is read to tell whether more follow.
- * Keyset starts walk the primary key from the cursor, so page 20,000 costs what page 1 does.
- * Offsets first find the page's top id with an index-only scan, then join only that page's rows.
- * `total` is the content count read by the same statement, so it agrees with the rows (both from one
- * snapshot, even while contents are being created).
+ * The statement behind listContents: one page's rows (one extra, to tell whether more follow) beside the
+ * content count, `total`. Keyset starts walk the primary key from the cursor, so page 20,000 costs what
+ * page 1 does. Offsets first find the page's top id with an index-only scan that reads `offset` entries,
+ * then join only that page's rows; an offset at or past the count skips that scan (its one-time filter
+ * reads the counter row first), so a page past the end costs one counter read however deep it asks.
+ * The counter row drives the statement, so it returns one row (page columns null) even for an empty page.
  */
-export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null):
-  Promise<{ rows: ContentRow[]; hasMore: boolean; total: number }> {
+export function pageQuery(start: PageStart, limit: number, userId: number | null): SQL {
   const uv = userVote(userId)
   let where: SQL
   let order = sql`desc`
@@ -102,13 +102,21 @@ export async function listContents(db: Db, start: PageStart, limit: number, user
     where = sql`c.id > ${start.afterId}`
     order = sql`asc`
   } else if (start.offset === 0) where = sql`true`
-  else where = sql`c.id <= (select id from contents order by id desc offset ${start.offset} limit 1)`
-  // The counter row drives the statement, so it returns one row (page columns null) even for an empty page.
-  const found = await db.queryPrepared<Omit<ContentRow, 'id'> & { id: number | null; total: string }>(sql`select p.*, k.value as total
+  else where = sql`c.id <= (select id from contents where ${start.offset} < k.value order by id desc offset ${start.offset} limit 1)`
+  return sql`select p.*, k.value as total
     from counters k left join lateral (
       select ${itemColumns}, ${uv.column} from contents c ${uv.join} where ${where} order by c.id ${order} limit ${limit + 1}
     ) p on true
-    where k.name = 'contents' order by p.id ${order}`)
+    where k.name = 'contents' order by p.id ${order}`
+}
+
+/**
+ * One page of contents, newest (highest id) first (pageQuery). `total` is the content count read by the
+ * same statement, so it agrees with the rows (both from one snapshot, even while contents are being created).
+ */
+export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null):
+  Promise<{ rows: ContentRow[]; hasMore: boolean; total: number }> {
+  const found = await db.queryPrepared<Omit<ContentRow, 'id'> & { id: number | null; total: string }>(pageQuery(start, limit, userId))
   const total = found[0] === undefined ? 0 : Number(found[0].total)
   const page = found.filter((r): r is ContentRow & { total: string } => r.id !== null)
   const rows = page.slice(0, limit).map(({ total: _, ...row }) => row)

@@ -66,7 +66,7 @@ test('pages hold 50 items by default and at most 100', async (t) => {
 
 test('a bad page or page size is refused with 400 invalid_request', async (t) => {
   const app = await buildTestApp(t)
-  for (const query of ['page_size=101', 'page_size=0', 'page_size=-1', 'page_size=x', 'page_size=1.5', 'page=0', 'page=-1', 'page=x', 'page=1.5', 'page=1e1', 'page=0x2', 'page_size=1e1']) {
+  for (const query of ['page_size=101', 'page_size=0', 'page_size=-1', 'page_size=x', 'page_size=1.5', 'page=0', 'page=-1', 'page=x', 'page=1.5', 'page=1e1', 'page=0x2', 'page_size=1e1', 'page=10001']) {
     const res = await app.inject({ method: 'GET', url: `/api/contents/?${query}` })
     assert.equal(res.statusCode, 400, query)
     assert.equal(res.json().code, 'invalid_request', query)
@@ -77,11 +77,26 @@ test('a page past the end answers 404 page_not_found', async (t) => {
   const app = await emptyApp(t)
   await createMany(app, 4)
   assert.equal((await getPage(app, '/api/contents/?page=2&page_size=3')).results.length, 1)
-  for (const query of ['page=3&page_size=3', 'page=2', 'page=10000000']) {
+  // The deepest pages numbers reach (page × page_size = 10,000) are still answered: 404 here, the list being short.
+  for (const query of ['page=3&page_size=3', 'page=2', 'page=200', 'page=100&page_size=100', 'page=10000&page_size=1']) {
     const res = await app.inject({ method: 'GET', url: `/api/contents/?${query}` })
     assert.equal(res.statusCode, 404, query)
     assert.equal(res.json().code, 'page_not_found', query)
   }
+})
+
+test('page numbers reach the first 10,000 items: a deeper page is 400 page_too_deep pointing to cursors, which go on', async (t) => {
+  const app = await emptyApp(t)
+  await createMany(app, 3)
+  for (const query of ['page=201', 'page=101&page_size=100', 'page=334&page_size=30', 'page=10000&page_size=2']) {
+    const res = await app.inject({ method: 'GET', url: `/api/contents/?${query}` })
+    assert.equal(res.statusCode, 400, query)
+    assert.equal(res.json().code, 'page_too_deep', query)
+    assert.match(res.json().message, /10000 items.*\?cursor=.*next_cursor/, query)
+  }
+  const first = await getPage(app, '/api/contents/?page_size=2')
+  const deep = await getPage(app, `/api/contents/?cursor=${first.next_cursor}&page_size=2&page=10000`)
+  assert.equal(deep.results.length, 1, 'with a cursor, page is ignored')
 })
 
 test('next links walk every item exactly once by page number, and previous links walk back', async (t) => {

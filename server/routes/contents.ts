@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { contentNotFound, invalidCursor, pageNotFound, serviceUnavailable } from '../errors.js'
+import { contentNotFound, invalidCursor, pageNotFound, pageTooDeep, serviceUnavailable } from '../errors.js'
 import { markContentExists, unmarkContent } from '../../shared/content-index.js'
 import { ContentItemSchema, ContentPageSchema, type ContentPage, IdParams, NonBlankText, StoredText, errors, ref, type ContentItem } from '../schemas.js'
 import { BODY_MEDIA_TYPES } from '../form-body.js'
@@ -13,6 +13,10 @@ import { announceAllChanged } from '../../shared/read-changes.js'
 
 const DEFAULT_PAGE_SIZE = 50
 const MAX_PAGE_SIZE = 100
+// How deep page numbers go, in items (page × page_size). An offset page reads every index entry above it
+// and most are never cached (few people ask for the same deep page), so one request for page 10,000,000
+// cost a near-full scan; cursors (keyset) cost the same at any depth and take over past this.
+const MAX_PAGE_ROWS = 10_000
 
 const ContentBody = Type.Object({
   // Not blank: at least one non-space character, as the system we replace required.
@@ -21,7 +25,12 @@ const ContentBody = Type.Object({
 }, { additionalProperties: false })
 
 const ListQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+  page: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: MAX_PAGE_ROWS,
+    description: `page number, default 1. Page numbers reach the first ${MAX_PAGE_ROWS.toLocaleString('en')} items: page × page_size over that `
+      + 'is 400 page_too_deep; go deeper with cursors (?cursor= and next_cursor). A page past the end is 404 page_not_found.',
+  })),
   page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
 })
@@ -100,11 +109,12 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       operationId: 'listContents',
       summary: 'List contents, newest first: page numbers (?page=) or keyset cursors (?cursor=, fast at any depth)',
       description: 'With a cursor, page is ignored and next/previous are cursor links. A page past the end is 404; '
+        + `page × page_size over ${MAX_PAGE_ROWS} is 400 page_too_deep (cursors go deeper); `
         + 'the first page of an empty list is a 200 with no results. Pages may be served from memory for up to READ_CACHE_MS.',
       querystring: ListQuery,
       response: {
         200: ref(ContentPageSchema, 'one page of content items, with links to its neighbours'),
-        ...errors('invalid_request', 'invalid_cursor', 'page_not_found', 'rate_limited', 'internal_error', 'service_unavailable'),
+        ...errors('invalid_request', 'invalid_cursor', 'page_too_deep', 'page_not_found', 'rate_limited', 'internal_error', 'service_unavailable'),
       },
     },
   }, async (req, reply) => {
@@ -112,6 +122,7 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
     const cursor = req.query.cursor === undefined ? undefined : decodeCursor(req.query.cursor)
     if (cursor === null) throw invalidCursor()
     const page = req.query.page ?? 1
+    if (cursor === undefined && page * size > MAX_PAGE_ROWS) throw pageTooDeep(page, size, MAX_PAGE_ROWS)
     const start: PageStart = cursor ?? { offset: (page - 1) * size }
     const base = listBase(req)
     const envelope = ({ rows, hasMore, count }: PageData) => {
