@@ -23,5 +23,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # Root-owned files, a non-root process: the app cannot rewrite its own code or dependencies.
 USER node
-EXPOSE 8003
+# 8003: the API. 9464: its metrics (METRICS_PORT), on loopback unless METRICS_HOST says otherwise (compose sets 0.0.0.0).
+EXPOSE 8003 9464
 CMD ["node", "dist/server/main.js"]

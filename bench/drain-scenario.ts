@@ -92,7 +92,7 @@ export async function drain(world: World, redis: RedisClient, opts: { votes: num
       await fillStreams(redis, keys, votes)
       const ports = Array.from({ length: count }, (_, i) => METRICS_PORT + i)
       const consumers = await Promise.all(ports.map((port) => startProcess('consumer/main.ts', {
-        DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards), CONSUMER_GROUP: group, HOST: '127.0.0.1',
+        DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards), CONSUMER_GROUP: group, METRICS_HOST: '127.0.0.1',
         CONSUMER_METRICS_PORT: String(port), CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
       })))
       try {

@@ -1,7 +1,8 @@
 import { bucketDelta, histogramQuantile, type Buckets } from './stats.js'
 
 /**
- * Once a second during a scenario, read the processes' /metrics: requests answered and votes accepted
+ * Once a second during a scenario, read the processes' /metrics (each on its metrics port, the API's apart from
+ * the port under load, so the sampler's scrapes are no request it counts): requests answered and votes accepted
  * and applied (as rates), the API's own latency over that second (p50/p99 from its histogram), stream
  * lag and pending, and each process's resident memory.
  */
@@ -19,14 +20,11 @@ export interface Sample {
 
 const LATENCY = 'tally_http_request_duration_seconds_bucket{'
 
-/**
- * The API's request latency histogram, summed over routes and statuses into one, leaving out the
- * sampler's own /metrics requests.
- */
+/** The API's request latency histogram, summed over routes and statuses into one. */
 export function latencyBuckets(metrics: Map<string, number>): Buckets {
   const byBound = new Map<number, number>()
   for (const [series, count] of metrics) {
-    if (!series.startsWith(LATENCY) || series.includes('route="/metrics"')) continue
+    if (!series.startsWith(LATENCY)) continue
     const le = /le="([^"]+)"/.exec(series)?.[1]
     if (le === undefined) continue
     const bound = le === '+Inf' ? Infinity : Number(le)

@@ -39,11 +39,15 @@ export async function startStack(world: World, opts: BenchOptions, port: number,
   }
   const url = `http://127.0.0.1:${port}`
   const nodeArgs = profileArgs(opts.profileDir)
-  const api = await startProcess('server/main.ts', { ...common, HOST: '127.0.0.1', PORT: String(port), API_PROCESSES: String(opts.apiProcesses) }, `${url}/health/ready`, [], nodeArgs)
+  // The API's metrics have a listener of their own (its primary's, with API_PROCESSES > 1), beside the port under load.
+  const apiMetricsPort = port + 1
+  const api = await startProcess('server/main.ts', {
+    ...common, HOST: '127.0.0.1', PORT: String(port), METRICS_HOST: '127.0.0.1', METRICS_PORT: String(apiMetricsPort), API_PROCESSES: String(opts.apiProcesses),
+  }, `${url}/health/ready`, [], nodeArgs)
   const consumerPorts = Array.from({ length: opts.consumers }, (_, i) => port + 1000 + i)
-  const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) }, undefined, [], nodeArgs)))
+  const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, METRICS_HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) }, undefined, [], nodeArgs)))
   const targets = {
-    api: { name: 'api', url: `${url}/metrics` },
+    api: { name: 'api', url: `http://127.0.0.1:${apiMetricsPort}/metrics` },
     consumers: consumerPorts.map((p, i) => ({ name: `consumer-${i + 1}`, url: `http://127.0.0.1:${p}/metrics` })),
   }
   const stop = async () => { await Promise.all([api.stop(), ...consumers.map((c) => c.stop())]) }

@@ -23,7 +23,7 @@ const log = pino(loggerOptions(config.LOG_LEVEL, 'tally-consumer'))
 const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
 const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
 const { streams, settings, claimIntervalMs, trimIntervalMs, lanes } = consumerSettings(config, consumer, keys)
-// One connection per lane, and one for the ledger's look-ups and the readiness check beside them.
+// One connection per lane, and one for the trim's ledger horizon and the readiness check beside them.
 const db = createDb(config.DATABASE_URL, { max: lanes + 1, name: 'tally-consumer' })
 const target = redisTarget(config)
 const redis = createRedis(target, { name: `tally-consumer:${consumer}` })
@@ -33,7 +33,7 @@ const metrics = createConsumerMetrics({
   supervisorRestarts: config.SUPERVISOR_RESTARTS,
 })
 const metricsServer = config.CONSUMER_METRICS_PORT > 0
-  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.HOST, log, ready: () => checkReady(db, redis) })
+  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.METRICS_HOST, log, ready: () => checkReady(db, redis) })
   : undefined
 
 const controller = new AbortController()
@@ -70,7 +70,7 @@ stopProgress()
 blocking.disconnect()
 await closeRedis(redis)
 await db.close()
-metricsServer?.close()
+await metricsServer?.close()
 clearTimeout(graceTimer)
 log.info('consumer stopped')
 process.exit(0)

@@ -2,7 +2,6 @@
 // queue's state read from Redis when scraped, /health/live and /health/ready.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
@@ -69,9 +68,10 @@ test('a scrape while Redis does not answer still answers, in bounded time, witho
 
 async function listen(t: TestContext, metrics: ConsumerMetrics, ready: Parameters<typeof serveMetrics>[1]['ready']) {
   const server = serveMetrics(metrics, { port: 0, host: '127.0.0.1', log: pino({ level: 'silent' }), ready })
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  await new Promise<void>((resolve) => server.once('listening', resolve))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  t.after(() => server.close())
+  const at = await server.listening
+  assert.ok(at, 'listening')
+  const base = `http://127.0.0.1:${at.port}`
   return (path: string) => fetch(`${base}${path}`)
 }
 

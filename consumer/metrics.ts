@@ -1,10 +1,10 @@
-import { createServer, type Server, type ServerResponse } from 'node:http'
 import { sql } from 'drizzle-orm'
 import type { RedisClient } from '../shared/redis/client.js'
 import type { Logger } from 'pino'
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Db } from '../shared/db/client.js'
 import { countRedisErrors, createRegistry } from '../shared/metrics.js'
+import { metricsRoute, startMetricsServer, type Answer, type MetricsServer } from '../shared/metrics-server.js'
 import { withTimeout } from '../shared/timeout.js'
 import type { ApplyResult } from './apply.js'
 import { DEAD_LETTER_REASONS, reasonLabel } from './batch.js'
@@ -129,27 +129,17 @@ export async function checkReady(db: Db, redis: RedisClient): Promise<Readiness>
   return { status: postgres === 'ok' && redisCheck === 'ok' ? 'ok' : 'down', postgres, redis: redisCheck }
 }
 
-const json = (res: ServerResponse, status: number, body: unknown) =>
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body))
+const json = (status: number, body: unknown): Answer => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) })
 
 /**
- * The consumer's HTTP port: GET /metrics; /health/live (the process is up: 200); /health/ready (200
- * when PostgreSQL and Redis both answer, else 503, with which one is down). A busy port (several
- * consumers on one host) costs the endpoint, never the consumer: it is logged and the consumer goes on.
+ * The consumer's operators' port (shared/metrics-server.ts: loopback unless METRICS_HOST says otherwise): GET
+ * /metrics; /health/live (the process is up: 200); /health/ready (200 when PostgreSQL and Redis both answer, else
+ * 503, with which one is down). A busy port (several consumers on one host) costs the endpoint, never the consumer.
  */
-export function serveMetrics(metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger; ready: () => Promise<Readiness> }): Server {
-  const server = createServer((req, res) => {
-    const path = req.url?.split('?')[0]
-    if (req.method !== 'GET' && req.method !== 'HEAD') return res.writeHead(405, { allow: 'GET, HEAD' }).end()
-    if (path === '/health/live') return json(res, 200, { status: 'ok' })
-    if (path === '/health/ready') {
-      return void opts.ready().then((r) => json(res, r.status === 'ok' ? 200 : 503, r), () => json(res, 503, { status: 'down' }))
-    }
-    if (path !== '/metrics') return res.writeHead(404).end()
-    metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-      () => res.writeHead(500).end())
-  })
-  server.on('error', (err) => opts.log.warn({ err: err.message, port: opts.port }, 'metrics endpoint not served'))
-  server.listen(opts.port, opts.host)
-  return server
+export function serveMetrics(metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger; ready: () => Promise<Readiness> }): MetricsServer {
+  return startMetricsServer({
+    '/metrics': metricsRoute(() => metrics.registry.metrics()),
+    '/health/live': async () => json(200, { status: 'ok' }),
+    '/health/ready': () => opts.ready().then((r) => json(r.status === 'ok' ? 200 : 503, r), () => json(503, { status: 'down' })),
+  }, opts)
 }

@@ -115,12 +115,17 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
   // Children share this process's JWT secret, so a generated one survives a child's restart.
   const childEnv = { ...env, JWT_SECRET: config.JWT_SECRET }
   const metricsPort = (i: number) => String(config.CONSUMER_METRICS_PORT === 0 ? 0 : config.CONSUMER_METRICS_PORT + i)
+  const consumerPorts = config.CONSUMER_METRICS_PORT === 0 ? [] : Array.from({ length: config.CONSUMERS }, (_, i) => config.CONSUMER_METRICS_PORT + i)
+  if (config.METRICS_PORT > 0 && consumerPorts.includes(config.METRICS_PORT)) {
+    log(`METRICS_PORT ${config.METRICS_PORT} is also a consumer's metrics port (${consumerPorts.join(', ')}): whichever starts second serves no metrics`)
+  }
   // A name per consumer slot that survives its restarts: a restarted consumer takes back at once the entries
   // its predecessor left pending (consumer/stream.ts claimOwn) instead of the others waiting out the claim idle time.
   const consumerName = (i: number) => `${config.CONSUMER_NAME ?? hostname().replace(/[^A-Za-z0-9:_.-]/g, "-")}-consumer-${i + 1}`
   processes.push(
     { name: 'api', entry: 'server/main.ts', env: childEnv, delayMs: 0, restarts: 0 },
-    // One metrics port per consumer (base, base+1, …): they share a host here.
+    // One metrics port per consumer (base, base+1, …): they share a host here. The API keeps METRICS_PORT
+    // (its node:cluster primary serves it for every worker).
     ...Array.from({ length: config.CONSUMERS }, (_, i) => ({
       name: `consumer-${i + 1}`, entry: 'consumer/main.ts', delayMs: 0, restarts: 0,
       env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i), CONSUMER_NAME: consumerName(i) },
@@ -149,4 +154,15 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
   phase = 'running'
   for (const p of processes) launch(p)
   log(`api on http://localhost:${config.PORT} (${config.API_PROCESSES} process(es)) with ${config.CONSUMERS} consumer(s); Ctrl-C stops everything`)
+  const metricsUrls = [
+    ...(config.METRICS_PORT > 0 ? [`api ${metricsUrl(config.METRICS_HOST, config.METRICS_PORT)}`] : []),
+    ...consumerPorts.map((port, i) => `consumer-${i + 1} ${metricsUrl(config.METRICS_HOST, port)}`),
+  ]
+  if (metricsUrls.length > 0) log(`metrics: ${metricsUrls.join(', ')}`)
+}
+
+/** Where to scrape a listener bound to `host`: a wildcard address is reached on this machine's loopback. */
+function metricsUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host
+  return `http://${reachable}:${port}/metrics`
 }

@@ -1,8 +1,8 @@
 /**
- * API_PROCESSES > 1: the API as a node:cluster (Node 20 has no reusePort). The primary serves nothing: it
+ * API_PROCESSES > 1: the API as a node:cluster (Node 20 has no reusePort). The primary serves no API request: it
  * forks the workers, which each run server/main.ts with their own pools and listen on the one port (the
- * primary hands them the connections), restarts a worker that dies unexpectedly, aggregates their metrics,
- * and stops them all together on a signal.
+ * primary hands them the connections), restarts a worker that dies unexpectedly, serves the metrics listener
+ * for them all (server/cluster-metrics.ts), and stops them all together on a signal.
  *
  * The primary deals out connections in turn (node:cluster's default round-robin; letting the kernel choose
  * leaves most connections on one or two workers). A connection handed to a worker at the instant it dies is
@@ -12,6 +12,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { pino } from 'pino'
 import type { Config } from '../shared/config.js'
 import { loggerOptions } from '../shared/logger.js'
+import { metricsRoute, startMetricsServer } from '../shared/metrics-server.js'
 import { aggregateWorkerMetrics } from './cluster-metrics.js'
 
 const STOP = 'tally:stop'
@@ -31,6 +32,10 @@ export function runPrimary(config: Config): void {
   const listening = new WeakSet<Worker>()
   const restarts = new Set<NodeJS.Timeout>()
   let stopping = false
+  const scrapeWorkers = aggregateWorkerMetrics()
+  const metricsServer = config.METRICS_PORT > 0
+    ? startMetricsServer({ '/metrics': metricsRoute(scrapeWorkers) }, { host: config.METRICS_HOST, port: config.METRICS_PORT, log })
+    : undefined
 
   function start(slot: { delayMs: number }): void {
     const startedAt = Date.now()
@@ -66,13 +71,14 @@ export function runPrimary(config: Config): void {
     for (const w of running) askToStop(w, signal)
     // Each worker exits 1 after its own grace period; this is for one that hangs past it.
     const killer = setTimeout(() => { for (const w of running) w.process.kill('SIGKILL') }, config.SHUTDOWN_GRACE_MS + 2000)
+    // Scrapes end first: stopping workers would only make them fail.
+    await metricsServer?.close()
     const allClean = (await Promise.all(exits)).every(Boolean)
     clearTimeout(killer)
     log.info({ allClean }, 'workers stopped')
     process.exit(allClean ? 0 : 1)
   }
 
-  aggregateWorkerMetrics()
   for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal))
   log.info({ workers: config.API_PROCESSES, port: config.PORT }, 'starting API workers')
   for (let i = 0; i < config.API_PROCESSES; i++) start({ delayMs: 0 })

@@ -68,7 +68,7 @@ async function startLauncher(t: TestContext): Promise<Launcher> {
     env: {
       PATH, HOME, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(apiPort), LOG_LEVEL: 'info',
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/tally`, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789', CONSUMERS: '1', CONSUMER_METRICS_PORT: '0',
+      JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789', CONSUMERS: '1', METRICS_PORT: '0', CONSUMER_METRICS_PORT: '0',
       // A consumer stops after its blocking read returns: a long BLOCK makes the graceful drain last long
       // enough that the second signal surely lands in it, and a launcher that ignored that signal would show.
       CONSUMER_BLOCK_MS: '20000', SHUTDOWN_GRACE_MS: '30000',

@@ -7,13 +7,14 @@ import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
 import { exitCodeOf, startNode, type Started } from './processes.js'
 import { freePort } from './throwaway.js'
 
-interface Supervisor extends Started { port: number }
+interface Supervisor extends Started { port: number; metricsPort: number }
 
 /** The pids every JSON log line names: the API's and the consumer's. */
 const childPids = (output: string) => [...new Set([...output.matchAll(/"pid":(\d+)/g)].map((m) => Number(m[1])))]
 
 async function startSupervisor(t: TestContext): Promise<Supervisor> {
   const port = await freePort()
+  const metricsPort = await freePort()
   const { PATH, HOME } = process.env
   // detached: a process group of its own, as a shell gives a foreground job, so the test can signal the group.
   const sup = startNode(t, 'launcher/start.ts', {
@@ -21,7 +22,7 @@ async function startSupervisor(t: TestContext): Promise<Supervisor> {
     env: {
       PATH, HOME, NODE_ENV: 'test', DATABASE_URL: await emptyDatabase(t), REDIS_URL: process.env.REDIS_URL,
       REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName('sup')}:`, HOST: '127.0.0.1', PORT: String(port),
-      CONSUMERS: '1', CONSUMER_METRICS_PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '5000',
+      METRICS_PORT: String(metricsPort), CONSUMERS: '1', CONSUMER_METRICS_PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '5000',
       JWT_SECRET: 'a-test-secret-that-is-long-enough-0123456789',
     },
   })
@@ -37,7 +38,7 @@ async function startSupervisor(t: TestContext): Promise<Supervisor> {
     const live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false)
     return live && output().includes('"msg":"consumer started"')
   }, { timeoutMs: 30_000, what: 'the API and the consumer to be up' })
-  return { ...sup, port }
+  return { ...sup, port, metricsPort }
 }
 
 test('Ctrl-C on npm start stops the API and the consumer gracefully: each finishes, and everything exits 0', async (t) => {
@@ -62,8 +63,9 @@ test('a supervisor killed outright takes its API and consumer down with it, grac
 
 test('an API that crashes is restarted, and the new one counts the restart in its metrics', async (t) => {
   const sup = await startSupervisor(t)
-  const metrics = () => fetch(`http://127.0.0.1:${sup.port}/metrics`).then((r) => r.text())
-  const first = await metrics()
+  assert.match(sup.output(), new RegExp(`^tally: metrics: api http://127\\.0\\.0\\.1:${sup.metricsPort}/metrics$`, 'm'), 'npm start says where to scrape')
+  const metrics = () => fetch(`http://127.0.0.1:${sup.metricsPort}/metrics`).then((r) => r.text())
+  const first = await waitFor(() => metrics().catch(() => ''), { what: 'the API\'s metrics listener' })
   assert.match(first, /^tally_supervisor_restarts_total\{service="api"\} 0$/m)
   const pid = Number(/^tally_api_processes\{pid="(\d+)"\} 1$/m.exec(first)?.[1])
   process.kill(pid, 'SIGKILL')

@@ -1,5 +1,5 @@
 // ops/alerts.yml and ops/grafana-dashboard.json name only metrics the API and the consumer expose:
-// both are scraped here, as they run (buildApp's /metrics, a consumer's registry on a real Redis).
+// both are scraped here, as they run (the registry buildApp's metrics listener serves, a consumer's on a real Redis).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -23,7 +23,7 @@ const panels = (list: Panel[]): Panel[] => list.flatMap((p) => [p, ...panels(p.p
 /** Every name the API and a consumer expose, from a real scrape of each. */
 async function exposedNames(t: Parameters<typeof openRedis>[0]): Promise<Set<string>> {
   const app = await buildTestApp(t, { REDIS_PREFIX: isolatedPrefix() })
-  const api = (await app.inject({ url: '/metrics' })).body
+  const api = await app.metricsRegistry.metrics()
   const keys = redisKeys(isolatedPrefix())
   const consumer = createConsumerMetrics({ redis: openRedis(t), streams: [keys.stream(0)], group: 'g', deadLetters: keys.deadLetters })
   return new Set([...metricNames(api), ...metricNames(await consumer.registry.metrics())])

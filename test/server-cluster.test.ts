@@ -1,5 +1,6 @@
 // API_PROCESSES=2: server/main.ts as a node:cluster primary with two workers on one port. Both serve, they
-// share the vote locks (in Redis), /metrics answers for the whole cluster, a killed worker is replaced,
+// share the vote locks (in Redis), one metrics listener (the primary's, on METRICS_PORT) answers for the whole
+// cluster while the API's port has no /metrics, a killed worker is replaced,
 // and a stop signal, to the primary alone or to the whole group, stops every worker gracefully and exits 0.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -46,6 +47,7 @@ const isGone = (pid: number) => { try { process.kill(pid, 0); return false } cat
 
 async function startCluster(t: TestContext) {
   const port = await freePort()
+  const metricsPort = await freePort()
   const { PATH, HOME } = process.env
   // No JWT_SECRET: the primary generates one, so tokens only work across workers if they all get its secret.
   const api = startNode(t, 'server/main.ts', {
@@ -56,6 +58,7 @@ async function startCluster(t: TestContext) {
     env: {
       PATH, HOME, NODE_ENV: 'test', DATABASE_URL: await emptyDatabase(t), REDIS_URL: process.env.REDIS_URL,
       REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName('cluster')}:`, HOST: '127.0.0.1', PORT: String(port),
+      METRICS_PORT: String(metricsPort), // METRICS_HOST left to its default, loopback
       API_PROCESSES: '2', VOTE_THRESHOLD_COUNT_LIMIT: String(LIMIT), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '5000',
       RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
     },
@@ -63,13 +66,13 @@ async function startCluster(t: TestContext) {
   const { child, output } = api
   const metrics = async () => {
     if (child.exitCode !== null) throw new Error(`the primary exited early:\n${output()}`)
-    const res = await send(port, 'GET', '/metrics')
+    const res = await send(metricsPort, 'GET', '/metrics')
     return res.status === 200 ? res.body as string : undefined
   }
   const workerPids = () => waitFor(async () => {
     const pids = processPids((await metrics()) ?? '')
     return pids.length === 2 ? pids : undefined
-  }, { timeoutMs: 30_000, what: 'both workers in /metrics' })
+  }, { timeoutMs: 30_000, what: 'both workers in one scrape of the metrics listener' })
   /** Exits 0, each worker having closed once and gracefully, and no process of the group is left. */
   const assertStoppedCleanly = async () => {
     assert.equal(await exitCodeOf(api), 0, output())
@@ -85,13 +88,21 @@ async function startCluster(t: TestContext) {
     }
     return undefined
   }, { what: `the log line of ${requestId}` })
-  return { child, port, metrics, workerPids, servedBy, assertStoppedCleanly }
+  return { child, port, metricsPort, output, metrics, workerPids, servedBy, assertStoppedCleanly }
 }
 
 test('API_PROCESSES=2 serves one port from two workers that share locks and metrics, and SIGTERM stops them all', async (t) => {
   const api = await startCluster(t)
   const workers = await api.workerPids()
   assert.ok(!workers.includes(api.child.pid!), 'the primary serves no requests itself')
+  // One metrics listener for the cluster, the primary's: no worker tried for the port, and the API's port has none.
+  const listening = [...api.output().matchAll(/^.*"msg":"metrics endpoint listening".*$/gm)].map((m) => JSON.parse(m[0]))
+  assert.deepEqual(listening.map((l) => [l.pid, l.address, l.port]), [[api.child.pid, '127.0.0.1', api.metricsPort]])
+  assert.doesNotMatch(api.output(), /metrics endpoint not served/)
+  for (let i = 0; i < 2; i++) {
+    const res = await send(api.port, 'GET', '/metrics') // a connection each: both workers are asked in turn
+    assert.deepEqual([res.status, res.body.code], [404, 'not_found'])
+  }
 
   const users = await Promise.all(Array.from({ length: 4 }, async () => {
     const username = uniqueName()
@@ -117,9 +128,14 @@ test('API_PROCESSES=2 serves one port from two workers that share locks and metr
   assert.ok(votes.slice(LIMIT).every((v) => v.code === 'content_locked'))
   assert.deepEqual([...new Set(votes.map((v) => v.pid))].sort(), workers, 'the votes were answered by the two workers')
 
-  const metrics = await waitFor(api.metrics, { what: 'aggregated /metrics' })
+  // The lock count is read at most once a second (a scrape earlier in this test may have left a 0 to reuse).
+  const metrics = await waitFor(async () => {
+    const text = await api.metrics()
+    return text !== undefined && /^tally_contents_locked 1$/m.test(text) ? text : undefined
+  }, { what: 'aggregated /metrics counting the locked content' })
   assert.equal(votesCounted(metrics, 'accepted'), LIMIT, 'accepted votes over both workers')
   assert.equal(votesCounted(metrics, 'content_locked'), votes.length - LIMIT, 'locked refusals over both workers')
+  assert.match(metrics, /^tally_contents_locked 1$/m, 'the one locked content, counted once for the cluster')
 
   // A worker that dies is replaced by a new one, and the cluster keeps serving meanwhile.
   process.kill(workers[0]!, 'SIGKILL')

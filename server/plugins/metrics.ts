@@ -1,24 +1,32 @@
 import cluster from 'node:cluster'
 import fp from 'fastify-plugin'
-import { Counter, Gauge, Histogram } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { countRedisErrors, createRegistry } from '../../shared/metrics.js'
-import { serviceUnavailable } from '../errors.js'
 import { shareMetricsWithPrimary } from '../cluster-metrics.js'
 import { VOTE_ANSWERS, type VoteAnswer } from '../../shared/redis/vote-script.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     countVote(answer: VoteAnswer): void
+    /** This process's metrics, for the metrics listener server/main.ts starts (never on the API's port). */
+    metricsRegistry: Registry
   }
 }
 
+// A scrape reuses a lock count this recent: however often the listener is scraped, Redis sees one ZCOUNT
+// per shard per second at most.
+const LOCK_COUNT_REUSE_MS = 1000
+
 /**
- * Prometheus metrics of the API at GET /metrics: votes by outcome, latency by route, locks, failed Redis
- * commands, and Node's process metrics under their standard names (labelled service="api").
- * In a node:cluster worker (API_PROCESSES > 1) they are the whole cluster's: see server/cluster-metrics.ts.
+ * Prometheus metrics of the API: votes by outcome, latency by route, locks, failed Redis commands, and Node's
+ * process metrics under their standard names (labelled service="api"). Served on a listener of their own
+ * (METRICS_HOST:METRICS_PORT, shared/metrics-server.ts), not by this app: by this process when it is alone, by
+ * the node:cluster primary for all its workers when API_PROCESSES > 1 (server/cluster-metrics.ts).
  */
 export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
   const registry = createRegistry('api', opts.supervisorRestarts)
+  // What reads the same in every process (from Redis): in a cluster one worker reads it for the scrape, not each.
+  const clusterWide = new Registry()
   const votes = new Counter({ name: 'tally_votes_total', help: 'Votes answered by the API, by outcome', labelNames: ['outcome'], registers: [registry] })
   const latency = new Histogram({
     name: 'tally_http_request_duration_seconds',
@@ -65,28 +73,30 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
     collect() { this.set(app.readState.live ? 1 : 0) },
   })
   const lockSets = Array.from({ length: app.keys.shards }, (_, shard) => app.keys.locks(shard))
+  const countLocked = reusedFor(LOCK_COUNT_REUSE_MS, async () => {
+    const [seconds, micros] = await app.redis.time()
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    // A lock ends at its score (ms, Redis' clock); ended ones linger in the set until the next lock.
+    const counts = await Promise.all(lockSets.map((key) => app.redis.zcount(key, `(${nowMs}`, '+inf')))
+    return counts.reduce((a, b) => a + b, 0)
+  })
   new Gauge({
     name: 'tally_contents_locked',
-    help: 'Contents locked now, from the shards\' lock sets in Redis (the same in every API process: take the max)',
+    help: 'Contents locked now, from the shards\' lock sets in Redis when scraped (one API process reads it for the whole cluster)',
     aggregator: 'max',
-    registers: [registry],
+    registers: [clusterWide],
     // Read when scraped, never on the vote path; bounded by the client's command timeout (and at once
     // refused while Redis is away), in which case the last value stays.
     async collect() {
       try {
-        const [seconds, micros] = await app.redis.time()
-        const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
-        // A lock ends at its score (ms, Redis' clock); ended ones linger in the set until the next lock.
-        const counts = await Promise.all(lockSets.map((key) => app.redis.zcount(key, `(${nowMs}`, '+inf')))
-        this.set(counts.reduce((a, b) => a + b, 0))
+        this.set(await countLocked())
       } catch { /* keep the last value rather than fail the scrape */ }
     },
   })
   countRedisErrors(registry, 'api', { commands: app.redis })
 
-  // A scrape reaches one worker of a cluster, which answers for them all; a lone process answers for itself.
-  const clusterMetrics = cluster.isWorker ? shareMetricsWithPrimary(registry) : undefined
-
+  if (cluster.isWorker) shareMetricsWithPrimary(registry, clusterWide)
+  app.decorate('metricsRegistry', Registry.merge([registry, clusterWide]))
   app.decorate('countVote', (answer: VoteAnswer) => voteCounters.get(answer)!.inc())
   app.addHook('onResponse', (req, reply, done) => {
     // The route pattern, not the URL: /api/contents/:id/ is one series, not one per id (and the map of
@@ -94,12 +104,17 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
     latencyOf(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode).observe(reply.elapsedTime / 1000)
     done()
   })
-  app.get('/metrics', { config: { rateLimit: false }, schema: { hide: true } }, async (req, reply) => {
-    const text = clusterMetrics ? await clusterMetrics().catch((err: Error) => {
-      // A failed scrape rather than this worker's share alone, which would read as a drop in the totals.
-      req.log.warn({ err }, 'cluster metrics unavailable')
-      throw serviceUnavailable('metrics')
-    }) : await registry.metrics()
-    return reply.type(registry.contentType).send(text)
-  })
 }, { name: 'metrics', dependencies: ['redis', 'read-state'] })
+
+/** `read`, at most once per `ms`: calls meanwhile, or while a read is under way, share its result; a failure is not kept. */
+function reusedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { atMs: number; value: Promise<T> } | undefined
+  return () => {
+    if (last && Date.now() - last.atMs < ms) return last.value
+    const value = read()
+    const current = { atMs: Date.now(), value }
+    last = current
+    value.catch(() => { if (last === current) last = undefined })
+    return value
+  }
+}
