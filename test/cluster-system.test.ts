@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { createSigner } from 'fast-jwt'
 import { entryVersion } from '../consumer/decode.js'
+import { parseReceipt } from '../server/vote-receipt.js'
 import { closeRedis, createRedis, type RedisClient } from '../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
 import { shardsBacklog } from '../shared/redis/stream-info.js'
@@ -31,14 +32,16 @@ const LIMIT = 300
  */
 const LOSS_WINDOW_MS = 1000
 
+/** `id`: a 202's stream entry id, taken from its receipt (server/vote-receipt.ts). */
 interface Answer { user: number; content: number; score: number; status: number; id?: string; code?: string; at: number }
 
 async function tallyOnCluster(t: TestContext, cluster: ThrowawayCluster, over: Record<string, string> = {}) {
   const databaseUrl = await emptyDatabase(t)
   const db = openDb(t, databaseUrl)
   const port = await freePort()
+  const metricsPort = await freePort()
   const env = {
-    ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl,
+    ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: databaseUrl,
     // REDIS_URL stays the machine's Redis: nothing may use it once the cluster is named.
     REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','), REDIS_PREFIX: 'tally:',
     VOTE_STREAM_SHARDS: String(SHARDS), JWT_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '10000000', VOTE_THRESHOLD_COUNT_LIMIT: String(LIMIT),
@@ -54,7 +57,7 @@ async function tallyOnCluster(t: TestContext, cluster: ThrowawayCluster, over: R
   const keys = redisKeys('tally:', SHARDS)
   const redis = createRedis({ cluster: { nodes: cluster.startupNodes, tls: false } })
   t.after(() => closeRedis(redis))
-  return { db, env, base, api, consumers, keys, redis }
+  return { db, env, base, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, api, consumers, keys, redis }
 }
 
 const sign = createSigner({ key: SECRET, algorithm: 'HS256', expiresIn: 3600_000 })
@@ -89,7 +92,7 @@ async function castOne(base: string, tokens: Map<number, string>, v: Omit<Answer
       body: JSON.stringify({ content: v.content, score: v.score }),
     })
     const body = await res.json() as { id?: string; code?: string }
-    return { ...v, status: res.status, id: res.status === 202 ? body.id : undefined, code: body.code, at: Date.now() }
+    return { ...v, status: res.status, id: res.status === 202 ? parseReceipt(body.id!)?.entryId : undefined, code: body.code, at: Date.now() }
   } catch {
     return { ...v, status: 0, at: Date.now() }
   }
@@ -125,16 +128,16 @@ async function runAudit(t: TestContext, env: NodeJS.ProcessEnv): Promise<{ code:
 
 test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 reaches PostgreSQL and the audit passes, before and after a master is SIGKILLed', async (t) => {
   const cluster = await throwawayCluster(t)
-  const { db, env, base, api, consumers, keys, redis } = await tallyOnCluster(t, cluster)
+  const { db, env, base, metricsUrl, api, consumers, keys, redis } = await tallyOnCluster(t, cluster)
   const users = await seedUsers(db, 150)
   const tokens = new Map(users.map((id) => [id, sign({ sub: String(id), token_type: 'access', jti: randomUUID() })]))
 
   // An account made and logged in through the API: its rate limit counts in Redis, on the cluster.
   const signUp = { username: 'cluster-user', password: 'correct horse battery' }
-  for (const [path, status, remaining] of [['register', 201, '19'], ['auth', 200, '18']] as const) {
+  for (const [path, status, remaining] of [['register', 201, '19'], ['auth', 200, '19']] as const) {
     const res = await fetch(`${base}/api/${path}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signUp) })
     assert.equal(res.status, status, await res.text())
-    // One count per client for both routes, in Redis (a failing store would fail open, with no count to show).
+    // One count per client and route, in Redis (a failing store would fail open, with no count to show).
     assert.equal(res.headers.get('x-ratelimit-remaining'), remaining, `${path}: RATE_LIMIT_AUTH_PER_MINUTE (20) counted on the cluster`)
   }
 
@@ -157,7 +160,7 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     return shown
   }
 
-  const metric = async (name: string) => Number((await (await fetch(`${base}/metrics`)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1])
+  const metric = async (name: string) => Number((await (await fetch(metricsUrl)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1])
 
   await t.test('4000 votes of 150 users over 120 contents: all 202, all in PostgreSQL, audit clean, and the cached list shows the new counts', async () => {
     // Subscribed on a cluster node: list pages are kept in memory, and only announcements on the cluster make them go.

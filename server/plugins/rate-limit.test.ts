@@ -33,3 +33,38 @@ test('the login limit is one count for every process: two instances on one Redis
   assert.equal(limited.json().code, 'rate_limited')
   assert.equal((await login(b, '10.2.2.2')).statusCode, 429)
 })
+
+test('addresses of one IPv6 /64 share the general limit, other /64s do not; a mapped IPv4 address counts as the IPv4 one', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_PER_MINUTE: '2' })
+  assert.equal((await read(app, '2001:db8:aa:1::1')).statusCode, 200)
+  assert.equal((await read(app, '2001:db8:aa:1:ffff:ffff:ffff:ffff')).statusCode, 200)
+  assert.equal((await read(app, '2001:db8:aa:1:1234::5')).statusCode, 429, 'a new address in the same /64 buys no new budget')
+  assert.equal((await read(app, '2001:db8:aa:2::1')).statusCode, 200, 'the next /64 is another client')
+  assert.equal((await read(app, '::ffff:192.0.2.44')).statusCode, 200)
+  assert.equal((await read(app, '192.0.2.44')).statusCode, 200)
+  assert.equal((await read(app, '::ffff:192.0.2.44')).statusCode, 429)
+  assert.equal((await read(app, '192.0.2.45')).statusCode, 200)
+})
+
+test('addresses of one IPv6 /64 share the login limit, other /64s do not', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_AUTH_PER_MINUTE: '2', REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName()}:` })
+  assert.equal((await login(app, '2001:db8:bb:1::1')).statusCode, 401)
+  assert.equal((await login(app, '2001:db8:bb:1::2')).statusCode, 401)
+  const limited = await login(app, '2001:db8:bb:1:9::3')
+  assert.equal(limited.statusCode, 429)
+  assert.equal(limited.json().code, 'rate_limited')
+  assert.equal((await login(app, '2001:db8:bb:2::1')).statusCode, 401)
+})
+
+test('registrations and logins are counted apart: registering does not use up the login budget', async (t) => {
+  const app = await buildTestApp(t, { RATE_LIMIT_AUTH_PER_MINUTE: '2', REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName()}:` })
+  const register = () => app.inject({
+    method: 'POST', url: '/api/register/', remoteAddress: '10.3.3.3', payload: { username: uniqueName(), password: 'correct horse battery' },
+  })
+  assert.equal((await register()).statusCode, 201)
+  assert.equal((await register()).statusCode, 201)
+  assert.equal((await register()).statusCode, 429, 'registrations keep their own limit')
+  assert.equal((await login(app, '10.3.3.3')).statusCode, 401)
+  assert.equal((await login(app, '10.3.3.3')).statusCode, 401)
+  assert.equal((await login(app, '10.3.3.3')).statusCode, 429, 'logins keep theirs')
+})

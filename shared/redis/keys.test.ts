@@ -34,3 +34,12 @@ test('every key of a content shares its shard\'s slot', () => {
     assert.equal(new Set(slots).size, 1, `content ${content}: ${slots.join(' ')}`)
   }
 })
+
+test('every login-failure key of one account shares a slot, so one MULTI can hold them on a Cluster', () => {
+  const keys = redisKeys('tally:')
+  for (const account of ['AbC-_09', 'x'.repeat(43)]) {
+    const slots = new Set([keys.loginFailures(account), keys.loginFailuresFrom(account, '2001:db8:1:2::/64'),
+      keys.loginKnownNetwork(account, '192.0.2.7')].map((key) => calculateSlot(key)))
+    assert.equal(slots.size, 1, account)
+  }
+})

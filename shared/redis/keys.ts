@@ -69,6 +69,13 @@ export function redisKeys(prefix: string, shards = 1) {
     readChanges: `${prefix}reads:changes`,
     /** @fastify/rate-limit's nameSpace: it appends the client key itself. */
     rateLimit: `${prefix}rl:`,
+    /**
+     * Failed logins of one account (server/login-throttle.ts): in all, from one client network, and the networks
+     * the account logged in from. `account` is a digest of the username key: one {tag}, one slot per account.
+     */
+    loginFailures: (account: string) => `${prefix}login:{${account}}:failures`,
+    loginFailuresFrom: (account: string, network: string) => `${prefix}login:{${account}}:failures:${network}`,
+    loginKnownNetwork: (account: string, network: string) => `${prefix}login:{${account}}:known:${network}`,
   }
 }
 
