@@ -3,6 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import { users } from '../../shared/db/schema.js'
 import type { App } from '../app.js'
 import { bearer, buildTestApp, registerUser, testConfig, uniqueName, waitFor } from '../../test/helpers.js'
 
@@ -100,4 +102,21 @@ test('an access token stops being honoured once its lifetime has passed', async 
   const fresh = await refresh(app, user.refresh)
   assert.equal(fresh.statusCode, 200)
   assert.equal((await createAs(app, fresh.json().access)).json().author_id, user.id)
+})
+
+test('a deactivated or deleted user\'s refresh token is refused with 401 token_invalid: no new access token', async (t) => {
+  const app = await buildTestApp(t)
+  const deactivated = await registerUser(app)
+  const deleted = await registerUser(app)
+  assert.equal((await refresh(app, deactivated.refresh)).statusCode, 200, 'while active')
+  await app.db.update(users).set({ isActive: false }).where(eq(users.id, deactivated.id))
+  await app.db.delete(users).where(eq(users.id, deleted.id))
+  for (const [why, user] of [['deactivated', deactivated], ['deleted', deleted]] as const) {
+    const res = await refresh(app, user.refresh)
+    assert.equal(res.statusCode, 401, why)
+    assert.equal(res.json().code, 'token_invalid', why)
+  }
+  // Reactivated, the same refresh token works again: it was the account that was refused, not the token.
+  await app.db.update(users).set({ isActive: true }).where(eq(users.id, deactivated.id))
+  assert.equal((await refresh(app, deactivated.refresh)).statusCode, 200)
 })

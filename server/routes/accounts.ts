@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm'
 import { legacyRefreshTokens, users } from '../../shared/db/schema.js'
 import { pgErrorCode, UNIQUE_VIOLATION } from '../../shared/db/errors.js'
 import { invalidCredentials, tokenInvalid, usernameTaken } from '../errors.js'
-import { dummyHash, hashPassword, needsRehash, verifyPassword } from '../passwords.js'
+import { hashPassword, needsRehash } from '../passwords.js'
 import { usernameKey } from '../../shared/usernames.js'
 import { AccessToken, Account, StoredText, TokenPair, WellFormedText, errors, ref } from '../schemas.js'
 import { BODY_MEDIA_TYPES } from '../form-body.js'
@@ -38,7 +38,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'registerAccount',
       summary: 'Create an account',
       description: 'Usernames are unique after NFKC normalisation and case folding, and stored as typed. '
-        + 'The password is stored as an Argon2id hash and never returned. Limited per client IP (RATE_LIMIT_AUTH_PER_MINUTE).',
+        + 'The password is stored as an Argon2id hash and never returned. Limited per client network (an IPv4 address or an IPv6 /64; RATE_LIMIT_AUTH_PER_MINUTE), counted apart from log-ins.',
       consumes: BODY_MEDIA_TYPES,
       body: RegisterBody,
       response: {
@@ -68,8 +68,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'logIn',
       summary: 'Log in: trade a username and password for an access and a refresh token',
-      description: 'An unknown username and a wrong password get the same answer in the same time. '
-        + 'Limited per client IP (RATE_LIMIT_AUTH_PER_MINUTE), counted apart from registrations.',
+      description: 'An unknown username, an inactive account and a wrong password get the same answer, after the same work '
+        + 'whatever kind of password hash the username holds (docs/api.md says what remains distinguishable). '
+        + 'Limited per client network (RATE_LIMIT_AUTH_PER_MINUTE), counted apart from registrations, and failed log-ins per account '
+        + '(LOGIN_FAILURES_PER_ACCOUNT per 10 minutes; networks the account logged in from keep trying): 429 rate_limited with Retry-After.',
       consumes: BODY_MEDIA_TYPES,
       body: LoginBody,
       response: {
@@ -81,8 +83,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (req) => {
     const [user] = await app.db.select({ id: users.id, passwordHash: users.passwordHash, isActive: users.isActive })
       .from(users).where(eq(users.usernameKey, usernameKey(req.body.username))).limit(1)
-    // Unknown users verify against a dummy hash: the same work, the same answer, the same time. So do inactive ones.
-    const ok = await verifyPassword(user?.passwordHash ?? await dummyHash(), req.body.password)
+    // Unknown users, inactive ones and every kind of stored hash: the same work, the same answer (server/login-work.ts).
+    const ok = await app.loginPasswords.check(user?.passwordHash, req.body.password)
     if (!user || !ok || !user.isActive) throw invalidCredentials()
     if (needsRehash(user.passwordHash)) {
       // A hash the Django service wrote, kept by the import: replaced by argon2id now that the password is known.
@@ -99,8 +101,9 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'refreshAccessToken',
       summary: 'Trade a refresh token for a new access token',
-      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere. '
-        + 'With JWT_LEGACY_SECRET set, a refresh token of the Django service is traded once for an access and a refresh token of tally.',
+      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere, '
+        + 'and so is the refresh token of an account that is no longer active. With JWT_LEGACY_SECRET set, a refresh token of the Django '
+        + 'service, for an account the import brought over and issued before the cut-over, is traded once for an access and a refresh token of tally.',
       consumes: BODY_MEDIA_TYPES,
       body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
       response: {
@@ -110,8 +113,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (req) => {
-    const userId = app.verifyToken(req.body.refresh, 'refresh')
-    const legacyJti = app.legacyRefreshJti(req.body.refresh)
+    // The account exists and is active (one primary-key read): a deactivated user gets no new access token.
+    const { userId, legacyJti } = await app.verifyRefreshToken(req.body.refresh)
     if (legacyJti === null) return { access: app.issueAccessToken(userId) }
     // A refresh token of the Django service: traded once for a pair of tally's, then refused.
     const traded = await app.db.insert(legacyRefreshTokens).values({ jti: legacyJti, userId }).onConflictDoNothing().returning({ jti: legacyRefreshTokens.jti })
