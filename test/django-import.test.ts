@@ -3,60 +3,32 @@
 // Then the imported users log in over the API with their old passwords, vote, and read the aggregates.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import postgres from 'postgres'
 import { eq, sql } from 'drizzle-orm'
 import { audit } from '../shared/audit.js'
 import { users } from '../shared/db/schema.js'
 import { redisKeys } from '../shared/redis/keys.js'
-import { withDatabase } from './databases.js'
-import { bearer, buildTestApp, emptyDatabase, uniqueName } from './helpers.js'
+import { bearer, buildTestApp, emptyDatabase } from './helpers.js'
 import { GROUP, isolatedPrefix, openDb, openRedis, startConsumer, waitForDrained } from './consumer-helpers.js'
-import { exitCodeOf, startNode } from './processes.js'
+import { oldDatabase, oldUser, runImport } from './django-helpers.js'
 
-// Python's hashlib, as Django's PBKDF2PasswordHasher: "1234".
-const HASH_1234 = 'pbkdf2_sha256$1000$seasalt$Su9dfSsH4wvWyOW04PCozUlraloIqPr3DBwOYLtli4o='
-
-async function oldDatabase(t: TestContext): Promise<string> {
-  const url = withDatabase(process.env.DATABASE_URL!, uniqueName('django_old'))
-  const admin = postgres(withDatabase(url, 'postgres'), { max: 1, onnotice: () => {} })
-  const name = new URL(url).pathname.slice(1)
-  await admin`create database ${admin(name)}`
-  t.after(async () => {
-    await admin`drop database if exists ${admin(name)} with (force)`
-    await admin.end()
-  })
-  const old = postgres(url, { max: 1, onnotice: () => {} })
-  try {
-    await old.unsafe(readFileSync(new URL('../shared/django/old-schema.sql', import.meta.url), 'utf8'))
-    const user = (id: number, username: string, active = true) => ({
-      id, password: HASH_1234, last_login: null, is_superuser: false, username, first_name: 'F', last_name: 'L', email: `${username}@example.com`,
-      is_staff: false, is_active: active, date_joined: new Date('2020-01-02T03:04:05Z'),
-    })
-    await old`insert into auth_user ${old([user(1, 'alice'), user(2, 'Alice'), user(3, 'carol', false), user(4, 'dave')])}`
-    await old`insert into api_content ${old([10, 11, 12].map((id) => ({ id, created_at: new Date('2021-05-06T07:08:09Z'), title: `old ${id}`, description: 'from django', average_vote: 4.9 })))}`
-    await old`insert into api_vote ${old([
-      { id: 1, content_id: 10, user_id: 1, score: 3 },
-      { id: 2, content_id: 10, user_id: 1, score: 5 }, // alice changed her mind: the highest id wins
-      { id: 3, content_id: 10, user_id: 4, score: 4 },
-      { id: 4, content_id: 11, user_id: 4, score: 9 }, // out of range
-      { id: 5, content_id: null, user_id: 1, score: 2 }, // its content is gone
-      { id: 6, content_id: 12, user_id: 3, score: 2 },
-      { id: 7, content_id: 11, user_id: 2, score: 1 },
-    ])}`
-  } finally {
-    await old.end()
-  }
+async function filledOldDatabase(t: TestContext): Promise<string> {
+  const { url, old } = await oldDatabase(t)
+  await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'Alice'), oldUser(3, 'carol', { is_active: false }), oldUser(4, 'dave')])}`
+  await old`insert into api_content ${old([10, 11, 12].map((id) => ({ id, created_at: new Date('2021-05-06T07:08:09Z'), title: `old ${id}`, description: 'from django', average_vote: 4.9 })))}`
+  await old`insert into api_vote ${old([
+    { id: 1, content_id: 10, user_id: 1, score: 3 },
+    { id: 2, content_id: 10, user_id: 1, score: 5 }, // alice changed her mind: the highest id wins
+    { id: 3, content_id: 10, user_id: 4, score: 4 },
+    { id: 4, content_id: 11, user_id: 4, score: 9 }, // out of range
+    { id: 5, content_id: null, user_id: 1, score: 2 }, // its content is gone
+    { id: 6, content_id: 12, user_id: 3, score: 2 },
+    { id: 7, content_id: 11, user_id: 2, score: 1 },
+  ])}`
   return url
 }
 
-async function runImport(t: TestContext, from: string, to: string, prefix: string, args: string[] = []) {
-  const cli = startNode(t, 'shared/django/import.ts', { args: ['--from', from, ...args], env: { ...process.env, DATABASE_URL: to, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
-  return { code: await exitCodeOf(cli, 60_000), out: cli.stdout(), err: cli.stderr() }
-}
-
 test('the Django database imported: collisions refused unless told, dry run writes nothing, then users log in with old passwords and vote', async (t) => {
-  const from = await oldDatabase(t)
+  const from = await filledOldDatabase(t)
   const to = await emptyDatabase(t)
   const prefix = isolatedPrefix()
   const db = openDb(t, to)
@@ -70,13 +42,14 @@ test('the Django database imported: collisions refused unless told, dry run writ
   const dry = await runImport(t, from, to, prefix, ['--on-collision=suffix', '--dry-run'])
   assert.equal(dry.code, 0, dry.err)
   assert.match(dry.out, /dry run, nothing written/)
+  assert.match(dry.out, /votes: 7 read, 4 imported, 0 updated/, 'a dry run reports what the run would do')
   assert.equal(await userCount(), 0, 'nothing written by a dry run')
 
   const done = await runImport(t, from, to, prefix, ['--on-collision=suffix'])
   assert.equal(done.code, 0, done.err)
-  assert.match(done.out, /users: 4 read, 4 imported \(1 inactive\), 0 already present, 0 skipped/)
+  assert.match(done.out, /users: 4 read, 4 imported \(1 inactive\), 0 updated .*, 0 kept because tally changed them, 0 unchanged, 0 skipped/)
   assert.match(done.out, /username "Alice" \(id 2\) collides with id 1: renamed to "Alice_2"/)
-  assert.match(done.out, /votes: 7 read, 4 imported, 0 already present, 1 older duplicates of a newer vote, skipped: 1 without a content, 1 with a score outside 0\.\.5/)
+  assert.match(done.out, /votes: 7 read, 4 imported, 0 updated, 0 already present, 1 older duplicates of a newer vote, skipped: 1 without a content, 1 with a score outside 0\.\.5/)
   assert.match(done.out, /content index rebuilt \(3 contents\)/)
   const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string; created_at: Date; author_id: number | null }>(
     sql`select id, vote_count, vote_sum, created_at, author_id from contents order by id`)
@@ -86,8 +59,8 @@ test('the Django database imported: collisions refused unless told, dry run writ
 
   const again = await runImport(t, from, to, prefix, ['--on-collision=suffix'])
   assert.equal(again.code, 0, again.err)
-  assert.match(again.out, /users: 4 read, 0 imported \(0 inactive\), 4 already present/)
-  assert.match(again.out, /votes: 7 read, 0 imported, 4 already present/)
+  assert.match(again.out, /users: 4 read, 0 imported \(0 inactive\), 0 updated .*, 0 kept because tally changed them, 4 unchanged, 0 skipped/)
+  assert.match(again.out, /votes: 7 read, 0 imported, 0 updated, 4 already present/)
 
   const redis = openRedis(t)
   const keys = redisKeys(prefix)
