@@ -6,12 +6,15 @@ import { loggerOptions } from '../shared/logger.js'
 import { clientErrorHandler, errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.js'
 import { validatorCompiler } from './validation.js'
 import { acceptFormBodies } from './form-body.js'
+import { limitBodiesBySchema } from './body-limit.js'
 import dbPlugin from './plugins/db.js'
 import redisPlugin from './plugins/redis.js'
 import { redisTarget } from '../shared/redis/target.js'
 import readStatePlugin from './plugins/read-state.js'
 import authPlugin from './plugins/auth.js'
+import loginPasswordsPlugin from './plugins/login-passwords.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
+import { trustProxyOption } from './client-address.js'
 import docsPlugin from './plugins/docs.js'
 import securityHeaders from './plugins/security-headers.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -20,6 +23,7 @@ import accountRoutes from './routes/accounts.js'
 import contentRoutes from './routes/contents.js'
 import voteRoutes from './routes/votes.js'
 
+// Routes without a body schema, and the least any route gets; a route with one gets what its fields need.
 const BODY_LIMIT_BYTES = 16 * 1024
 // A client must send its whole request within this: one that stops half-way through a body would
 // otherwise hold its connection (Node's default allows five minutes).
@@ -34,7 +38,7 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
     logger: loggerOptions(config.LOG_LEVEL, 'tally-api'),
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
     // false: genReqId sees every request, so an insane incoming id is replaced rather than echoed.
     requestIdHeader: false,
@@ -57,14 +61,20 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   // JSON and forms only: a text/plain body is refused with 415 instead of failing validation as a string.
   app.removeContentTypeParser('text/plain')
   acceptFormBodies(app)
+  limitBodiesBySchema(app, BODY_LIMIT_BYTES)
   await app.register(securityHeaders)
   await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
   await app.register(redisPlugin, { target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
   await app.register(readStatePlugin, { target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}` })
   await app.register(authPlugin, {
     secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL, legacySecret: config.JWT_LEGACY_SECRET,
+    legacyLifetimeSeconds: config.JWT_LEGACY_REFRESH_TTL,
   })
-  await app.register(rateLimitPlugin, { perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: config.API_PROCESSES })
+  await app.register(loginPasswordsPlugin)
+  await app.register(rateLimitPlugin, {
+    perMinute: config.RATE_LIMIT_PER_MINUTE, authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE, processes: config.API_PROCESSES,
+    loginFailuresPerAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
+  })
   await app.register(docsPlugin)
   await app.register(metricsPlugin, { supervisorRestarts: config.SUPERVISOR_RESTARTS })
 

@@ -29,11 +29,32 @@ test('an empty environment gets the documented defaults', () => {
 })
 
 test('numeric and boolean strings are converted to numbers and booleans', () => {
-  const config = loadConfig({ PORT: '9000', VOTE_THRESHOLD_COUNT_LIMIT: '25', LOCK_DURATION: '30', TRUST_PROXY: 'true', JWT_SECRET: SECRET })
+  const config = loadConfig({ PORT: '9000', VOTE_THRESHOLD_COUNT_LIMIT: '25', LOCK_DURATION: '30', REDIS_AUTO_PIPELINING: 'false', JWT_SECRET: SECRET })
   assert.equal(config.PORT, 9000)
   assert.equal(config.VOTE_THRESHOLD_COUNT_LIMIT, 25)
   assert.equal(config.LOCK_DURATION, 30)
-  assert.equal(config.TRUST_PROXY, true)
+  assert.equal(config.REDIS_AUTO_PIPELINING, false)
+})
+
+test('TRUST_PROXY takes false, a hop count, or the proxies\' addresses and CIDRs', () => {
+  assert.equal(loadConfig({}).TRUST_PROXY, false)
+  assert.equal(loadConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY, false)
+  assert.equal(loadConfig({ TRUST_PROXY: '0' }).TRUST_PROXY, false)
+  assert.equal(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY, 1)
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7,2001:db8::/32 , loopback' }).TRUST_PROXY,
+    ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', 'loopback'])
+})
+
+test('TRUST_PROXY=true is refused at start-up with what to set instead', () => {
+  assert.throws(() => loadConfig({ TRUST_PROXY: 'true' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError)
+    assert.match(err.message, /invalid TRUST_PROXY: true would trust every hop/)
+    assert.match(err.message, /1 behind one load balancer/)
+    return true
+  })
+  for (const value of ['10.0.0.0/0', '10.0.0.0/33', '2001:db8::/129', '10.0.0.300', 'proxy.internal', '10.0.0.0/8,nonsense', '33']) {
+    assertRefused({ TRUST_PROXY: value }, 'TRUST_PROXY')
+  }
 })
 
 test('an empty variable counts as unset, so its default applies', () => {
@@ -116,6 +137,14 @@ test('API_PROCESSES is 1 by default, a whole number when given one, and one per 
   assert.equal(loadConfig({ API_PROCESSES: 'auto' }).API_PROCESSES, Math.min(64, availableParallelism()))
   for (const bad of ['0', '65', '-1', '2.5', '1e1', 'many', 'AUTO']) assertRefused({ API_PROCESSES: bad }, 'API_PROCESSES')
   assert.throws(() => loadConfig({ API_PROCESSES: '0' }), /expected "auto" or a whole number from 1 to 64/)
+})
+
+test('metrics listen on loopback port 9464 by default, and METRICS_PORT may not be the API\'s own PORT', () => {
+  const config = loadConfig({})
+  assert.deepEqual([config.METRICS_HOST, config.METRICS_PORT, config.CONSUMER_METRICS_PORT], ['127.0.0.1', 9464, 9465])
+  assert.equal(loadConfig({ METRICS_PORT: '0' }).METRICS_PORT, 0, '0 turns the listener off')
+  assertRefused({ PORT: '9000', METRICS_PORT: '9000' }, 'METRICS_PORT')
+  assertRefused({ PORT: '9464' }, 'METRICS_PORT')
 })
 
 test('the config is frozen: nothing can change a setting after start-up', () => {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parseClusterNodes } from './redis/target.js'
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js'
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/tally'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -18,10 +19,12 @@ export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   HOST: Type.String({ minLength: 1, default: '::', description: 'address the API listens on (:: = every IPv4 and IPv6 address)' }),
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8003 }),
+  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: "port of the API's /metrics, apart from PORT; 0 = no metrics endpoint" }),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: "address the API's and the consumers' metrics endpoints listen on (loopback unless set)" }),
   API_PROCESSES: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_API_PROCESSES })], {
     default: 1, description: 'API processes serving PORT; auto = one per core; more than 1 runs them as a node:cluster',
   }),
-  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client IP from X-Forwarded-For (only behind a proxy you run)' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: 'which X-Forwarded-For entry is the client: false (none), a hop count, or the proxies\' addresses/CIDRs, comma-separated (shared/trust-proxy.ts)' }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: DEFAULT_DATABASE_URL }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
@@ -33,6 +36,7 @@ export const EnvSchema = Type.Object({
   READ_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000, description: 'longest a content list page is served from the API process memory; 0 turns the cache off' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   JWT_LEGACY_SECRET: Type.Optional(Type.String({ minLength: 1, description: "the Django service's SECRET_KEY: its access tokens are accepted until they expire, its refresh tokens traded once (docs/django-import.md)" })),
+  JWT_LEGACY_REFRESH_TTL: Seconds(86_400, "the Django service's refresh token lifetime (simplejwt's REFRESH_TOKEN_LIFETIME) in seconds: no token of the old service is honoured for longer after the import's cut-over (docs/django-import.md)"),
   JWT_ACCESS_TTL: Seconds(900, 'access token lifetime in seconds'),
   JWT_REFRESH_TTL: Seconds(86_400, 'refresh token lifetime in seconds'),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -41,6 +45,7 @@ export const EnvSchema = Type.Object({
   LOCK_DURATION: Seconds(120, 'how long a content stays locked after a burst, in seconds'),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 3000 }),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 20 }),
+  LOGIN_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 2, maximum: 100_000_000, default: 10, description: 'failed logins of one account per 10 minutes from networks it has not logged in from; each network gets half (server/login-throttle.ts)' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   CONSUMERS: Type.Integer({ minimum: 0, maximum: 64, default: 1, description: 'consumer processes npm start runs beside the API' }),
   CONSUMER_GROUP: Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', default: 'tally-consumers' }),
@@ -57,7 +62,7 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 // API_PROCESSES is resolved at load time: `auto` becomes this machine's core count.
-export type Config = Readonly<Omit<Env, 'API_PROCESSES'> & { API_PROCESSES: number; JWT_SECRET: string; warnings: readonly string[] }>
+export type Config = Readonly<Omit<Env, 'API_PROCESSES' | 'TRUST_PROXY'> & { API_PROCESSES: number; TRUST_PROXY: TrustProxy; JWT_SECRET: string; warnings: readonly string[] }>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -86,6 +91,13 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     }
     if (valid.VOTE_STREAM_SHARDS === 1) warnings.push('REDIS_CLUSTER_NODES is set with VOTE_STREAM_SHARDS=1: every vote goes to one master; set VOTE_STREAM_SHARDS to a multiple of the masters')
   }
+  if (valid.METRICS_PORT === valid.PORT) throw new ConfigError(`invalid METRICS_PORT: must differ from PORT (both ${valid.PORT})`)
+  let trustProxy: TrustProxy
+  try {
+    trustProxy = parseTrustProxy(valid.TRUST_PROXY)
+  } catch (err) {
+    throw new ConfigError(`invalid TRUST_PROXY: ${(err as Error).message} (got ${JSON.stringify(env.TRUST_PROXY)})`)
+  }
   let secret = valid.JWT_SECRET
   if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
     if (valid.NODE_ENV === 'production') {
@@ -98,7 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
   // availableParallelism: the cores this process may run on: its CPU affinity and, on Node 22 (libuv >= 1.49), a
   // cgroup CPU quota rounded down, so `auto` follows a container's `cpus:` too (Node 20 counted the affinity only).
   const apiProcesses = valid.API_PROCESSES === 'auto' ? Math.min(MAX_API_PROCESSES, availableParallelism()) : valid.API_PROCESSES
-  return Object.freeze({ ...valid, API_PROCESSES: apiProcesses, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
+  return Object.freeze({ ...valid, API_PROCESSES: apiProcesses, TRUST_PROXY: trustProxy, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
 }
 
 /** TypeBox says only "Expected union value" for a union of a word and a number: spell the choices out. */

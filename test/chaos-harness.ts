@@ -10,6 +10,7 @@ import type { TestContext } from 'node:test'
 import { sql } from 'drizzle-orm'
 import { createSigner } from 'fast-jwt'
 import { entryVersion } from '../consumer/decode.js'
+import { parseReceipt } from '../server/vote-receipt.js'
 import { audit, formatReport } from '../shared/audit.js'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { redisKeys } from '../shared/redis/keys.js'
@@ -23,6 +24,7 @@ const SECRET = 'chaos-suite-secret-that-is-long-enough-0123456789'
 const GROUP = 'tally-consumers'
 const PREFIX = 'tally:'
 
+/** `id`: a 202's stream entry id, taken from its receipt (server/vote-receipt.ts). */
 export interface Answer { user: number; content: number; score: number; status: number; id?: string; code?: string; at: number }
 
 export interface FaultRow {
@@ -57,7 +59,7 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
   const env = {
     ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl,
     REDIS_URL: redisServer.url, REDIS_PREFIX: PREFIX, JWT_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '100000000',
-    VOTE_THRESHOLD_COUNT_LIMIT: '1000000000', CONSUMER_METRICS_PORT: '0', CONSUMER_BLOCK_MS: '200', SHUTDOWN_GRACE_MS: '3000',
+    VOTE_THRESHOLD_COUNT_LIMIT: '1000000000', METRICS_PORT: '0', CONSUMER_METRICS_PORT: '0', CONSUMER_BLOCK_MS: '200', SHUTDOWN_GRACE_MS: '3000',
   }
   const processes: Started[] = []
   const startApi = async () => {
@@ -89,7 +91,7 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
         body: JSON.stringify({ content: v.content, score: v.score }), signal: AbortSignal.timeout(5000),
       })
       const body = await res.json().catch(() => ({})) as { id?: string; code?: string }
-      answers.push({ ...v, status: res.status, id: res.status === 202 ? body.id : undefined, code: body.code, at: Date.now() })
+      answers.push({ ...v, status: res.status, id: res.status === 202 ? parseReceipt(body.id!)?.entryId : undefined, code: body.code, at: Date.now() })
     } catch {
       // No answer (the API died under it, or the socket closed): not a 202, so nothing is owed.
       answers.push({ ...v, status: 0, at: Date.now() })

@@ -22,6 +22,7 @@ export function testConfig(overrides: Env = {}): Config {
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
     RATE_LIMIT_PER_MINUTE: '1000000',
     RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+    LOGIN_FAILURES_PER_ACCOUNT: '1000000',
     ...overrides,
   })
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { createSigner } from 'fast-jwt'
 import { bearer, buildTestApp, createContent, registerUser, uniqueName, waitFor } from '../../test/helpers.js'
 import type { App } from '../app.js'
+import { parseReceipt } from '../vote-receipt.js'
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789'
 // Each test gets its own key space, so windows, locks and streams never leak between tests.
@@ -12,7 +13,7 @@ const vote = (app: App, token: string, payload: unknown) =>
 const streamEntries = async (app: App) => (await app.redis.xrange(app.keys.stream(0), '-', '+'))
   .map(([id, fields]) => ({ id, ...Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? pairs[pairs.length - 1]!.push(v) : pairs.push([v]), pairs), [])) }))
 
-test('an accepted vote answers 202 with its stream id and is on the stream with its fields', async (t) => {
+test('an accepted vote answers 202 with its receipt, the stream tag and entry id, and is on that stream with its fields', async (t) => {
   const app = await buildTestApp(t, isolated())
   const user = await registerUser(app)
   const content = await createContent(app)
@@ -22,12 +23,12 @@ test('an accepted vote answers 202 with its stream id and is on the stream with 
   assert.deepEqual({ ...body, id: undefined }, { content: content.id, score: 4, status: 'accepted', id: undefined })
   const entries = await streamEntries(app)
   assert.equal(entries.length, 1)
-  assert.equal(entries[0]!.id, body.id)
+  assert.equal(body.id, `0:${entries[0]!.id}`, 'one shard: the stream votes:{0}')
   assert.equal(entries[0]!.user, String(user.id))
   assert.equal(entries[0]!.content, String(content.id))
   assert.equal(entries[0]!.score, '4')
   // The entry id carries the time the vote was accepted (Redis' clock): no separate timestamp field.
-  assert.ok(Math.abs(Number(body.id.split('-')[0]) - Date.now()) < 60_000)
+  assert.ok(Math.abs(Number(parseReceipt(body.id)!.entryId.split('-')[0]) - Date.now()) < 60_000)
   assert.equal(entries[0]!.ts, undefined)
 })
 
@@ -60,7 +61,7 @@ test('200 concurrent votes on one content: exactly LIMIT accepted, the rest cont
   assert.equal(codes.filter((c) => c === 429).length, 190)
   assert.ok(results.filter((r) => r.statusCode === 429).every((r) => r.json().code === 'content_locked'))
   const accepted = new Set(results.filter((r) => r.statusCode === 202).map((r) => r.json().id))
-  assert.deepEqual(new Set((await streamEntries(app)).map((e) => e.id)), accepted)
+  assert.deepEqual(new Set((await streamEntries(app)).map((e) => `0:${e.id}`)), accepted)
 })
 
 test('a lock is per content: other contents keep accepting votes', async (t) => {
@@ -204,7 +205,7 @@ test('a voter over RATE_LIMIT_PER_MINUTE gets 429 rate_limited with Retry-After;
   assert.ok(Number(refused.headers['retry-after']) >= 1 && Number(refused.headers['retry-after']) <= 60)
   assert.equal((await vote(app, other.access, { content: content.id, score: 2 })).statusCode, 202)
   assert.equal((await streamEntries(app)).length, 4, 'the refused vote is not on the stream')
-  const metrics = (await app.inject({ url: '/metrics' })).body
+  const metrics = await app.metricsRegistry.metrics()
   assert.match(metrics, /tally_votes_total\{outcome="rate_limited"\} 1/)
   assert.match(metrics, /tally_votes_total\{outcome="accepted"\} 4/)
 })
