@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
 import { rejectVote, type Rejected, type Vote } from './decode.js'
-import { ledgerCtes, type LedgerEntry } from './ledger.js'
+import { countedOf, ledgerCtes, type LedgerEntry } from './ledger.js'
 import { arrayLiteral } from '../shared/db/array-literal.js'
 
 export interface ApplyResult {
@@ -11,8 +11,8 @@ export interface ApplyResult {
   stale: number
   /** Votes naming a user or content that does not exist. */
   rejected: Rejected[]
-  /** The batch row the ledger entry wrote, when one was given. */
-  ledgerRow?: number
+  /** With a ledger entry: how many of its entries this statement counted (the others were counted before). */
+  ledgerCounted?: number
 }
 
 
@@ -65,7 +65,7 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
   const distinctUsers = new Set(users).size
   // Input: the votes as parallel arrays. Output: rows changed, and the ids no row was found (and locked) for.
   // With a ledger entry (the batch's first commit) the statement also records the batch (consumer/ledger.ts).
-  const [row] = await db.queryPrepared<{ applied: number; missing_contents: number[] | null; missing_users: number[] | null; ledger_row?: number }>(sql`
+  const [row] = await db.queryPrepared<{ applied: number; missing_contents: number[] | null; missing_users: number[] | null; ledger_counted?: number }>(sql`
     with locked as (
       select id, vote_count, vote_sum from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
     ), known as (
@@ -86,8 +86,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
     ), bumped as (
       update contents c set vote_count = l.vote_count + d.added, vote_sum = l.vote_sum + d.shift
       from deltas d join locked l on l.id = d.content_id where c.id = d.content_id and (d.added <> 0 or d.shift <> 0)
-    )${ledger ? sql`, ${ledgerCtes(ledger)}` : sql``}
-    select (select count(*) from upserted)::int as applied,${ledger ? sql` (select id from held) as ledger_row,` : sql``}
+    )${ledger ? sql`, ${ledgerCtes(ledger, sql`locked`)}` : sql``}
+    select (select count(*) from upserted)::int as applied,${ledger ? sql` ${countedOf(ledger)} as ledger_counted,` : sql``}
       case when (select count(*) from locked) < ${sql.param(distinctContents)}::int
         then array(select unnest(${sql.param(contentIds)}::int[]) except select id from locked) end as missing_contents,
       case when (select count(*) from known) < ${sql.param(distinctUsers)}::int
@@ -103,6 +103,6 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
   }
   const applied = row!.applied
   const result: ApplyResult = { applied, stale: n - rejected.length - applied, rejected }
-  if (ledger) result.ledgerRow = Number(row!.ledger_row)
+  if (ledger) result.ledgerCounted = row!.ledger_counted
   return result
 }

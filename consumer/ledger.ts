@@ -5,95 +5,152 @@ import type { Batch } from './stream.js'
 import { arrayLiteral } from '../shared/db/array-literal.js'
 
 /**
- * What one batch adds to the whole-path ledger (tables stream_entries and recorded_batches, schema.ts),
+ * What one batch adds to the whole-path ledger (stream_entries, recorded_entries, stream_horizons: schema.ts),
  * written by the statement that commits the batch (its first COMMIT, when a poison vote splits it), so an
  * entry is recorded exactly when it is resolved: applied, stale, superseded within the batch, or headed for
  * the dead letters. Every entry of the batch is resolved by the time it is acknowledged.
+ *
+ * An entry is counted by the one statement that inserts its row into recorded_entries, and by no other: a
+ * retry whose first COMMIT went through with its reply lost, a consumer that took the batch over from one
+ * that died or froze after its COMMIT (or before it, its statement still running), and a frozen one that
+ * wakes after the taker acknowledged, all find the row (the primary key makes a statement inserting a row
+ * another has inserted and not yet committed wait for it, then see it), or find the entry below the
+ * stream's horizon once the row is gone (advanceHorizon). Nothing is looked up before the statement, so
+ * no snapshot can be out of date.
  */
 export interface LedgerEntry {
   stream: string
-  consumer: string
   /**
    * The stream_entries row counting this batch: the consumer's name in lane 0, `<name>#<lane>` in the others
    * (consumer/lanes.ts). A row per lane, because two batches in flight adding to one row would wait for
    * each other's COMMIT on it; the audit adds a stream's rows up, whoever they belong to.
    */
   counter: string
-  /** How many entries of the batch were not recorded before (redelivered ones may have been). */
-  count: number
-  /** The version of every entry of the batch: kept until its XACK is known to have gone through. */
+  /** The version of every entry of the batch that has one (consumer/decode.ts). */
   versions: bigint[]
-  /** Rows of this consumer's earlier batches, acknowledged since: no longer needed. */
-  forget: number[]
-  /** Rows of a dead consumer holding some of these entries: they lose those entries (or go, when left empty). */
-  overlapping: number[]
-}
-
-
-/**
- * For a batch taken over from another consumer (or from a dead predecessor of this name): the versions of
- * its entries that some batch row already holds (recorded, its XACK never seen), and those rows. A batch
- * read fresh (XREADGROUP >) was never delivered before, so it needs no look.
- */
-export async function alreadyRecorded(db: Db, batch: Batch, versions: readonly bigint[]): Promise<{ known: Set<bigint>; rows: number[] }> {
-  if (batch.deliveries === undefined || versions.length === 0) return { known: new Set(), rows: [] }
-  const rows = await db.execute<{ id: number; entries: string[] }>(sql`
-    select id, entries::text[] as entries from recorded_batches
-    where stream = ${batch.stream} and entries && ${arrayLiteral(versions)}::int8[]`)
-  const mine = new Set(versions)
-  const known = new Set<bigint>()
-  for (const row of rows) for (const e of row.entries) if (mine.has(BigInt(e))) known.add(BigInt(e))
-  return { known, rows: rows.map((r) => Number(r.id)) }
+  /**
+   * Entries whose id has no version (beyond the year 2109, or two million in one millisecond: decode
+   * dead-letters them as bad_entry_id). They have no row, so each statement recording them counts them:
+   * they are counted twice should such a statement be retried after a lost COMMIT reply or taken over.
+   * Redis never makes such ids itself; only an XADD with an explicit id can.
+   */
+  unversioned: number
 }
 
 /** The stream_entries row of a consumer's lane (LedgerEntry.counter). */
 export const counterOf = (consumer: string, lane: number): string => (lane === 0 ? consumer : `${consumer}#${lane}`)
 
-/** The ledger entry of `batch`, applied in `lane`: its versions, how many are new, and the rows to forget or shrink. */
-export async function ledgerFor(db: Db, batch: Batch, consumer: string, forget: readonly number[], lane = 0): Promise<LedgerEntry> {
+/** The ledger entry of `batch`, applied in `lane`. Pure: what was recorded before is decided by the statement. */
+export function ledgerFor(batch: Batch, consumer: string, lane = 0): LedgerEntry {
   const versions: bigint[] = []
   let unversioned = 0
   for (const [id] of batch.entries) {
     const v = entryVersion(id)
-    // An id outside the version's range is refused by decode as poison; it is counted, but cannot be kept.
     if (v === null) unversioned++
     else versions.push(v)
   }
-  const { known, rows } = await alreadyRecorded(db, batch, versions)
-  return {
-    stream: batch.stream, consumer, counter: counterOf(consumer, lane), count: versions.length - known.size + unversioned, versions, forget: [...forget], overlapping: rows,
-  }
+  return { stream: batch.stream, counter: counterOf(consumer, lane), versions, unversioned }
 }
 
 /**
- * The ledger's part of a statement, as data-modifying CTEs (a leading comma: it follows other CTEs or opens
- * with `with`), and the expression naming the new batch row's id for the statement's final select.
+ * The ledger's part of a statement, as data-modifying CTEs (they follow other CTEs, or open with `with`);
+ * `kept` holds a row per entry this statement counted. Inputs: the batch's versions. Invariant: an entry
+ * is counted once, by the statement that inserts its row, and never when it is below the stream's horizon
+ * (recorded and acknowledged already; its row may be gone). The horizon is read from the statement's
+ * snapshot: advanceHorizon deletes rows only once no statement older than the horizon can be running.
+ *
+ * `after` names a CTE whose row locks must be taken first (apply's `locked`): every statement then takes
+ * the contents locks before the entry rows, so two statements holding some of the same entries (a batch and
+ * its takeover) cannot each hold what the other waits for.
  */
-export function ledgerCtes(l: LedgerEntry): SQL {
-  const versions = arrayLiteral(l.versions)
+export function ledgerCtes(l: LedgerEntry, after?: SQL): SQL {
   return sql`
-    counted as (
-      insert into stream_entries as s (stream, consumer, recorded) values (${l.stream}, ${l.counter}, ${l.count})
+    kept as (
+      insert into recorded_entries (stream, version)
+      select ${l.stream}::text, v from unnest(${arrayLiteral(l.versions)}::int8[]) as v
+      where v >= coalesce((select recorded_below from stream_horizons where stream = ${l.stream}::text), 0)${after ? sql`
+        and (select count(*) from ${after}) >= 0` : sql``}
+      on conflict do nothing
+      returning 1
+    ), counted as (
+      insert into stream_entries as s (stream, consumer, recorded)
+      select ${l.stream}::text, ${l.counter}::text, count(*) + ${l.unversioned}::int from kept
       on conflict (stream, consumer) do update set recorded = s.recorded + excluded.recorded
-    ), held as (
-      insert into recorded_batches (stream, consumer, entries) values (${l.stream}, ${l.consumer}, ${versions}::int8[]) returning id
-    ), forgotten as (
-      delete from recorded_batches where id = any(${arrayLiteral(l.forget)}::int8[])
-    ), emptied as (
-      delete from recorded_batches b where b.id = any(${arrayLiteral(l.overlapping)}::int8[]) and b.entries <@ ${versions}::int8[]
-    ), shrunk as (
-      update recorded_batches b set entries = array(select unnest(b.entries) except select unnest(${versions}::int8[]))
-      where b.id = any(${arrayLiteral(l.overlapping)}::int8[]) and not b.entries <@ ${versions}::int8[]
     )`
 }
 
-/** For a batch no vote of which reached a COMMIT (all dead-lettered): the ledger on its own. Returns the batch row. */
+/** For the statement's final select: how many entries of `l` it counted. */
+export const countedOf = (l: LedgerEntry): SQL => sql`((select count(*) from kept) + ${l.unversioned}::int)::int`
+
+/** For a batch no vote of which reached a COMMIT (all dead-lettered): the ledger on its own. Returns how many entries it counted. */
 export async function recordOnly(db: Db, l: LedgerEntry): Promise<number> {
-  const [row] = await db.execute<{ ledger_row: number }>(sql`with ${ledgerCtes(l)} select (select id from held) as ledger_row`)
-  return Number(row!.ledger_row)
+  const [row] = await db.execute<{ counted: number }>(sql`with ${ledgerCtes(l)} select ${countedOf(l)} as counted`)
+  return row!.counted
 }
 
-/** At start, after taking back its own pending entries: rows of this name left by a predecessor hold only acknowledged entries. */
-export async function forgetOwnRows(db: Db, consumer: string): Promise<void> {
-  await db.execute(sql`delete from recorded_batches where consumer = ${consumer}`)
+/**
+ * Upgrading from before migration 0011: the batches the old consumers recorded without seeing their XACK
+ * (recorded_batches) become rows of recorded_entries, so a takeover of their entries finds them counted.
+ * Run by every consumer before it takes any entry; a no-op once the table is empty.
+ */
+export async function moveRecordedBatches(db: Db): Promise<void> {
+  await db.execute(sql`
+    with moved as (delete from recorded_batches returning stream, entries)
+    insert into recorded_entries (stream, version)
+    select m.stream, e from moved m cross join unnest(m.entries) as e
+    on conflict do nothing`)
+}
+
+/**
+ * A horizon this consumer raised: its `xid` is the transaction that committed it. Rows below `below` may
+ * go once no snapshot taken before that commit is left.
+ */
+export interface RaisedHorizon { below: bigint; xid: string }
+
+/**
+ * The version every entry below trim.lua's threshold "<ms>-<seq>" is below (the threshold may be one past
+ * the last delivered id, seq up to 2^21), or null for "0-0" (nothing acknowledged) or an id without one.
+ */
+export function thresholdVersion(threshold: string): bigint | null {
+  const [ms, seq] = threshold.split('-')
+  if (threshold === '0-0' || seq === undefined) return null
+  if (seq === '0') return entryVersion(threshold)
+  const last = entryVersion(`${ms}-${BigInt(seq) - 1n}`)
+  return last === null ? null : last + 1n
+}
+
+/**
+ * After a trim of `stream` to `threshold` (every group acknowledged each entry below it, so each was
+ * recorded: a batch is acknowledged only after its COMMIT), raise its horizon there, and delete the rows
+ * below the horizon `pending` raised earlier once that is safe: when no client backend holds a snapshot
+ * older than the transaction that raised it (pg_stat_activity.backend_xmin). A statement whose snapshot
+ * predates a raise could otherwise count an entry whose row it no longer finds; one that began after sees
+ * the entry below the horizon. No clock and no period: a consumer frozen for an hour still runs a new
+ * statement when it wakes. While a transaction stays open (a statement waiting on a lock, a session idle in
+ * transaction, a long dump) the rows wait, one per vote. Only backends the consumer's role may see are
+ * known (docs/operations.md says to run every consumer as one role). Returns the horizon still pending.
+ */
+export async function advanceHorizon(db: Db, stream: string, threshold: string, pending?: RaisedHorizon): Promise<RaisedHorizon | undefined> {
+  const below = thresholdVersion(threshold)
+  // Delete first, then raise (`raised` waits for `gone`): two consumers doing this at once take the row
+  // locks in the same order, and batch statements never lock the horizon row, so nobody waits in a circle.
+  const [row] = await db.execute<{ xid: string; safe: boolean }>(sql`
+    with safe as (
+      select ${pending === undefined ? sql`false` : sql`not exists (
+        select 1 from pg_stat_activity
+        where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()
+          and backend_xmin is not null and age(backend_xmin) >= age(${pending.xid}::xid))`} as ok
+    ), gone as (
+      delete from recorded_entries
+      where stream = ${stream}::text and version < ${pending?.below ?? 0n}::int8 and (select ok from safe)
+      returning 1
+    ), raised as (
+      insert into stream_horizons as h (stream, recorded_below)
+      select ${stream}::text, ${below ?? 0n}::int8 where ${below !== null} and (select count(*) from gone) >= 0
+      on conflict (stream) do update set recorded_below = excluded.recorded_below where h.recorded_below < excluded.recorded_below
+    )
+    select pg_current_xact_id()::xid::text as xid, (select ok from safe) as safe`)
+  // The earlier raise, until its rows went; then this one (its rows go at a later trim).
+  const left = row!.safe ? undefined : pending
+  return left ?? (below === null ? undefined : { below, xid: row!.xid })
 }

@@ -9,7 +9,7 @@ import { collapse } from './collapse.js'
 import { decodeAll, type Rejected, type Vote } from './decode.js'
 import { applyIsolating } from './isolate.js'
 import { createLanes, type Lanes } from './lanes.js'
-import { forgetOwnRows, ledgerFor, recordOnly, type LedgerEntry } from './ledger.js'
+import { advanceHorizon, ledgerFor, moveRecordedBatches, recordOnly, type LedgerEntry, type RaisedHorizon } from './ledger.js'
 import type { ConsumerMetrics } from './metrics.js'
 import { loopBackoffMs, sleep, unlessAborted, withRetry, Aborted } from './retry.js'
 import {
@@ -30,12 +30,8 @@ export interface LoopDeps {
   log: Logger
   signal: AbortSignal
   claimIntervalMs: number
+  /** How often acknowledged entries are trimmed from each stream, and the ledger's horizon raised past them. */
   trimIntervalMs: number
-  /**
-   * Per lane, batch rows of the ledger whose XACK went through, for that lane's next statement to delete
-   * (consumer/ledger.ts). Per lane: two statements in flight deleting the same row would wait for each other.
-   */
-  acknowledgedRows?: number[][]
   /** Batches applied at once, each on its own connection (consumer/lanes.ts); 1 when absent. */
   lanes?: number
 }
@@ -50,14 +46,16 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
   await withRetry(async () => { for (const s of deps.streams) await unlessAborted(ensureGroup(deps.redis, s, deps.settings.group), signal) },
     { signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot create the consumer group yet') }).catch(ignoreAbort)
   await withRetry(async () => {
+    // Before any entry is taken: what consumers from before migration 0011 recorded must be found by the takeover.
+    await moveRecordedBatches(deps.db)
     await takeBackOwn(deps)
-    // Every entry a predecessor of this name recorded is acknowledged now: its rows are not needed.
-    await forgetOwnRows(deps.db, deps.settings.consumer)
   }, {
     signal, onRetry: (err) => log.warn({ err: (err as Error).message }, 'cannot take back this name\'s pending entries yet'),
   }).catch(ignoreAbort)
   const claimCursors = new Map(deps.streams.map((s) => [s, '0-0']))
   const lanes = createLanes(deps.lanes ?? 1)
+  // Per stream, the ledger horizon this consumer raised whose rows are still to be deleted (advanceHorizon).
+  const horizons = new Map<string, RaisedHorizon>()
   let nextClaimAt = 0
   let nextTrimAt = Date.now() + deps.trimIntervalMs
   let failures = 0
@@ -86,7 +84,7 @@ export async function runLoop(deps: LoopDeps): Promise<void> {
       const batches = deps.blocking.status === 'ready' ? await read : await unlessAborted(read, signal)
       await startInLanes(deps, lanes, batches)
       if (Date.now() >= nextTrimAt) {
-        for (const stream of deps.streams) await deps.redis.trimAcked(stream)
+        for (const stream of deps.streams) await trim(deps, stream, horizons)
         nextTrimAt = Date.now() + deps.trimIntervalMs
       }
       failures = 0
@@ -130,6 +128,22 @@ async function startInLanes(deps: LoopDeps, lanes: Lanes, batches: readonly Batc
   }
 }
 
+/**
+ * Trim what every group acknowledged from `stream`, and raise the ledger's horizon to the same place. The
+ * horizon can wait: should PostgreSQL fail it, the next trim raises it further, and until then the rows of
+ * acknowledged entries are merely kept a little longer.
+ */
+async function trim(deps: LoopDeps, stream: string, horizons: Map<string, RaisedHorizon>): Promise<void> {
+  const threshold = await deps.redis.trimAcked(stream)
+  try {
+    const left = await advanceHorizon(deps.db, stream, threshold, horizons.get(stream))
+    if (left) horizons.set(stream, left)
+    else horizons.delete(stream)
+  } catch (err) {
+    deps.log.warn({ err: (err as Error).message, stream }, 'ledger horizon not raised; the next trim tries again')
+  }
+}
+
 /** Before reading anything new: apply what an earlier process of this name left pending (claimOwn). */
 async function takeBackOwn(deps: LoopDeps): Promise<void> {
   for (const stream of deps.streams) {
@@ -157,20 +171,13 @@ export async function processBatch(deps: LoopDeps, batch: Batch, lane = 0): Prom
   const { settings, metrics } = deps
   const { entries, tooOften } = partitionByDeliveries(batch, settings.maxDeliveries)
   const { votes, rejected } = decodeAll(batch.stream, entries)
-  const acknowledged = ((deps.acknowledgedRows ??= [])[lane] ??= [])
-  // The batch is recorded by its first COMMIT; until one succeeds, the entry rides along with each attempt.
-  let unrecorded: LedgerEntry | undefined = await withRetry(() => ledgerFor(deps.db, batch, settings.consumer, acknowledged, lane), { signal: deps.signal })
-  let ledgerRow: number | undefined
-  const recorded = (row: number, entry: LedgerEntry) => {
-    ledgerRow = row
-    unrecorded = undefined
-    acknowledged.splice(0, acknowledged.length, ...acknowledged.filter((id) => !entry.forget.includes(id)))
-  }
+  // The batch is recorded by its first COMMIT; until one succeeds, the entry rides along with each attempt
+  // (a retry after a lost COMMIT reply included: its statement counts only what no statement counted before).
+  let unrecorded: LedgerEntry | undefined = ledgerFor(batch, settings.consumer, lane)
   const result = await applyIsolating(collapse(votes), {
     apply: async (some) => {
-      const entry = unrecorded
-      const done = await applyWithRetry(deps, some, entry)
-      if (entry && done.ledgerRow !== undefined) recorded(done.ledgerRow, entry)
+      const done = await applyWithRetry(deps, some, unrecorded)
+      if (done.ledgerCounted !== undefined) unrecorded = undefined
       return done
     },
     // Right after each COMMIT (each half of a split batch too, which may wait out an outage before the
@@ -183,11 +190,10 @@ export async function processBatch(deps: LoopDeps, batch: Batch, lane = 0): Prom
   })
   // Nothing of the batch reached a COMMIT (every vote dead, or none at all): it is recorded on its own.
   const entry = unrecorded as LedgerEntry | undefined
-  if (entry) recorded(await withRetry(() => recordOnly(deps.db, entry), { signal: deps.signal }), entry)
+  if (entry) await withRetry(() => recordOnly(deps.db, entry), { signal: deps.signal })
   const dead = [...tooOften, ...rejected, ...result.rejected]
   await deadLetter(deps.redis, settings, dead)
   await ack(deps.redis, batch.stream, settings.group, idsToAck(batch.entries, dead))
-  if (ledgerRow !== undefined) acknowledged.push(ledgerRow)
   for (const r of dead) deps.log.warn({ entry: r.entryId, reason: r.reason }, 'vote dead-lettered')
   metrics.batchApplied(batch.entries.length, result, dead, Number(process.hrtime.bigint() - started) / 1e9)
   return { ...result, rejected: dead }

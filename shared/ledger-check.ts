@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
+import { entryVersion } from '../consumer/decode.js'
 import type { Db } from './db/client.js'
 import type { RedisClient } from './redis/client.js'
 import { fieldsToRecord, groupInfo } from './redis/stream-info.js'
+import { arrayLiteral } from './db/array-literal.js'
 
 /**
  * The whole-path check of one stream shard. Every entry the stream ever took is, at any moment, exactly one of:
@@ -24,7 +26,7 @@ export interface StreamLedger {
   recorded: number
   pending: number
   undelivered: number
-  /** Recorded entries still pending (their XACK has not been seen). */
+  /** Recorded entries still pending (their XACK has not been seen, or a failover lost it). */
   recordedPending: number
   baseline: number
   unaccounted: number
@@ -32,12 +34,8 @@ export interface StreamLedger {
   serverUpSince?: string
 }
 
-const SEQ_BITS = 21n
-const SEQ_MASK = (1n << SEQ_BITS) - 1n
-/** A version (consumer/decode.ts: ms * 2^21 + seq) back as its stream entry id. */
-export const versionToId = (v: bigint): string => `${v >> SEQ_BITS}-${v & SEQ_MASK}`
-
-// Undelivered entries are counted page by page when the group cannot say (its lag is unknown after deletions).
+// Undelivered entries are counted page by page when the group cannot say (its lag is unknown after deletions),
+// and pending ones are listed page by page.
 const RANGE_PAGE = 10_000
 
 async function streamAdded(redis: RedisClient, stream: string): Promise<{ added: number; exists: boolean }> {
@@ -57,18 +55,36 @@ async function countAfter(redis: RedisClient, stream: string, lastDelivered: str
   }
 }
 
-/** How many of the recorded batches' entries are still pending in the group. */
-async function recordedAndPending(db: Db, redis: RedisClient, stream: string, group: string): Promise<number> {
-  const rows = await db.execute<{ entries: string[] }>(sql`
-    select entries::text[] as entries from recorded_batches where stream = ${stream} and cardinality(entries) > 0`)
-  let n = 0
-  for (const row of rows) {
-    const ids = row.entries.map((e) => BigInt(e)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    const pending = await redis.xpending(stream, group, versionToId(ids[0]!), versionToId(ids[ids.length - 1]!), ids.length) as [string, ...unknown[]][]
-    const wanted = new Set(ids.map(versionToId))
-    for (const [id] of pending) if (wanted.has(id)) n++
+/** The versions of the entries pending in the group (those with one: consumer/decode.ts). */
+async function pendingVersions(redis: RedisClient, stream: string, group: string): Promise<bigint[]> {
+  const versions: bigint[] = []
+  let from = '-'
+  for (;;) {
+    const page = await redis.xpending(stream, group, from, '+', RANGE_PAGE) as [string, ...unknown[]][]
+    for (const [id] of page) {
+      const v = entryVersion(id)
+      if (v !== null) versions.push(v)
+    }
+    if (page.length < RANGE_PAGE) return versions
+    from = `(${page[page.length - 1]![0]}`
   }
-  return n
+}
+
+/**
+ * How many pending entries are recorded, as the consumers keep it (consumer/ledger.ts): those with a row in
+ * recorded_entries, and those below the stream's horizon (recorded and acknowledged; pending again only if a
+ * Redis failover lost the acknowledgement). Rows of recorded_batches count too: consumers from before
+ * migration 0011 wrote them, and the first consumer of the new release moves them.
+ */
+async function recordedAndPending(db: Db, redis: RedisClient, stream: string, group: string): Promise<number> {
+  const versions = await pendingVersions(redis, stream, group)
+  if (versions.length === 0) return 0
+  const [row] = await db.execute<{ n: number }>(sql`
+    select count(*)::int as n from unnest(${arrayLiteral(versions)}::int8[]) as p(version)
+    where p.version < coalesce((select recorded_below from stream_horizons where stream = ${stream}), 0)
+      or exists (select 1 from recorded_entries e where e.stream = ${stream} and e.version = p.version)
+      or exists (select 1 from recorded_batches b where b.stream = ${stream} and p.version = any(b.entries))`)
+  return row!.n
 }
 
 /** The server a stream lives on: the Redis itself, or the cluster master of its slot. */

@@ -3,7 +3,6 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
-import postgres from 'postgres'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { withDatabase } from './databases.js'
@@ -11,8 +10,8 @@ import { uniqueName, waitFor } from './helpers.js'
 import { freePort, throwawayPostgres } from './throwaway.js'
 import { stopProcess } from './processes.js'
 import {
-  consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
-  seedContents, seedUsers, seededRandom, startConsumer, waitForDrained,
+  consumerWorld, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,
+  seedContents, seedUsers, startConsumer, victimMidBatch, waitForDrained,
 } from './consumer-helpers.js'
 
 test('a consumer SIGKILLed in the middle of a batch loses nothing: another claims the batch and applies it', async (t) => {
@@ -30,37 +29,6 @@ test('a consumer SIGKILLed in the middle of a batch loses nothing: another claim
   assert.deepEqual(await pendingOf(redis, stream, victim.name), [], 'the dead consumer holds nothing any more')
   assert.deepEqual(await deadLetters(redis, keys), [], 'a second delivery is not "too many"')
 })
-
-/**
- * A consumer that has taken `added` and waits on a row lock with them pending, so a kill hits it mid-batch.
- * Returns the victim and the function that lets the lock go.
- */
-async function victimMidBatch(t: TestContext, world: Awaited<ReturnType<typeof consumerWorld>>, count: number, env: Record<string, string> = {}) {
-  const { url, prefix, stream, db, redis, users, contentIds } = world
-  const added = await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, count))
-  // Hold a content row, so the victim's transaction blocks with the batch delivered but not acked.
-  const locker = postgres(url, { max: 1, onnotice: () => {} })
-  let release!: () => void
-  const released = new Promise<void>((resolve) => { release = resolve })
-  let locked!: () => void
-  const isLocked = new Promise<void>((resolve) => { locked = resolve })
-  const holding = locker.begin(async (tx) => {
-    await tx`select id from contents where id = ${contentIds[0]!} for update`
-    locked()
-    await released
-  })
-  t.after(async () => {
-    release()
-    await holding.catch(() => {})
-    await locker.end()
-  })
-  await isLocked
-  const victim = startConsumer(t, url, prefix, env)
-  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
-  await waitFor(async () => (await db.execute(sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).length > 0,
-    { what: 'the victim to wait on the row lock' })
-  return { added, victim, release: async () => { release(); await holding } }
-}
 
 test('with the default CONSUMER_CLAIM_IDLE_MS, a SIGKILLed consumer\'s batch is applied by a live one within 5 s', async (t) => {
   const world = await consumerWorld(t, 20, 20)

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import type { TestContext } from 'node:test'
 import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
+import postgres from 'postgres'
 import { audit, formatReport } from '../shared/audit.js'
 import { DEFAULT_REDIS_URL } from '../shared/config.js'
 import { createDb, type Db } from '../shared/db/client.js'
@@ -171,4 +172,41 @@ export function seededRandom(seed: number): (n: number) => number {
     state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
     return Math.floor((state / 2 ** 32) * n)
   }
+}
+
+/** Statements of this database waiting for a lock (a row lock, or another's uncommitted row of a unique index). */
+export async function lockWaiters(db: Db): Promise<number> {
+  const [row] = await db.execute<{ n: number }>(sql`
+    select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)
+  return row!.n
+}
+
+/**
+ * A consumer that has taken `count` new votes and waits on a row lock with them pending, so a kill hits it
+ * mid-batch, its statement in PostgreSQL. Returns the votes, the victim and the function that lets the lock go.
+ */
+export async function victimMidBatch(t: TestContext, world: Awaited<ReturnType<typeof consumerWorld>>, count: number, env: Record<string, string> = {}) {
+  const { url, prefix, stream, db, redis, users, contentIds } = world
+  const added = await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, count))
+  // Hold a content row, so the victim's transaction blocks with the batch delivered but not acked.
+  const locker = postgres(url, { max: 1, onnotice: () => {} })
+  let release!: () => void
+  const released = new Promise<void>((resolve) => { release = resolve })
+  let locked!: () => void
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
+  const holding = locker.begin(async (tx) => {
+    await tx`select id from contents where id = ${contentIds[0]!} for update`
+    locked()
+    await released
+  })
+  t.after(async () => {
+    release()
+    await holding.catch(() => {})
+    await locker.end()
+  })
+  await isLocked
+  const victim = startConsumer(t, url, prefix, env)
+  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
+  await waitFor(async () => (await lockWaiters(db)) > 0, { what: 'the victim to wait on the row lock' })
+  return { added, victim, release: async () => { release(); await holding } }
 }

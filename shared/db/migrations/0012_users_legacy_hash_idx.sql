@@ -1,0 +1,1 @@
+CREATE INDEX "users_legacy_hash_idx" ON "users" USING btree ("password_hash") WHERE "users"."password_hash" not like '$%';
