@@ -3,6 +3,7 @@ import type { Db } from '../shared/db/client.js'
 import { rejectVote, type Rejected, type Vote } from './decode.js'
 import { countedOf, ledgerCtes, type LedgerEntry } from './ledger.js'
 import { arrayLiteral } from '../shared/db/array-literal.js'
+import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
 
 export interface ApplyResult {
   /** Votes that changed a row (new, or newer than the stored one). */
@@ -76,17 +77,8 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
       from unnest(${sql.param(userIds)}::int[], ${sql.param(contentIds)}::int[], ${sql.param(arrayLiteral(scores))}::smallint[],
         ${sql.param(arrayLiteral(ms))}::int8[], ${sql.param(arrayLiteral(seqs))}::int8[]) as i(user_id, content_id, score, ms, seq)
       where i.content_id in (select id from locked) and i.user_id in (select id from known)
-      on conflict (user_id, content_id) do update
-        set score = excluded.score, version = excluded.version, updated_at = excluded.updated_at, prev_score = v.score
-        where v.version < excluded.version
-      returning v.content_id, v.score, v.prev_score
-    ), deltas as (
-      select content_id, count(*) filter (where prev_score is null) as added, sum(score - coalesce(prev_score, 0)) as shift
-      from upserted group by content_id
-    ), bumped as (
-      update contents c set vote_count = l.vote_count + d.added, vote_sum = l.vote_sum + d.shift
-      from deltas d join locked l on l.id = d.content_id where c.id = d.content_id and (d.added <> 0 or d.shift <> 0)
-    )${ledger ? sql`, ${ledgerCtes(ledger, sql`locked`)}` : sql``}
+${sql.raw(VOTE_UPSERT_TAIL)}
+    ), ${sql.raw(VOTE_TOTALS_CTES)}${ledger ? sql`, ${ledgerCtes(ledger, sql`locked`)}` : sql``}
     select (select count(*) from upserted)::int as applied,${ledger ? sql` ${countedOf(ledger)} as ledger_counted,` : sql``}
       case when (select count(*) from locked) < ${sql.param(distinctContents)}::int
         then array(select unnest(${sql.param(contentIds)}::int[]) except select id from locked) end as missing_contents,

@@ -1,4 +1,5 @@
 import { eachBatch, progress, type ImportContext } from './import-context.js'
+import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../db/vote-totals.js'
 
 /**
  * api_vote into votes: the newest (highest id) of each user and content, of an imported user on an imported
@@ -49,17 +50,8 @@ export async function importVotes(ctx: ImportContext): Promise<void> {
     ), upserted as (
       insert into votes as v (user_id, content_id, score, version, updated_at)
       select user_id, content_id, score, id, now() from changing where content_id in (select id from locked)
-      on conflict (user_id, content_id) do update
-        set score = excluded.score, version = excluded.version, updated_at = excluded.updated_at, prev_score = v.score
-        where v.version < excluded.version
-      returning v.content_id, v.score, v.prev_score
-    ), deltas as (
-      select content_id, count(*) filter (where prev_score is null) as added, sum(score - coalesce(prev_score, 0)) as shift
-      from upserted group by content_id
-    ), bumped as (
-      update contents c set vote_count = l.vote_count + d.added, vote_sum = l.vote_sum + d.shift
-      from deltas d join locked l on l.id = d.content_id where c.id = d.content_id and (d.added <> 0 or d.shift <> 0)
-    )
+${target.unsafe(VOTE_UPSERT_TAIL)}
+    ), ${target.unsafe(VOTE_TOTALS_CTES)}
     select (select count(*) from upserted where prev_score is null)::int as imported, (select count(*) from upserted where prev_score is not null)::int as updated,
       (select count(*) from newest)::int as newest, verdicts.*
     from (select count(*) filter (where verdict = 'ok')::int as valid, count(*) filter (where verdict = 'null_content')::int as null_content,
