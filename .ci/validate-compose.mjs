@@ -92,7 +92,8 @@ if (!validate(config)) {
   const seen = new Set()
   for (const e of specific) {
     const at = e.instancePath.slice(1).replaceAll('/', '.') || '(top level)'
-    const detail = e.params.additionalProperty ? ` "${e.params.additionalProperty}"`
+    const detail = e.params.additionalProperty
+      ? ` "${e.params.additionalProperty}"`
       : e.params.allowedValues ? `: ${e.params.allowedValues.join(', ')}` : ''
     const line = `${at}: ${e.message}${detail}`
     if (!seen.has(line)) { seen.add(line); problems.push(line) }

@@ -76,10 +76,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     },
   })
   const names = (values.scenario ?? ['all']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
-  const scenarios = names.includes('all') ? [...SCENARIOS] : names.map((name) => {
-    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}: expected one of ${SCENARIOS.join(', ')}, all`)
-    return name as Scenario
-  })
+  const scenarios = names.includes('all')
+    ? [...SCENARIOS]
+    : names.map((name) => {
+      if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}: expected one of ${SCENARIOS.join(', ')}, all`)
+      return name as Scenario
+    })
   // The baseline is always measured: every other figure is stated as a ratio to it.
   if (!scenarios.includes('baseline')) scenarios.unshift('baseline')
   return {

@@ -88,7 +88,8 @@ export function scenarioCharts(result: ScenarioResult): ChartSpec[] {
       'latency (ms)', rated, [['p50', (s) => s.p50Ms], ['p99', (s) => s.p99Ms]]))
     if (votes) {
       const d = result.extra.drain as { drainedAfterMs?: number; auditOk?: boolean; deadLetters?: number } | undefined
-      const after = d?.drainedAfterMs === undefined ? 'Group-wide gauges of the vote streams'
+      const after = d?.drainedAfterMs === undefined
+        ? 'Group-wide gauges of the vote streams'
         : `After the load the backlog drained in ${n(d.drainedAfterMs)} ms; audit ${d.auditOk ? 'ok' : 'FAILED'}, ${n(d.deadLetters ?? 0)} dead letters`
       charts.push(lines('Vote backlog, each second', after, 'stream entries', all, [['not yet delivered', (s) => s.lag], ['delivered, not yet acked', (s) => s.pending]]))
     }

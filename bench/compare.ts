@@ -45,11 +45,13 @@ export function compareRuns(earlier: BenchRun, now: BenchRun, label: string): st
     '',
     `Earlier command: \`${earlier.command}\``,
     '',
-    ...(lines.length === 0 ? ['No scenario is in both runs.'] : [
-      '| scenario | req/s | × baseline | p99 ms | api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
-      '|---|---|---|---|---|---|---|---|---|',
-      ...lines,
-    ]),
+    ...(lines.length === 0
+      ? ['No scenario is in both runs.']
+      : [
+          '| scenario | req/s | × baseline | p99 ms | api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
+          '|---|---|---|---|---|---|---|---|---|',
+          ...lines,
+        ]),
     '',
   ].join('\n')
 }

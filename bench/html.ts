@@ -51,8 +51,8 @@ function loadLine(r: ScenarioResult): string {
   const l = r.load
   if (!l) return ''
   const statuses = Object.entries(l.statusCounts).map(([c, k]) => `${k.toLocaleString('en-US')} × ${c}`).join(', ')
-  return `<p class="lead"><strong>${l.requestsPerSecond.toLocaleString('en-US')} req/s</strong> over ${l.durationSeconds} s · latency at the client p50 ${l.latencyMs.p50}, p99 ${l.latencyMs.p99}, p99.9 ${l.latencyMs.p999}, max ${l.latencyMs.max} ms · `
-    + `responses: ${esc(statuses)}${l.errors + l.timeouts > 0 ? ` · <strong class="bad">${l.errors} errors, ${l.timeouts} timeouts</strong>` : ''}</p>`
+  return `<p class="lead"><strong>${l.requestsPerSecond.toLocaleString('en-US')} req/s</strong> over ${l.durationSeconds} s · latency at the client p50 ${l.latencyMs.p50}, p99 ${l.latencyMs.p99}, p99.9 ${l.latencyMs.p999}, max ${l.latencyMs.max} ms · ` +
+    `responses: ${esc(statuses)}${l.errors + l.timeouts > 0 ? ` · <strong class="bad">${l.errors} errors, ${l.timeouts} timeouts</strong>` : ''}</p>`
 }
 
 function optionsLine(options: Record<string, unknown>): string {
@@ -64,7 +64,9 @@ function optionsLine(options: Record<string, unknown>): string {
 
 export function toHtml(run: BenchRun, summary: SummaryMarkdown, comparison = ''): string {
   const specs: ChartSpec[] = []
-  const charts = (list: ChartSpec[]) => (list.length === 0 ? '' : `<div class="charts">\n${list.map((c) => {
+  const charts = (list: ChartSpec[]) => (list.length === 0
+    ? ''
+    : `<div class="charts">\n${list.map((c) => {
     specs.push(c)
     return `<div class="chart" data-chart="${specs.length - 1}"><p class="placeholder">${esc(c.title)}</p></div>`
   }).join('\n')}\n</div>`)

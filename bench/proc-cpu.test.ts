@@ -15,7 +15,7 @@ const cases: { name: string; line: string; want: { pid: number; comm: string; pp
   { name: 'a trailing newline, as read from the file', line: `2204 (node) ${TAIL}\n`, want: { pid: 2204, comm: 'node', ppid: 1, cpuTicks: 358, startTicks: 5793 } },
   {
     name: 'large tick counts (a long-lived busy process)',
-    line: `4242 (postgres) S 2184 2184 2184 0 -1 4194624 1 0 0 0 987654321 123456789 0 0 20 0 1 0 99999999 0 0`,
+    line: '4242 (postgres) S 2184 2184 2184 0 -1 4194624 1 0 0 0 987654321 123456789 0 0 20 0 1 0 99999999 0 0',
     want: { pid: 4242, comm: 'postgres', ppid: 2184, cpuTicks: 1_111_111_110, startTicks: 99_999_999 },
   },
 ]

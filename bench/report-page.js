@@ -1,3 +1,4 @@
+/* global Plot */
 // The bench report's only script of its own: draws each chart spec (bench/chart-data.ts) with
 // Observable Plot. Inlined into the HTML after d3 and Plot, so it runs with no network. Plain
 // browser JavaScript on purpose: it is pasted into the page as is, never compiled or imported.

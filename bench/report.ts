@@ -9,9 +9,9 @@ import { summaryChart } from './summary-svg.js'
 export interface Machine { cores: number; memoryGiB: number; cpu: string; node: string; postgres: string; redis: string }
 export interface BenchRun { date: string; command: string; machine: Machine; options: Record<string, unknown>; results: ScenarioResult[] }
 
-const CPU_NOTE = 'CPU: utime + stime of each process from /proc/PID/stat over the load, in µs per request served '
-  + '(drain rows: per vote applied); api includes cluster workers, postgres the backends of the bench database; '
-  + 'redis is every Redis server process (each node of a cluster); the machine\'s shared Redis counts others\' load on it too.'
+const CPU_NOTE = 'CPU: utime + stime of each process from /proc/PID/stat over the load, in µs per request served ' +
+  '(drain rows: per vote applied); api includes cluster workers, postgres the backends of the bench database; ' +
+  'redis is every Redis server process (each node of a cluster); the machine\'s shared Redis counts others\' load on it too.'
 
 /**
  * The summary's tables as Markdown: one row per scenario with its rate, its ratio to the baseline
@@ -45,9 +45,9 @@ function baselineNote(run: BenchRun): string {
   const end = run.results.find((r) => r.name === BASELINE_END)?.load
   if (!start || !end) return ''
   const { rps, apiUs, drift } = baselineOf(run)
-  return `× baseline: to the mean of the bare route's rate before the scenarios (${start.requestsPerSecond} req/s) and after them `
-    + `(${end.requestsPerSecond} req/s): ${Math.round(rps)} req/s${apiUs === null ? '' : `, ${formatUs(apiUs)} µs of CPU per request`}; the two differ by `
-    + `${Math.round((drift ?? 0) * 100)}%${(drift ?? 0) > 0.15 ? ', so the machine\'s speed changed during the run and the ratios are rough' : ''}.`
+  return `× baseline: to the mean of the bare route's rate before the scenarios (${start.requestsPerSecond} req/s) and after them ` +
+    `(${end.requestsPerSecond} req/s): ${Math.round(rps)} req/s${apiUs === null ? '' : `, ${formatUs(apiUs)} µs of CPU per request`}; the two differ by ` +
+    `${Math.round((drift ?? 0) * 100)}%${(drift ?? 0) > 0.15 ? ', so the machine\'s speed changed during the run and the ratios are rough' : ''}.`
 }
 
 export interface SummaryMarkdown { machine: string; rates: string; cpuNote: string; responses: string; processes: string }

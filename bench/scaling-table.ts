@@ -93,11 +93,11 @@ export function scalingMarkdown(o: { date: string; minutes: number; invocation: 
     '',
     scalingTable(scalingRows(o.runs)),
     '',
-    'CPU: µs per vote of each process kind, summed over its processes (api: the primary and its workers; consumers: every '
-      + 'consumer process; redis: every Redis server process, each node of a cluster; postgres: the backends of the bench database; '
-      + 'loadgen: the bench itself, autocannon included), from /proc over the load (vote-spread: per request, each one a vote; drain: '
-      + 'per vote applied); in brackets the share of one core it kept busy. cores busy: all of them together, out of '
-      + `${m?.cores ?? '?'}. The baseline is each run's bare Fastify route, for the ratio.`,
+    'CPU: µs per vote of each process kind, summed over its processes (api: the primary and its workers; consumers: every ' +
+      'consumer process; redis: every Redis server process, each node of a cluster; postgres: the backends of the bench database; ' +
+      'loadgen: the bench itself, autocannon included), from /proc over the load (vote-spread: per request, each one a vote; drain: ' +
+      'per vote applied); in brackets the share of one core it kept busy. cores busy: all of them together, out of ' +
+      `${m?.cores ?? '?'}. The baseline is each run's bare Fastify route, for the ratio.`,
     ...(ceilings.length ? ['', `Drain ceiling (the consumer's apply in-process, one connection, no Redis): ${ceilings.map((c) => `${c.perSecond} votes/s (${c.configuration})`).join(', ')}.`] : []),
     ...(spread.length ? ['', `Where the shards landed: ${spread.join('; ')}.`] : []),
     '',

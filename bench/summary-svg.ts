@@ -18,9 +18,9 @@ export function summaryChart(run: BenchRun): string {
   const items = bars.map((b, i) => {
     const y = pad.t + i * row
     const w = Math.max(1, Math.min(1, b.x) * plot)
-    return `<text x="${pad.l - 8}" y="${y + 14}" font-size="12" text-anchor="end">${esc(b.name)}</text>`
-      + `<rect x="${pad.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="${isBaseline(b.name) ? '#999' : '#1f77b4'}"/>`
-      + `<text x="${pad.l + w + 6}" y="${y + 14}" font-size="11">${b.rps.toLocaleString('en-US')} req/s · ${b.x.toFixed(2)} ×</text>`
+    return `<text x="${pad.l - 8}" y="${y + 14}" font-size="12" text-anchor="end">${esc(b.name)}</text>` +
+      `<rect x="${pad.l}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 8}" fill="${isBaseline(b.name) ? '#999' : '#1f77b4'}"/>` +
+      `<text x="${pad.l + w + 6}" y="${y + 14}" font-size="11">${b.rps.toLocaleString('en-US')} req/s · ${b.x.toFixed(2)} ×</text>`
   })
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="throughput as a multiple of the baseline">
 <rect width="100%" height="100%" fill="#fff"/><text x="${pad.l}" y="16" font-size="13" font-weight="bold">tally bench ${esc(run.date.slice(0, 10))}: req/s and × bare Fastify, same run</text>

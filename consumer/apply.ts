@@ -16,7 +16,6 @@ export interface ApplyResult {
   ledgerCounted?: number
 }
 
-
 /**
  * Apply collapsed votes (one per (user, content), ordered by content: see collapse) in ONE statement, which
  * is its own transaction (no BEGIN/COMMIT round trips), prepared once per connection. The guarantees:
@@ -50,13 +49,13 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
   // No votes, no statement: a batch with nothing to apply is recorded by recordOnly (consumer/ledger.ts).
   if (votes.length === 0) return { applied: 0, stale: 0, rejected: [] }
   const n = votes.length
-  const users = new Array<number>(n), contents = new Array<number>(n), scores = new Array<number>(n)
-  const ms = new Array<number>(n), seqs = new Array<number>(n)
+  const users = new Array<number>(n); const contents = new Array<number>(n); const scores = new Array<number>(n)
+  const ms = new Array<number>(n); const seqs = new Array<number>(n)
   for (let i = 0; i < n; i++) {
     const v = votes[i]!
     users[i] = v.userId; contents[i] = v.contentId; scores[i] = v.score; ms[i] = v.ms; seqs[i] = v.seq
   }
-  const userIds = arrayLiteral(users), contentIds = arrayLiteral(contents)
+  const userIds = arrayLiteral(users); const contentIds = arrayLiteral(contents)
   // How many rows `locked` and `known` find when every id exists: only when they find fewer are the
   // missing ids worked out (two set differences that otherwise cost about as much as the whole lock).
   // Counting content changes between neighbours is exact for collapsed (content-ordered) input and can only

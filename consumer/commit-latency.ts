@@ -73,7 +73,7 @@ export class CommitLatency extends Histogram {
     values.push(
       { labels: { le: '+Inf' }, value: this.count, metricName: bucket },
       { labels: {}, value: this.sum, metricName: `${this.metricName}_sum` },
-      { labels: {}, value: this.count, metricName: `${this.metricName}_count` },
+      { labels: {}, value: this.count, metricName: `${this.metricName}_count` }
     )
     return { name: this.metricName, help: this.helpText, type: 'histogram', values, aggregator: 'sum' } as unknown as Exposed
   }

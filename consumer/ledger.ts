@@ -64,12 +64,13 @@ export function ledgerFor(batch: Batch, consumer: string, lane = 0): LedgerEntry
  * its takeover) cannot each hold what the other waits for.
  */
 export function ledgerCtes(l: LedgerEntry, after?: SQL): SQL {
+  const lockedFirst = after ? sql`and (select count(*) from ${after}) >= 0` : sql``
   return sql`
     kept as (
       insert into recorded_entries (stream, version)
       select ${l.stream}::text, v from unnest(${arrayLiteral(l.versions)}::int8[]) as v
-      where v >= coalesce((select recorded_below from stream_horizons where stream = ${l.stream}::text), 0)${after ? sql`
-        and (select count(*) from ${after}) >= 0` : sql``}
+      where v >= coalesce((select recorded_below from stream_horizons where stream = ${l.stream}::text), 0)
+        ${lockedFirst}
       on conflict do nothing
       returning 1
     ), counted as (
@@ -134,12 +135,15 @@ export async function advanceHorizon(db: Db, stream: string, threshold: string, 
   const below = thresholdVersion(threshold)
   // Delete first, then raise (`raised` waits for `gone`): two consumers doing this at once take the row
   // locks in the same order, and batch statements never lock the horizon row, so nobody waits in a circle.
-  const [row] = await db.execute<{ xid: string; safe: boolean }>(sql`
-    with safe as (
-      select ${pending === undefined ? sql`false` : sql`not exists (
+  const noOlderStatement = pending === undefined
+    ? sql`false`
+    : sql`not exists (
         select 1 from pg_stat_activity
         where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()
-          and backend_xmin is not null and age(backend_xmin) >= age(${pending.xid}::xid))`} as ok
+          and backend_xmin is not null and age(backend_xmin) >= age(${pending.xid}::xid))`
+  const [row] = await db.execute<{ xid: string; safe: boolean }>(sql`
+    with safe as (
+      select ${noOlderStatement} as ok
     ), gone as (
       delete from recorded_entries
       where stream = ${stream}::text and version < ${pending?.below ?? 0n}::int8 and (select ok from safe)

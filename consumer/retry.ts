@@ -68,7 +68,7 @@ export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise
     signal.addEventListener('abort', onAbort, { once: true })
     work.then(
       (value) => { signal.removeEventListener('abort', onAbort); resolve(value) },
-      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err) },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err) }
     )
   })
 }

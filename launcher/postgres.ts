@@ -45,7 +45,7 @@ async function handOverToPostgresUser(dataDir: string, pgdata: string, logFile: 
 }
 
 // The shell inside pg_ctl re-parses -o: quote what we pass through it.
-const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`
+const shellQuote = (value: string) => `'${value.replace(/'/g, '\'\\\'\'')}'`
 
 /** A loopback host from the URL, as listen_addresses spells it ('localhost' covers 127.0.0.1 and ::1). */
 const listenAddressOf = (host: string) => (host === 'localhost' ? 'localhost' : host)

@@ -121,7 +121,7 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
   }
   // A name per consumer slot that survives its restarts: a restarted consumer takes back at once the entries
   // its predecessor left pending (consumer/stream.ts claimOwn) instead of the others waiting out the claim idle time.
-  const consumerName = (i: number) => `${config.CONSUMER_NAME ?? hostname().replace(/[^A-Za-z0-9:_.-]/g, "-")}-consumer-${i + 1}`
+  const consumerName = (i: number) => `${config.CONSUMER_NAME ?? hostname().replace(/[^A-Za-z0-9:_.-]/g, '-')}-consumer-${i + 1}`
   processes.push(
     { name: 'api', entry: 'server/main.ts', env: childEnv, delayMs: 0, restarts: 0 },
     // One metrics port per consumer (base, base+1, …): they share a host here. The API keeps METRICS_PORT
@@ -129,7 +129,7 @@ export async function runLauncher({ root, env, dataDir, manage }: LauncherOption
     ...Array.from({ length: config.CONSUMERS }, (_, i) => ({
       name: `consumer-${i + 1}`, entry: 'consumer/main.ts', delayMs: 0, restarts: 0,
       env: { ...childEnv, CONSUMER_METRICS_PORT: metricsPort(i), CONSUMER_NAME: consumerName(i) },
-    })),
+    }))
   )
 
   const launch = (p: Supervised): void => {

@@ -8,9 +8,9 @@ import type { ContentRow } from './queries/contents.js'
 
 /** An item's JSON in two parts, around the value of user_vote, which differs per caller. */
 export function renderItemParts(row: ContentRow, lockedUntilMs: number | null): [string, string] {
-  const before = `{"id":${row.id},"title":${JSON.stringify(row.title)},"description":${JSON.stringify(row.description)},`
-    + `"author_id":${row.author_id ?? 'null'},"created_at":${JSON.stringify(row.created_at)},"vote_count":${row.vote_count},`
-    + `"average_vote":${row.average_vote ?? 'null'},"user_vote":`
+  const before = `{"id":${row.id},"title":${JSON.stringify(row.title)},"description":${JSON.stringify(row.description)},` +
+    `"author_id":${row.author_id ?? 'null'},"created_at":${JSON.stringify(row.created_at)},"vote_count":${row.vote_count},` +
+    `"average_vote":${row.average_vote ?? 'null'},"user_vote":`
   const after = `,"locked_until":${lockedUntilMs === null ? 'null' : `"${new Date(lockedUntilMs).toISOString()}"`}}`
   return [before, after]
 }

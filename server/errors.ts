@@ -43,7 +43,7 @@ export class AppError extends Error {
     readonly statusCode: number,
     readonly code: ErrorCode,
     message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
+    readonly headers: Readonly<Record<string, string>> = {}
   ) {
     super(message)
     this.name = 'AppError'
@@ -143,8 +143,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
   const status = ERROR_CODES[code].status
   const payload = JSON.stringify(body(status, code, message))
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n`
-      + `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`)
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`)
   }
   socket.destroy(err)
 }

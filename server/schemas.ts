@@ -71,8 +71,8 @@ export const VoteAccepted = Type.Object({
   score: Type.Integer(),
   status: Type.Literal('accepted'),
   id: Type.String({
-    description: 'the vote\'s receipt, unique across the service and opaque to clients: `<shard tag>:<stream entry id>`, '
-      + 'the entry that holds the vote in the stream `<REDIS_PREFIX>votes:{<shard tag>}`',
+    description: 'the vote\'s receipt, unique across the service and opaque to clients: `<shard tag>:<stream entry id>`, ' +
+      'the entry that holds the vote in the stream `<REDIS_PREFIX>votes:{<shard tag>}`',
     example: '0:1795582396825-0',
   }),
 }, { $id: 'VoteAccepted', title: 'VoteAccepted' })

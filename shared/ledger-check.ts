@@ -111,7 +111,8 @@ export async function checkStreamLedger(db: Db, redis: RedisClient, stream: stri
         coalesce((select "offset" from stream_baselines where stream = ${stream}), 0)::text as baseline`),
   ])
   const pending = info?.pending ?? 0
-  const undelivered = info === null ? (exists ? await countAfter(redis, stream, '0-0') : 0)
+  const undelivered = info === null
+    ? (exists ? await countAfter(redis, stream, '0-0') : 0)
     : info.lag ?? await countAfter(redis, stream, info.lastDelivered)
   const recordedPending = pending > 0 ? await recordedAndPending(db, redis, stream, group) : 0
   const recorded = Number(sums!.recorded)

@@ -15,9 +15,9 @@ export function parseTrustProxy(raw: string): TrustProxy {
   const value = raw.trim().toLowerCase()
   if (value === '' || value === 'false' || value === '0') return false
   if (value === 'true') {
-    throw new Error('true would trust every hop, so a client could name any address in X-Forwarded-For and dodge the '
-      + 'per-IP limits; set the load balancer\'s addresses or CIDRs (e.g. 10.0.0.0/8), or the number of proxies '
-      + 'in front (1 behind one load balancer)')
+    throw new Error('true would trust every hop, so a client could name any address in X-Forwarded-For and dodge the ' +
+      'per-IP limits; set the load balancer\'s addresses or CIDRs (e.g. 10.0.0.0/8), or the number of proxies ' +
+      'in front (1 behind one load balancer)')
   }
   if (/^[0-9]+$/.test(value)) {
     const hops = Number(value)
@@ -27,8 +27,8 @@ export function parseTrustProxy(raw: string): TrustProxy {
   const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
   for (const entry of entries) {
     if (!isTrustEntry(entry)) {
-      throw new Error(`${JSON.stringify(entry)} is not an address, a CIDR (address/prefix length) or one of `
-        + `${[...NAMED_RANGES].join(', ')}; expected false, a hop count or a comma-separated list of those`)
+      throw new Error(`${JSON.stringify(entry)} is not an address, a CIDR (address/prefix length) or one of ` +
+        `${[...NAMED_RANGES].join(', ')}; expected false, a hop count or a comma-separated list of those`)
     }
   }
   return Object.freeze(entries)

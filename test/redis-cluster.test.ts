@@ -72,7 +72,8 @@ test('on a 3-master Redis Cluster with 6 shards: votes over many contents are ac
     assert.deepEqual(outcomes.filter((o) => !accepted(o)), [])
     for (let shard = 0; shard < SHARDS; shard++) {
       const expected = sent.flatMap((v, i) => keys.shardOf(v.content) === shard
-        ? [`${(outcomes[i] as { entryId: string }).entryId} ${v.user} ${v.content} ${v.score}`] : [])
+        ? [`${(outcomes[i] as { entryId: string }).entryId} ${v.user} ${v.content} ${v.score}`]
+        : [])
       const entries = await client.xrange(keys.stream(shard), '-', '+')
       const actual = entries.map(([id, f]) => `${id} ${f[1]} ${f[3]} ${f[5]}`)
       assert.ok(expected.length > 0, `shard ${shard} got votes`)

@@ -65,7 +65,8 @@ export default fp<AuthOptions>(async (app, opts) => {
   // An entry lives until the token's exp and no longer: a deactivated user's access token stops with its lifetime.
   const verified = createTokenCache(VERIFIED_TOKENS)
   const refusedLegacy = createTokenCache(REFUSED_LEGACY_TOKENS)
-  const legacy = opts.legacySecret === undefined ? undefined
+  const legacy = opts.legacySecret === undefined
+    ? undefined
     : createLegacyTokens(app.db, { secret: opts.legacySecret, lifetimeSeconds: opts.legacyLifetimeSeconds })
 
   const sign = (userId: number, type: TokenType, ttl: number) =>

@@ -21,8 +21,8 @@ export default fp(async (app) => {
       info: {
         title: 'tally',
         version: '0.1.0',
-        description: 'Content rating API: register, log in, create content, vote 0..5.\n\n'
-          + `Every error has the ErrorReply shape; its \`code\` is one of:\n\n${ERROR_TABLE}`,
+        description: 'Content rating API: register, log in, create content, vote 0..5.\n\n' +
+          `Every error has the ErrorReply shape; its \`code\` is one of:\n\n${ERROR_TABLE}`,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },

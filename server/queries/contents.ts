@@ -15,7 +15,6 @@ export type ContentRow = {
   user_vote: number | null
 }
 
-
 /** Where a page starts: an offset (page numbers), or strictly before/after an id (keyset). */
 export type PageStart = { offset: number } | { beforeId: number } | { afterId: number }
 
@@ -66,7 +65,7 @@ export function createContentReads(db: Db) {
     return found
   })
   const userVotes = batchPerTurn(async (asked: { userId: number; contentIds: readonly number[] }[]) => {
-    const requests: number[] = [], users: number[] = [], contents: number[] = []
+    const requests: number[] = []; const users: number[] = []; const contents: number[] = []
     asked.forEach(({ userId, contentIds }, r) => {
       for (const id of contentIds) { requests.push(r); users.push(userId); contents.push(id) }
     })
@@ -115,7 +114,7 @@ export function pageQuery(start: PageStart, limit: number, userId: number | null
  * same statement, so it agrees with the rows (both from one snapshot, even while contents are being created).
  */
 export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null):
-  Promise<{ rows: ContentRow[]; hasMore: boolean; total: number }> {
+Promise<{ rows: ContentRow[]; hasMore: boolean; total: number }> {
   const found = await db.queryPrepared<Omit<ContentRow, 'id'> & { id: number | null; total: string }>(pageQuery(start, limit, userId))
   const total = found[0] === undefined ? 0 : Number(found[0].total)
   const page = found.filter((r): r is ContentRow & { total: string } => r.id !== null)

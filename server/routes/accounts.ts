@@ -37,8 +37,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'registerAccount',
       summary: 'Create an account',
-      description: 'Usernames are unique after NFKC normalisation and case folding, and stored as typed. '
-        + 'The password is stored as an Argon2id hash and never returned. Limited per client network (an IPv4 address or an IPv6 /64; RATE_LIMIT_AUTH_PER_MINUTE), counted apart from log-ins.',
+      description: 'Usernames are unique after NFKC normalisation and case folding, and stored as typed. ' +
+        'The password is stored as an Argon2id hash and never returned. Limited per client network (an IPv4 address or an IPv6 /64; RATE_LIMIT_AUTH_PER_MINUTE), counted apart from log-ins.',
       consumes: BODY_MEDIA_TYPES,
       body: RegisterBody,
       response: {
@@ -68,10 +68,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'logIn',
       summary: 'Log in: trade a username and password for an access and a refresh token',
-      description: 'An unknown username, an inactive account and a wrong password get the same answer, after the same work '
-        + 'whatever kind of password hash the username holds (docs/api.md says what remains distinguishable). '
-        + 'Limited per client network (RATE_LIMIT_AUTH_PER_MINUTE), counted apart from registrations, and failed log-ins per account '
-        + '(LOGIN_FAILURES_PER_ACCOUNT per 10 minutes; networks the account logged in from keep trying): 429 rate_limited with Retry-After.',
+      description: 'An unknown username, an inactive account and a wrong password get the same answer, after the same work ' +
+        'whatever kind of password hash the username holds (docs/api.md says what remains distinguishable). ' +
+        'Limited per client network (RATE_LIMIT_AUTH_PER_MINUTE), counted apart from registrations, and failed log-ins per account ' +
+        '(LOGIN_FAILURES_PER_ACCOUNT per 10 minutes; networks the account logged in from keep trying): 429 rate_limited with Retry-After.',
       consumes: BODY_MEDIA_TYPES,
       body: LoginBody,
       response: {
@@ -101,9 +101,9 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'refreshAccessToken',
       summary: 'Trade a refresh token for a new access token',
-      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere, '
-        + 'and so is the refresh token of an account that is no longer active. With JWT_LEGACY_SECRET set, a refresh token of the Django '
-        + 'service, for an account the import brought over and issued before the cut-over, is traded once for an access and a refresh token of tally.',
+      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere, ' +
+        'and so is the refresh token of an account that is no longer active. With JWT_LEGACY_SECRET set, a refresh token of the Django ' +
+        'service, for an account the import brought over and issued before the cut-over, is traded once for an access and a refresh token of tally.',
       consumes: BODY_MEDIA_TYPES,
       body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
       response: {

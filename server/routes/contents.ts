@@ -28,8 +28,8 @@ const ListQuery = Type.Object({
   page: Type.Optional(Type.Integer({
     minimum: 1,
     maximum: MAX_PAGE_ROWS,
-    description: `page number, default 1. Page numbers reach the first ${MAX_PAGE_ROWS.toLocaleString('en')} items: page × page_size over that `
-      + 'is 400 page_too_deep; go deeper with cursors (?cursor= and next_cursor). A page past the end is 404 page_not_found.',
+    description: `page number, default 1. Page numbers reach the first ${MAX_PAGE_ROWS.toLocaleString('en')} items: page × page_size over that ` +
+      'is 400 page_too_deep; go deeper with cursors (?cursor= and next_cursor). A page past the end is 404 page_not_found.',
   })),
   page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
@@ -108,9 +108,9 @@ const contentRoutes: FastifyPluginAsyncTypebox<{ readCacheMs: number }> = async 
       tags: ['contents'],
       operationId: 'listContents',
       summary: 'List contents, newest first: page numbers (?page=) or keyset cursors (?cursor=, fast at any depth)',
-      description: 'With a cursor, page is ignored and next/previous are cursor links. A page past the end is 404; '
-        + `page × page_size over ${MAX_PAGE_ROWS} is 400 page_too_deep (cursors go deeper); `
-        + 'the first page of an empty list is a 200 with no results. Pages may be served from memory for up to READ_CACHE_MS.',
+      description: 'With a cursor, page is ignored and next/previous are cursor links. A page past the end is 404; ' +
+        `page × page_size over ${MAX_PAGE_ROWS} is 400 page_too_deep (cursors go deeper); ` +
+        'the first page of an empty list is a 200 with no results. Pages may be served from memory for up to READ_CACHE_MS.',
       querystring: ListQuery,
       response: {
         200: ref(ContentPageSchema, 'one page of content items, with links to its neighbours'),

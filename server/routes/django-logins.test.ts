@@ -83,7 +83,7 @@ test('a wrong password does the same work whoever the username names, and the wo
     'django argon2': await insertUser(app, djangoArgon2),
     'md5 wrapped in argon2id': await insertUser(app, await wrapCheapHash('md5$s2$a6f216c1973655418c93591eac9577ad')),
     'md5, not wrapped': await insertUser(app, 'md5$s2$a6f216c1973655418c93591eac9577ad'),
-    'unusable': await insertUser(app, '!unusable'),
+    unusable: await insertUser(app, '!unusable'),
     'bcrypt (not supported)': await insertUser(app, 'bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv'),
     'pbkdf2 with a 1-byte digest': await insertUser(app, 'pbkdf2_sha256$1000$salt$AA=='),
     'pbkdf2 with 10M iterations': await insertUser(app, DJANGO_1234.replace('$1000$', '$10000000$')),

@@ -23,9 +23,9 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
       tags: ['votes'],
       operationId: 'castVote',
       summary: 'Rate a content 0..5, or change your rating. Accepted votes reach PostgreSQL shortly after (202).',
-      description: 'Requires an access token, checked before the body is read. At most VOTE_THRESHOLD_COUNT_LIMIT votes per content '
-        + 'in a window of VOTE_THRESHOLD_PERIOD seconds; the next locks the content for LOCK_DURATION seconds. '
-        + 'A 503 means the vote may or may not be in: retrying is safe, a vote sets a score rather than adding one.',
+      description: 'Requires an access token, checked before the body is read. At most VOTE_THRESHOLD_COUNT_LIMIT votes per content ' +
+        'in a window of VOTE_THRESHOLD_PERIOD seconds; the next locks the content for LOCK_DURATION seconds. ' +
+        'A 503 means the vote may or may not be in: retrying is safe, a vote sets a score rather than adding one.',
       security: [{ bearer: [] }],
       consumes: BODY_MEDIA_TYPES,
       body: VoteBody,

@@ -40,9 +40,11 @@ export function createRedis(target: string | RedisTarget, opts: RedisClientOptio
     // Reconnect forever with a capped back-off: the processes recover by themselves when Redis is back.
     retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
   }
-  const redis = typeof target === 'string' ? new Redis(target, options)
-    : 'url' in target ? new Redis(target.url, options)
-    : new Cluster(target.cluster.nodes, clusterOptions(target.cluster, options))
+  const redis = typeof target === 'string'
+    ? new Redis(target, options)
+    : 'url' in target
+      ? new Redis(target.url, options)
+      : new Cluster(target.cluster.nodes, clusterOptions(target.cluster, options))
   // Without a listener ioredis prints every failed reconnect; the owners log state changes instead.
   redis.on('error', () => {})
   // Defined once per client: ioredis sends EVALSHA, and reloads the script by itself after NOSCRIPT

@@ -15,15 +15,17 @@ const tagsByShardCount = new Map<number, readonly string[]>()
 export function shardTags(shards: number): readonly string[] {
   let tags = tagsByShardCount.get(shards)
   if (tags === undefined) {
-    tags = shards === 1 ? ['0'] : Array.from({ length: shards }, (_, shard) => {
-      const width = CLUSTER_SLOTS / shards
-      const [from, to] = [shard * width + width / 4, shard * width + (3 * width) / 4]
-      for (let n = 0; ; n++) {
-        const tag = n === 0 ? String(shard) : `${shard}.${n}`
-        const slot = calculateSlot(tag)
-        if (slot >= from && slot < to) return tag
-      }
-    })
+    tags = shards === 1
+      ? ['0']
+      : Array.from({ length: shards }, (_, shard) => {
+        const width = CLUSTER_SLOTS / shards
+        const [from, to] = [shard * width + width / 4, shard * width + (3 * width) / 4]
+        for (let n = 0; ; n++) {
+          const tag = n === 0 ? String(shard) : `${shard}.${n}`
+          const slot = calculateSlot(tag)
+          if (slot >= from && slot < to) return tag
+        }
+      })
     tagsByShardCount.set(shards, tags)
   }
   return tags

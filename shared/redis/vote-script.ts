@@ -16,7 +16,6 @@ declare module 'ioredis' {
   }
 }
 
-
 /** vote.lua's reply as a typed outcome. */
 export type VoteOutcome =
   | { kind: 'accepted'; entryId: string }
