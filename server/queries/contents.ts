@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../shared/db/client.js'
-import { batchPerTurn } from '../turn-batch.js'
+import { batchPerTurn } from '../../shared/turn-batch.js'
 import { arrayLiteral } from '../../shared/db/array-literal.js'
 
 export type ContentRow = {
@@ -45,7 +45,7 @@ export async function insertContent(db: Db, input: { title: string; description:
 
 /**
  * The reads of one content and of a caller's scores, as they run on every detail read and every list page
- * served from the cache: the requests of one event-loop turn share one query (server/turn-batch.ts), its
+ * served from the cache: the requests of one event-loop turn share one query (shared/turn-batch.ts), its
  * SQL built once. The plans are nested loops over the given ids: a primary-key probe per content, and one
  * into votes_pkey (user_id, content_id) per caller's score.
  */
