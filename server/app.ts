@@ -10,7 +10,7 @@ import { limitBodiesBySchema } from './body-limit.js'
 import dbPlugin from './plugins/db.js'
 import redisPlugin from './plugins/redis.js'
 import { redisTarget } from '../shared/redis/target.js'
-import readStatePlugin from './plugins/read-state.js'
+import readsPlugin from './reads/plugin.js'
 import authPlugin from './plugins/auth.js'
 import loginPasswordsPlugin from './plugins/login-passwords.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -65,7 +65,9 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   await app.register(securityHeaders)
   await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
   await app.register(redisPlugin, { target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
-  await app.register(readStatePlugin, { target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}` })
+  await app.register(readsPlugin, {
+    target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}`, readCacheMs: config.READ_CACHE_MS,
+  })
   await app.register(authPlugin, {
     secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL, legacySecret: config.JWT_LEGACY_SECRET,
     legacyLifetimeSeconds: config.JWT_LEGACY_REFRESH_TTL,
@@ -80,7 +82,7 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
 
   await app.register(healthRoutes)
   await app.register(accountRoutes, { prefix: '/api' })
-  await app.register(contentRoutes, { prefix: '/api', readCacheMs: config.READ_CACHE_MS })
+  await app.register(contentRoutes, { prefix: '/api' })
   await app.register(voteRoutes, {
     prefix: '/api',
     settings: {

@@ -17,10 +17,15 @@ async function cachedWorld(t: TestContext, env: Record<string, string> = {}) {
   return { url, prefix, app, db: openDb(t, url, 1) }
 }
 
+const vote = (app: App, token: string, content: number, score: number) =>
+  app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(token), payload: { content, score } })
+
+interface Item { id: number; vote_count: number; average_vote: number | null; user_vote: number | null; locked_until: string | null }
+
 const list = async (app: App, token?: string) => {
   const res = await app.inject({ url: '/api/contents/', headers: token ? bearer(token) : {} })
   assert.equal(res.statusCode, 200)
-  return res.json() as { count: number; results: { id: number; vote_count: number; average_vote: number | null; user_vote: number | null; locked_until: string | null }[] }
+  return res.json() as { count: number; results: Item[] }
 }
 
 test('a content created after the list was read shows in the next list at once', async (t) => {
@@ -34,26 +39,28 @@ test('a content created after the list was read shows in the next list at once',
 
 /** Resolves once this app has received every announcement published before the call. */
 async function announcementsArrived(app: App) {
-  const probe = { since: app.readState.begin() ?? -1, contentIds: [2_147_483_647], verifiedSeq: -1 }
+  const probe = { since: app.reads.changes.begin() ?? -1, contentIds: [2_147_483_647], verifiedSeq: -1 }
   await announceVotesChanged(app.redis, app.keys.readChanges, [2_147_483_647])
-  await waitFor(async () => !app.readState.isCurrent(probe) || undefined, { what: 'the probe announcement' })
+  await waitFor(async () => !app.reads.changes.isCurrent(probe) || undefined, { what: 'the probe announcement' })
 }
 
-test('a committed change shows once its writer announces it; until then, and after changes elsewhere, the page comes from memory', async (t) => {
-  const { app, db } = await cachedWorld(t)
-  const item = await createContent(app)
-  const other = await createContent(app)
-  // The creations' own announcements come back to this process too: let them arrive first.
-  await announcementsArrived(app)
-  assert.equal((await list(app)).results[1]!.vote_count, 0)
-  await db.execute(sql`update contents set vote_count = 2, vote_sum = 7 where id = ${item.id}`)
-  await announceVotesChanged(app.redis, app.keys.readChanges, [other.id + 1000])
-  await announcementsArrived(app)
-  assert.equal((await list(app)).results[1]!.vote_count, 0, 'served from the cache: nothing announced a change on this page')
-  await announceVotesChanged(app.redis, app.keys.readChanges, [item.id])
-  const row = await waitFor(async () => (await list(app)).results.find((r) => r.id === item.id && r.vote_count === 2), { what: 'the announced change' })
-  assert.equal(row.average_vote, 3.5)
-})
+test('a committed change shows once its writer announces it; until then, and after changes elsewhere, the page comes from memory',
+  async (t) => {
+    const { app, db } = await cachedWorld(t)
+    const item = await createContent(app)
+    const other = await createContent(app)
+    // The creations' own announcements come back to this process too: let them arrive first.
+    await announcementsArrived(app)
+    assert.equal((await list(app)).results[1]!.vote_count, 0)
+    await db.execute(sql`update contents set vote_count = 2, vote_sum = 7 where id = ${item.id}`)
+    await announceVotesChanged(app.redis, app.keys.readChanges, [other.id + 1000])
+    await announcementsArrived(app)
+    assert.equal((await list(app)).results[1]!.vote_count, 0, 'served from the cache: nothing announced a change on this page')
+    await announceVotesChanged(app.redis, app.keys.readChanges, [item.id])
+    const row = await waitFor(async () => (await list(app)).results.find((r) => r.id === item.id && r.vote_count === 2),
+      { what: 'the announced change' })
+    assert.equal(row.average_vote, 3.5)
+  })
 
 test('with READ_CACHE_MS=0 every list is read from PostgreSQL', async (t) => {
   const { app, db } = await cachedWorld(t, { READ_CACHE_MS: '0' })
@@ -67,7 +74,8 @@ test('every caller sees their own user_vote on a page the cache serves to all', 
   const { app, db } = await cachedWorld(t)
   const [ann, ben] = [await registerUser(app), await registerUser(app)]
   const item = await createContent(app)
-  await db.execute(sql`insert into votes (user_id, content_id, score, version) values (${ann.id}, ${item.id}, 4, 1), (${ben.id}, ${item.id}, 1, 2)`)
+  await db.execute(sql`insert into votes (user_id, content_id, score, version)
+    values (${ann.id}, ${item.id}, 4, 1), (${ben.id}, ${item.id}, 1, 2)`)
   await db.execute(sql`update contents set vote_count = 2, vote_sum = 5 where id = ${item.id}`)
   await announceVotesChanged(app.redis, app.keys.readChanges, [item.id])
   await announcementsArrived(app)
@@ -83,7 +91,7 @@ test('a lock shows on a cached page as soon as it is set', async (t) => {
   const item = await createContent(app)
   assert.equal((await list(app)).results[0]!.locked_until, null)
   for (const expected of [202, 429]) {
-    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: item.id, score: 3 } })
+    const res = await vote(app, voter.access, item.id, 3)
     assert.equal(res.statusCode, expected)
   }
   await waitFor(async () => (await list(app)).results[0]!.locked_until ?? undefined, { what: 'the lock on the cached page' })
@@ -100,7 +108,7 @@ test('after the process loses its subscription (announcements may be lost), list
   assert.ok(id, 'the subscriber connection is named after this app\'s prefix')
   await app.redis.client('KILL', 'ID', id)
   await waitFor(async () => (await list(app)).results[0]!.vote_count === 1 || undefined, { what: 'a fresh read' })
-  await waitFor(async () => app.readState.live || undefined, { what: 'the subscription back' })
+  await waitFor(async () => app.reads.changes.live || undefined, { what: 'the subscription back' })
 })
 
 test('a vote applied by a consumer shows in a list that was cached before it', async (t) => {
@@ -108,7 +116,7 @@ test('a vote applied by a consumer shows in a list that was cached before it', a
   const voter = await registerUser(app)
   const item = await createContent(app)
   assert.equal((await list(app, voter.access)).results[0]!.user_vote, null)
-  const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: item.id, score: 5 } })
+  const res = await vote(app, voter.access, item.id, 5)
   assert.equal(res.statusCode, 202)
   startConsumer(t, url, prefix)
   const row = await waitFor(async () => {
@@ -121,7 +129,7 @@ test('a vote applied by a consumer shows in a list that was cached before it', a
 const detail = async (app: App, id: number, token?: string) => {
   const res = await app.inject({ url: `/api/contents/${id}/`, headers: token ? bearer(token) : {} })
   assert.equal(res.statusCode, 200)
-  return res.json() as { id: number; vote_count: number; average_vote: number | null; user_vote: number | null; locked_until: string | null }
+  return res.json() as Item
 }
 
 test('an item shows a committed change on the next read, and each caller sees only their own user_vote', async (t) => {
@@ -151,7 +159,7 @@ test('an item shows its lock at once, and an id that was unknown is found once i
 
   assert.equal((await detail(app, first.id)).locked_until, null)
   for (const expected of [202, 429]) {
-    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(voter.access), payload: { content: first.id, score: 3 } })
+    const res = await vote(app, voter.access, first.id, 3)
     assert.equal(res.statusCode, expected)
   }
   await waitFor(async () => (await detail(app, first.id)).locked_until ?? undefined, { what: 'the lock on the item' })

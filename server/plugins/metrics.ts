@@ -52,7 +52,7 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
   // One series per process serving the port: sum() is how many do, and each pid matches that worker's log lines.
   new Gauge({ name: 'tally_api_processes', help: 'API processes serving the port, one series per process', labelNames: ['pid'], registers: [registry] })
     .set({ pid: String(process.pid) }, 1)
-  // Every API process hears every lock announcement (server/plugins/read-state.ts), so a cluster's
+  // Every API process hears every lock announcement (server/reads/change-listener.ts), so a cluster's
   // workers all count all of them: max, not sum. Counted from what arrived since the last scrape.
   let locksCounted = 0
   new Counter({
@@ -61,7 +61,7 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
     aggregator: 'max',
     registers: [registry],
     collect() {
-      const seen = app.readState.locksSeen
+      const seen = app.reads.changes.locksSeen
       this.inc(seen - locksCounted)
       locksCounted = seen
     },
@@ -70,7 +70,7 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
     name: 'tally_read_changes_subscribed',
     help: 'Whether this API process hears change announcements (1), and so serves list pages from memory; 0 while not, when every list read goes to PostgreSQL',
     registers: [registry],
-    collect() { this.set(app.readState.live ? 1 : 0) },
+    collect() { this.set(app.reads.changes.live ? 1 : 0) },
   })
   const lockSets = Array.from({ length: app.keys.shards }, (_, shard) => app.keys.locks(shard))
   const countLocked = reusedFor(LOCK_COUNT_REUSE_MS, async () => {
@@ -104,7 +104,7 @@ export default fp<{ supervisorRestarts?: number }>(async (app, opts) => {
     latencyOf(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode).observe(reply.elapsedTime / 1000)
     done()
   })
-}, { name: 'metrics', dependencies: ['redis', 'read-state'] })
+}, { name: 'metrics', dependencies: ['redis', 'reads'] })
 
 /** `read`, at most once per `ms`: calls meanwhile, or while a read is under way, share its result; a failure is not kept. */
 function reusedFor<T>(ms: number, read: () => Promise<T>): () => Promise<T> {

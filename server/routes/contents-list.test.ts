@@ -66,7 +66,9 @@ test('pages hold 50 items by default and at most 100', async (t) => {
 
 test('a bad page or page size is refused with 400 invalid_request', async (t) => {
   const app = await buildTestApp(t)
-  for (const query of ['page_size=101', 'page_size=0', 'page_size=-1', 'page_size=x', 'page_size=1.5', 'page=0', 'page=-1', 'page=x', 'page=1.5', 'page=1e1', 'page=0x2', 'page_size=1e1', 'page=10001']) {
+  const bad = ['page_size=101', 'page_size=0', 'page_size=-1', 'page_size=x', 'page_size=1.5', 'page=0', 'page=-1', 'page=x',
+    'page=1.5', 'page=1e1', 'page=0x2', 'page_size=1e1', 'page=10001']
+  for (const query of bad) {
     const res = await app.inject({ method: 'GET', url: `/api/contents/?${query}` })
     assert.equal(res.statusCode, 400, query)
     assert.equal(res.json().code, 'invalid_request', query)
@@ -167,7 +169,8 @@ test('a cursor walk over an exact multiple of the page size ends without an empt
 
 test('a cursor this API did not make is refused with 400 invalid_cursor', async (t) => {
   const app = await buildTestApp(t)
-  const forged = ['abc', '', 'zzzz', Buffer.from('b0').toString('base64url'), Buffer.from('x5').toString('base64url'), `${Buffer.from('b5').toString('base64url')}=`]
+  const forged = ['abc', '', 'zzzz', Buffer.from('b0').toString('base64url'), Buffer.from('x5').toString('base64url'),
+    `${Buffer.from('b5').toString('base64url')}=`]
   for (const cursor of forged) {
     const res = await app.inject({ method: 'GET', url: `/api/contents/?cursor=${encodeURIComponent(cursor)}` })
     assert.equal(res.statusCode, 400, JSON.stringify(cursor))

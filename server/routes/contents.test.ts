@@ -126,7 +126,8 @@ test('a bad, expired or malformed bearer token is ignored on reads: 200 with use
   const user = await registerUser(app)
   const item = await createContent(app)
   const expired = app.jwt.sign({ sub: String(user.id), token_type: 'access', exp: Math.floor(Date.now() / 1000) - 60 })
-  const headers = ['Bearer garbage', 'Bearer a.b.c', 'Bearer', 'Basic dXNlcjpwYXNz', `Bearer ${expired}`, `Bearer ${user.refresh}`, 'Token x y']
+  const headers = ['Bearer garbage', 'Bearer a.b.c', 'Bearer', 'Basic dXNlcjpwYXNz', `Bearer ${expired}`, `Bearer ${user.refresh}`,
+    'Token x y']
   for (const authorization of headers) {
     for (const url of ['/api/contents/', `/api/contents/${item.id}/`]) {
       const res = await app.inject({ method: 'GET', url, headers: { authorization } })
@@ -144,7 +145,8 @@ test('detail reads arriving together are answered together, each with its own ca
   // Rows as the consumer writes them; the reads under test only look them up.
   await app.db.execute(sql`insert into votes (user_id, content_id, score, version) values
     (${alice.id}, ${first.id}, 4, 1), (${bob.id}, ${first.id}, 1, 2), (${bob.id}, ${second.id}, 5, 3)`)
-  const read = (id: number, token?: string) => app.inject({ method: 'GET', url: `/api/contents/${id}/`, headers: token ? bearer(token) : {} })
+  const read = (id: number, token?: string) =>
+    app.inject({ method: 'GET', url: `/api/contents/${id}/`, headers: token ? bearer(token) : {} })
   const answers = await Promise.all([
     read(first.id, alice.access), read(first.id, bob.access), read(second.id, bob.access), read(second.id, alice.access),
     read(first.id), read(2147483646, alice.access), read(second.id),

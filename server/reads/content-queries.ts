@@ -19,7 +19,8 @@ export type ContentRow = {
 export type PageStart = { offset: number } | { beforeId: number } | { afterId: number }
 
 // The columns every content read returns; average_vote is computed from the maintained sums, never from votes.
-const itemColumns = sql`c.id, c.title, c.description, c.author_id, to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, c.vote_count,
+const itemColumns = sql`c.id, c.title, c.description, c.author_id,
+  to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, c.vote_count,
   case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count end as average_vote`
 
 // The caller's own score comes from the same select (a primary-key probe per row), so a page is one query.
@@ -55,7 +56,8 @@ export function createContentReads(db: Db) {
     join contents c on c.id = q.id
     left join votes v on v.content_id = q.id and v.user_id = q.user_id`)
   const scores = db.compileQuery<{ r: number; content_id: number; score: number }>(sql`select q.r, v.content_id, v.score
-    from unnest(${sql.placeholder('requests')}::int[], ${sql.placeholder('users')}::int[], ${sql.placeholder('contents')}::int[]) as q(r, user_id, content_id)
+    from unnest(${sql.placeholder('requests')}::int[], ${sql.placeholder('users')}::int[], ${sql.placeholder('contents')}::int[])
+      as q(r, user_id, content_id)
     join votes v on v.user_id = q.user_id and v.content_id = q.content_id`)
 
   const findContent = batchPerTurn(async (asked: { contentId: number; userId: number | null }[]) => {

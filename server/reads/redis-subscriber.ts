@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { Redis, type Cluster } from 'ioredis'
-import { closeRedis, createRedis } from './client.js'
-import type { ClusterTarget, RedisTarget } from './target.js'
+import { closeRedis, createRedis } from '../../shared/redis/client.js'
+import type { ClusterTarget, RedisTarget } from '../../shared/redis/target.js'
+import { backoffMs } from '../../shared/backoff.js'
 
 /**
  * A pub/sub connection whose owner must know when messages may have been missed: it emits 'close'
  * when the connection drops (anything published from then on may be lost to it) and 'ready' when a
- * connection is back, on which the owner subscribes again and reloads what it holds (server/plugins/read-state.ts).
+ * connection is back, on which the owner subscribes again and reloads what it holds (change-listener.ts).
  */
 export interface Subscriber {
   readonly status: string
@@ -24,6 +25,7 @@ export function createSubscriber(target: RedisTarget, name: string, cluster?: Cl
   return new ClusterNodeSubscriber(target.cluster, name, cluster)
 }
 
+const RECONNECT_BASE_MS = 50
 const RECONNECT_MAX_MS = 2000
 
 /**
@@ -87,7 +89,7 @@ class ClusterNodeSubscriber extends EventEmitter implements Subscriber {
     redis.once('end', () => {
       this.emit('close')
       if (this.closed) return
-      const delay = Math.min(RECONNECT_MAX_MS, 50 * 2 ** this.attempts++)
+      const delay = backoffMs(this.attempts++, { baseMs: RECONNECT_BASE_MS, maxMs: RECONNECT_MAX_MS })
       this.timer = setTimeout(() => this.connect(), delay)
       this.timer.unref()
     })

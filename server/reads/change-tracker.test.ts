@@ -1,16 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createReadState } from './read-state.js'
+import { createChangeTracker } from './change-tracker.js'
 
 const live = () => {
-  const state = createReadState()
+  const state = createChangeTracker()
   state.resynced([])
   return state
 }
 const page = (since: number, contentIds: number[]) => ({ since, contentIds, verifiedSeq: -1 })
 
 test('nothing is cacheable or current until the first subscription, nor after it drops', () => {
-  const state = createReadState()
+  const state = createChangeTracker()
   assert.equal(state.begin(), null)
   state.resynced([])
   const read = page(state.begin()!, [1])

@@ -1,11 +1,11 @@
 import type { RedisClient } from '../../shared/redis/client.js'
 import type { RedisKeys } from '../../shared/redis/keys.js'
-import type { ReadState } from '../read-state.js'
+import type { ChangeTracker } from './change-tracker.js'
 
 /**
  * When each content's vote lock ends (epoch ms), null when not locked, read from Redis in one MGET (on
  * a Redis Cluster one per shard, whose windows share a slot, sent at once: one round trip per master):
- * the path for reads while this process is not subscribed to lock announcements (server/read-state.ts).
+ * the path for reads while this process is not subscribed to lock announcements (change-tracker.ts).
  * A locked content's window holds minus the lock's end (vote.lua writes it); an open window holds a
  * positive count, which means "not locked". Reads must not fail with Redis: when it is unreachable
  * every lock is "unknown", shown as null.
@@ -42,11 +42,12 @@ async function readWindows(redis: RedisClient, keys: RedisKeys, ids: readonly nu
 }
 
 /**
- * The lock ends of these contents as this process best knows them: from its read state while it is
- * subscribed to lock announcements (no round trip), else from Redis.
+ * The lock ends of these contents as this process best knows them: from its change tracker while it
+ * is subscribed to lock announcements (no round trip), else from Redis.
  */
-export async function lockEnds(state: ReadState, redis: RedisClient, keys: RedisKeys, ids: readonly number[]): Promise<(number | null)[]> {
-  if (!state.live) return readLocks(redis, keys, ids)
+export async function lockEnds(tracker: ChangeTracker, redis: RedisClient, keys: RedisKeys, ids: readonly number[]):
+Promise<(number | null)[]> {
+  if (!tracker.live) return readLocks(redis, keys, ids)
   const now = Date.now()
-  return ids.map((id) => state.lockedUntil(id, now))
+  return ids.map((id) => tracker.lockedUntil(id, now))
 }

@@ -1,6 +1,6 @@
 /**
  * Recent content list pages, in this process's memory. Whether an entry is still current is the
- * caller's question (server/read-state.ts); maxAgeMs bounds how long an entry can outlive a change
+ * caller's question (change-tracker.ts); maxAgeMs bounds how long an entry can outlive a change
  * whose announcement was lost (a writer that died between its commit and its PUBLISH).
  *
  * Bounded by entries and by an estimate of their bytes (a page of 100 items with 10,000-character

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { renderEnvelope, renderItemParts } from './content-json.js'
-import { ContentItemSchema, ContentPageSchema } from './schemas.js'
+import { ContentItemSchema, ContentPageSchema } from '../schemas.js'
 
 FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d\d-\d\dT/.test(v))
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseLockMessage, parseReadChange } from './read-changes.js'
+import { parseLockMessage, parseReadChange } from './change-messages.js'
 
 test('announcements parse to changed contents, and anything unexpected to "everything changed"', () => {
   assert.deepEqual(parseReadChange('3,14,15'), { all: false, contentIds: [3, 14, 15] })

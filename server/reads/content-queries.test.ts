@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
 import { emptyDatabase } from '../../test/helpers.js'
 import { openDb } from '../../test/consumer-helpers.js'
-import { listContents, pageQuery, type PageStart } from './contents.js'
+import { listContents, pageQuery, type PageStart } from './content-queries.js'
 
 interface PlanNode { 'Node Type': string; 'Relation Name'?: string; 'Actual Rows'?: number; 'Actual Loops'?: number; Plans?: PlanNode[] }
 
@@ -18,7 +18,8 @@ test('a numbered page past the count reads no contents (one counter row), howeve
   const db = openDb(t, await emptyDatabase(t))
   await db.execute(sql`insert into contents (title) select 'c' || g from generate_series(1, 3000) g`)
   const rowsRead = async (start: PageStart, size: number) => {
-    const [row] = await db.execute<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(sql`explain (analyze, format json) ${pageQuery(start, size, null)}`)
+    const explained = sql`explain (analyze, format json) ${pageQuery(start, size, null)}`
+    const [row] = await db.execute<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(explained)
     return contentRowsRead(row!['QUERY PLAN'][0].Plan)
   }
 
@@ -29,5 +30,6 @@ test('a numbered page past the count reads no contents (one counter row), howeve
   // Inside the count the index-only scan still walks down to the page (what MAX_PAGE_ROWS bounds), then reads the page.
   assert.ok(await rowsRead({ offset: 2950 }, 50) >= 2950)
   const last = await listContents(db, { offset: 2950 }, 50, null)
-  assert.deepEqual([last.rows.length, last.hasMore, last.total, last.rows[0]?.title, last.rows.at(-1)?.title], [50, false, 3000, 'c50', 'c1'])
+  assert.deepEqual([last.rows.length, last.hasMore, last.total, last.rows[0]?.title, last.rows.at(-1)?.title],
+    [50, false, 3000, 'c50', 'c1'])
 })

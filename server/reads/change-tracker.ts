@@ -2,7 +2,7 @@
  * What this API process knows, from Redis pub/sub, about changes to content reads: which contents
  * changed since a moment, and which contents are locked until when. List pages are served from
  * memory while nothing on them changed, with no Redis round trip per read (shared/read-changes.ts
- * says who announces what).
+ * says who announces what; change-listener.ts feeds what this process hears into the tracker).
  *
  * Moments are a counter of the messages received (`seq`). A reader takes `begin()` BEFORE its
  * query: a change committed after the query's snapshot is announced after the commit, so it arrives
@@ -18,7 +18,7 @@ export interface Tracked {
   verifiedSeq: number
 }
 
-export interface ReadState {
+export interface ChangeTracker {
   readonly live: boolean
   /** The moment to start a cacheable read at; null while not live (read, but do not cache). */
   begin(): number | null
@@ -41,7 +41,7 @@ export interface ReadState {
 // bounds memory under a drain that touches every content.
 const MAX_TRACKED_CHANGES = 200_000
 
-export function createReadState(): ReadState {
+export function createChangeTracker(): ChangeTracker {
   let live = false
   let seq = 0
   let allChangedAt = 0

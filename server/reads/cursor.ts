@@ -1,4 +1,4 @@
-import { MAX_ID } from '../shared/ids.js'
+import { MAX_ID } from '../../shared/ids.js'
 
 /**
  * Keyset cursors: opaque to clients, but only an id and a direction inside. "b123" = strictly

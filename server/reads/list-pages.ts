@@ -1,11 +1,12 @@
-import type { RedisClient } from '../shared/redis/client.js'
-import type { Db } from '../shared/db/client.js'
-import type { RedisKeys } from '../shared/redis/keys.js'
-import { listContents, type ContentReads, type ContentRow, type PageStart } from './queries/contents.js'
-import { lockEnds } from './queries/locks.js'
+import type { RedisClient } from '../../shared/redis/client.js'
+import type { Db } from '../../shared/db/client.js'
+import type { RedisKeys } from '../../shared/redis/keys.js'
+import { listContents, type ContentReads, type PageStart } from './content-queries.js'
+import { lockEnds } from './lock-ends.js'
 import { createPageCache } from './page-cache.js'
-import type { ReadState, Tracked } from './read-state.js'
-import { renderItemParts } from './content-json.js'
+import type { ChangeTracker, Tracked } from './change-tracker.js'
+import { renderItemParts, renderPage, type Envelope, type RenderedPage } from './content-json.js'
+import { listEnvelope, type ListRequest, type PageData } from './list-request.js'
 
 // Pages kept per process: the page numbers and cursors people follow (the first ones) repeat. The
 // byte budget counts an estimate of the rendered JSON (UTF-16 parts and UTF-8 bodies) of every entry.
@@ -17,18 +18,14 @@ const REMEMBERED_CALLERS = 100_000
 const NO_SCORES: ReadonlyMap<number, number> = new Map()
 const MAX_BODIES = 2
 
-/** What a list body is made of around its items: `head` ends with `"results":[`, `tail` closes it. */
-export interface Envelope { head: string; tail: string }
-export interface PageData { rows: readonly ContentRow[]; hasMore: boolean; count: number }
-
 interface Entry extends Tracked, PageData {
   serial: number
   /** Each item's JSON, in two parts around the value of user_vote. */
   parts: [string, string][]
   /** The earliest lock end on the page: past it the page shows a lock that is over. */
   validUntilMs: number
-  /** Anonymous bodies, by the envelope's key (its links name the host the caller used). */
-  bodies: Map<string, Buffer>
+  /** Anonymous bodies, by the list's base URL (its links name the host the caller used). */
+  bodies: Map<string, RenderedPage>
   bytes: number
 }
 
@@ -36,16 +33,20 @@ const pageKey = (start: PageStart, size: number) =>
   `${'beforeId' in start ? `b${start.beforeId}` : 'afterId' in start ? `a${start.afterId}` : `o${start.offset}`}:${size}`
 
 /**
- * Content list pages as JSON bytes. While this process's read state is live (subscribed to change
+ * Content list pages as JSON bytes. While this process's change tracker is live (subscribed to change
  * announcements) a page is served from memory until a content on it changes, a content is created,
  * a lock on it starts or ends, or READ_CACHE_MS passes: a hit costs no PostgreSQL and no Redis. An
  * anonymous hit sends bytes rendered once. A caller with a token gets their own scores, read once
  * per page by primary key and remembered while the page lasts; with no score on the page they get
  * the anonymous bytes. While not live, every read goes to PostgreSQL and reads the locks from Redis.
  */
-export function createContentPages(deps: { db: Db; reads: ContentReads; redis: RedisClient; keys: RedisKeys; readState: ReadState; readCacheMs: number }) {
-  const { db, reads, redis, keys, readState } = deps
-  const pages = createPageCache<Entry>({ maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: (e) => e.bytes })
+export function createListPages(deps: {
+  db: Db; queries: ContentReads; redis: RedisClient; keys: RedisKeys; tracker: ChangeTracker; readCacheMs: number
+}) {
+  const { db, queries, redis, keys, tracker } = deps
+  const pages = createPageCache<Entry>({
+    maxEntries: CACHED_PAGES, maxBytes: CACHED_BYTES, maxAgeMs: deps.readCacheMs, sizeOf: (e) => e.bytes,
+  })
   const callers = new Map<string, { serial: number; scores: ReadonlyMap<number, number> }>()
   let serials = 0
 
@@ -59,7 +60,7 @@ export function createContentPages(deps: { db: Db; reads: ContentReads; redis: R
   async function callerScores(entry: Entry, key: string, userId: number): Promise<ReadonlyMap<number, number>> {
     const known = callers.get(`${userId}:${key}`)
     if (known?.serial === entry.serial) return known.scores
-    const found = await reads.userVotes(userId, entry.contentIds)
+    const found = await queries.userVotes(userId, entry.contentIds)
     const scores = found.size === 0 ? NO_SCORES : found
     remember(userId, entry, key, scores)
     return scores
@@ -68,7 +69,7 @@ export function createContentPages(deps: { db: Db; reads: ContentReads; redis: R
   async function load(start: PageStart, size: number, userId: number | null, since: number | null) {
     const { rows, hasMore, total: count } = await listContents(db, start, size, userId)
     const ids = rows.map((r) => r.id)
-    const until = await lockEnds(readState, redis, keys, ids)
+    const until = await lockEnds(tracker, redis, keys, ids)
     const parts = rows.map((row, i) => renderItemParts(row, until[i] ?? null))
     const entry: Entry = {
       serial: ++serials, since: since ?? -1, verifiedSeq: -1, contentIds: ids, rows, hasMore, count, parts,
@@ -84,44 +85,39 @@ export function createContentPages(deps: { db: Db; reads: ContentReads; redis: R
   const items = (entry: Entry, scores: ReadonlyMap<number, number>) =>
     entry.parts.map(([before, after], i) => `${before}${scores.get(entry.contentIds[i]!) ?? 'null'}${after}`).join(',')
 
-  function body(entry: Entry, scores: ReadonlyMap<number, number>, envelope: () => Envelope, envelopeKey: string, cached: boolean): Buffer | string {
-    if (scores.size > 0) {
-      const { head, tail } = envelope()
-      return `${head}${items(entry, scores)}${tail}`
-    }
-    let bytes = entry.bodies.get(envelopeKey)
+  function body(entry: Entry, scores: ReadonlyMap<number, number>, envelope: () => Envelope, base: string, cached: boolean): RenderedPage {
+    if (scores.size > 0) return renderPage(envelope(), items(entry, scores), false)
+    let bytes = entry.bodies.get(base)
     if (bytes === undefined) {
-      const { head, tail } = envelope()
-      bytes = Buffer.from(`${head}${items(entry, NO_SCORES)}${tail}`)
+      bytes = renderPage(envelope(), items(entry, NO_SCORES), true)
       // A page reached through many host names keeps the first few bodies (the budget counts that many).
-      if (cached && entry.bodies.size < MAX_BODIES) entry.bodies.set(envelopeKey, bytes)
+      if (cached && entry.bodies.size < MAX_BODIES) entry.bodies.set(base, bytes)
     }
     return bytes
   }
 
   /**
-   * One list page's body. `envelope` renders what surrounds the items from the page's data (it may
-   * throw, e.g. for a page past the last); `envelopeKey` names everything it depends on beyond the page.
+   * One list page's body. Its envelope (listEnvelope) depends on the page's data and, beyond the page's
+   * key, only on the request's base URL; it may refuse the page (past the last) with page_not_found.
    */
-  async function list(start: PageStart, size: number, userId: number | null, envelope: (page: PageData) => Envelope,
-    envelopeKey: string): Promise<Buffer | string> {
-    const key = pageKey(start, size)
+  async function list(request: ListRequest, userId: number | null): Promise<RenderedPage> {
+    const key = pageKey(request.start, request.size)
     const hit = pages.get(key)
-    if (hit !== undefined && readState.isCurrent(hit) && Date.now() < hit.validUntilMs) {
+    if (hit !== undefined && tracker.isCurrent(hit) && Date.now() < hit.validUntilMs) {
       const scores = userId === null ? NO_SCORES : await callerScores(hit, key, userId)
-      return body(hit, scores, () => envelope(hit), envelopeKey, true)
+      return body(hit, scores, () => listEnvelope(request, hit), request.base, true)
     }
     // Taken BEFORE the query: a change announced after it makes this page stale.
-    const since = readState.begin()
-    const { entry, scores } = await load(start, size, userId, since)
+    const since = tracker.begin()
+    const { entry, scores } = await load(request.start, request.size, userId, since)
     // Before caching: an envelope that refuses the page (past the last) leaves nothing behind.
-    const around = envelope(entry)
+    const around = listEnvelope(request, entry)
     const cacheable = since !== null && deps.readCacheMs > 0
     if (cacheable) {
       pages.set(key, entry)
       if (userId !== null) remember(userId, entry, key, scores)
     }
-    return body(entry, scores, () => around, envelopeKey, cacheable)
+    return body(entry, scores, () => around, request.base, cacheable)
   }
 
   return { list }
