@@ -1,4 +1,4 @@
-# tally: one image for the API, the consumer and the migration (compose.yaml picks the command).
+# tally: one image for the API, the consumer and the operators' commands (compose.yaml picks the command).
 
 # Build: dev dependencies (TypeScript) compile to dist/, which also gets the migrations and *.lua (scripts/copy-assets.mjs).
 FROM node:22-bookworm-slim AS build
@@ -12,8 +12,8 @@ COPY . .
 RUN npm run build
 
 # Runtime: production dependencies and the compiled output only; no compiler, no sources, no tests. dist/ holds
-# server/, consumer/ and shared/ alone (tsconfig.build.json): npm start's launcher/ and bench/ (autocannon, a
-# devDependency) are never built.
+# server/, consumer/, shared/, the operators' commands in cli/ and the Django import (tsconfig.build.json): npm start's
+# launcher/ and bench/ (autocannon, a devDependency) are never built.
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app

@@ -1,5 +1,5 @@
 /**
- * The Django import's tests share these: an old database in the Django service's schema (shared/django/old-schema.sql)
+ * The Django import's tests share these: an old database in the Django service's schema (django-import/old-schema.sql)
  * of the test's own, its rows as the old service wrote them, password hashes as Django's hashers make them, and
  * `npm run import:django` run as the operator runs it.
  */
@@ -39,13 +39,13 @@ export async function oldDatabase(t: TestContext): Promise<{ url: string; old: p
     await admin`drop database if exists ${admin(name)} with (force)`
     await admin.end()
   })
-  await old.unsafe(readFileSync(new URL('../shared/django/old-schema.sql', import.meta.url), 'utf8'))
+  await old.unsafe(readFileSync(new URL('../django-import/old-schema.sql', import.meta.url), 'utf8'))
   return { url, old }
 }
 
 /** `npm run import:django -- --from <from> <args>` into `to`, with `prefix` for the content index, started. */
 export const startImport = (t: TestContext, from: string, to: string, prefix: string, args: string[] = []) =>
-  startNode(t, 'shared/django/import.ts', { args: ['--from', from, ...args], env: { ...process.env, DATABASE_URL: to, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
+  startNode(t, 'cli/import-django.ts', { args: ['--from', from, ...args], env: { ...process.env, DATABASE_URL: to, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
 
 /** The same, run to its end: its exit code, report (stdout) and progress and refusals (stderr). */
 export async function runImport(t: TestContext, from: string, to: string, prefix: string, args: string[] = []) {

@@ -1,4 +1,4 @@
-// npm run import:django against a database in the Django service's schema (shared/django/old-schema.sql):
+// npm run import:django against a database in the Django service's schema (django-import/old-schema.sql):
 // duplicates, a null content, a score of 9, a case collision, an inactive user, a 4-character password.
 // Then the imported users log in over the API with their old passwords, vote, and read the aggregates.
 import { test, type TestContext } from 'node:test'

@@ -13,7 +13,7 @@ import { withDatabase } from './databases.js'
 import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
 
 const ROOT = new URL('..', import.meta.url).pathname
-const SEARCHED = ['server', 'consumer', 'shared', 'bench', 'test']
+const SEARCHED = ['server', 'consumer', 'shared', 'cli', 'django-import', 'bench', 'test']
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -26,7 +26,7 @@ function findTests(dir: string): string[] {
   }).sort()
 }
 
-// Node 20's test runner does not expand globs, so the files are listed here; arguments filter them.
+// The files are listed here rather than globbed by node --test, so that arguments can filter them by path.
 const filters = process.argv.slice(2)
 const files = SEARCHED.flatMap((d) => findTests(join(ROOT, d))).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
 if (files.length === 0) {

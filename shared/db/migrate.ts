@@ -32,8 +32,9 @@ export async function createDatabaseIfMissing(url: string): Promise<boolean> {
 }
 
 /**
- * Apply the committed migrations on one connection, under an advisory lock, so the API,
- * the consumers and `npm run db:migrate` can all start at once without racing each other.
+ * Apply the committed migrations on one connection, under an advisory lock, so several migrating processes
+ * (npm start's launcher, `npm run db:migrate`, `npm run import:django`, test runs) can start at once without
+ * racing each other.
  */
 export async function migrateDatabase(url: string): Promise<{ created: boolean }> {
   const created = await createDatabaseIfMissing(url)
@@ -46,11 +47,4 @@ export async function migrateDatabase(url: string): Promise<{ created: boolean }
     await sql.end()
   }
   return { created }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { loadConfig } = await import('../config.js')
-  const config = loadConfig()
-  const { created } = await migrateDatabase(config.DATABASE_URL)
-  console.log(created ? 'database created and migrated' : 'database migrated')
 }

@@ -128,7 +128,7 @@ export const legacyRefreshTokens = pgTable('legacy_refresh_tokens', {
   tradedAt: timestamp('traded_at', { withTimezone: true }).notNull().defaultNow(),
 })
 
-// What the Django import (shared/django/import.ts) wrote for each account it brought over. A row here is what
+// What the Django import (django-import/import.ts) wrote for each account it brought over. A row here is what
 // makes an account "imported": only these accounts are honoured for the old service's tokens (server/plugins/
 // auth.ts). A re-run compares the tally row with this snapshot: while users.password_hash still equals
 // written_hash and users.is_active equals is_active, nothing in tally changed the account, and the old

@@ -1,6 +1,6 @@
 /*
  * The part of a votes write that keeps contents' totals exact, shared by the consumer's batch statement
- * (consumer/apply.ts) and the Django import (shared/django/import-votes.ts), as raw SQL text both builders
+ * (consumer/apply.ts) and the Django import (django-import/import-votes.ts), as raw SQL text both builders
  * embed (drizzle's sql.raw, postgres.js's unsafe fragment). Both statements must have a CTE `locked` (id,
  * vote_count, vote_sum) holding the contents rows FOR NO KEY UPDATE in ascending id order; consumer/apply.ts
  * says why the totals come from those rows and the old score from the row replaced.

@@ -1,5 +1,5 @@
 import { planNames, type NamePlan } from './collisions.js'
-import { djangoHashProblem, wrapCheapHash } from './hashes.js'
+import { djangoHashProblem, wrapCheapHash } from '../shared/django/hashes.js'
 import { eachBatch, progress, type ImportContext } from './import-context.js'
 import { badHashLine, collisionLine, ImportRefused, userClashLine, type ImportReport } from './report.js'
 

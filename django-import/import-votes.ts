@@ -1,5 +1,5 @@
 import { eachBatch, progress, type ImportContext } from './import-context.js'
-import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../db/vote-totals.js'
+import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
 
 /**
  * api_vote into votes: the newest (highest id) of each user and content, of an imported user on an imported

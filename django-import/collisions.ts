@@ -1,4 +1,4 @@
-import { usernameKey } from '../usernames.js'
+import { usernameKey } from '../shared/usernames.js'
 
 /**
  * Django kept usernames unique as typed ("Alice" and "alice" are two accounts); tally keeps them unique

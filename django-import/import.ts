@@ -1,14 +1,11 @@
 /**
- * `npm run import:django -- --from postgres://…/olddb [--on-collision=suffix|skip] [--on-bad-hash=unusable] [--dry-run]`:
- * the Django service's users, contents and votes into the database of DATABASE_URL (migrated first), then the
+ * The Django service's users, contents and votes into the database of DATABASE_URL (migrated first), then the
  * content index in Redis rebuilt. The old database is read in one read-only, repeatable-read transaction (one
  * snapshot: its start is the cut-over recorded in legacy_imports); tally's is written in one transaction, so a
  * failure, a refusal or a dry run leaves nothing behind. Set-based: each old table is read with a cursor in batches
  * into a temporary table, and moved by one statement. Re-runnable: docs/django-import.md says what a re-run brings
  * over and what it leaves.
  */
-import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import type { CollisionPolicy } from './collisions.js'
 import type { BadHashPolicy, ImportContext, ImportOptions } from './import-context.js'
@@ -18,7 +15,7 @@ import { importVotes } from './import-votes.js'
 import { emptyReport, formatImportReport, ImportRefused, type ImportReport } from './report.js'
 import { continueSequence, oldLastId, readOldIds } from './sequences.js'
 
-export { formatImportReport, ImportRefused, type ImportOptions, type ImportReport }
+export { formatImportReport, ImportRefused, type BadHashPolicy, type CollisionPolicy, type ImportOptions, type ImportReport }
 
 const DRY_RUN = Symbol('dry run')
 
@@ -64,47 +61,5 @@ export async function importDjango(opts: ImportOptions): Promise<ImportReport> {
   } finally {
     await source.end()
     await target.end()
-  }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: {
-    from: { type: 'string' }, 'on-collision': { type: 'string', default: 'refuse' }, 'on-bad-hash': { type: 'string', default: 'refuse' },
-    'dry-run': { type: 'boolean', default: false },
-  } })
-  const onCollision = values['on-collision'] as CollisionPolicy
-  const onBadHash = values['on-bad-hash'] as BadHashPolicy
-  if (!values.from || !['refuse', 'suffix', 'skip'].includes(onCollision) || !['refuse', 'unusable'].includes(onBadHash)) {
-    console.error('usage: npm run import:django -- --from postgres://…/olddb [--on-collision=suffix|skip] [--on-bad-hash=unusable] [--dry-run]')
-    process.exit(2)
-  }
-  const [{ loadConfigOrExit }, { migrateDatabase }, { createDb }, { createRedis, closeRedis }, { redisKeys }, { redisTarget }, { rebuildContentIndex }, { announceAllChanged }] = await Promise.all([
-    import('../config.js'), import('../db/migrate.js'), import('../db/client.js'), import('../redis/client.js'), import('../redis/keys.js'),
-    import('../redis/target.js'), import('../content-index.js'), import('../read-changes.js')])
-  const config = loadConfigOrExit('import:django')
-  const dryRun = values['dry-run']!
-  try {
-    if (!dryRun) await migrateDatabase(config.DATABASE_URL)
-    const report = await importDjango({ from: values.from, to: config.DATABASE_URL, onCollision, onBadHash, dryRun, log: (l) => console.error(l) })
-    console.log(formatImportReport(report, dryRun, onBadHash))
-    if (!dryRun) {
-      // Votes for the imported contents must not be refused as unknown, and cached pages must go.
-      const db = createDb(config.DATABASE_URL, { max: 1 })
-      const redis = createRedis(redisTarget(config), { commandTimeoutMs: 10_000 })
-      try {
-        const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
-        const indexed = await rebuildContentIndex(db, redis, keys)
-        await announceAllChanged(redis, keys.readChanges)
-        console.log(`redis: content index rebuilt (${indexed} contents)`)
-      } finally {
-        await closeRedis(redis)
-        await db.close()
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof ImportRefused)) throw err
-    for (const line of err.lines) console.error(line)
-    console.error(`import:django: ${err.message}`)
-    process.exitCode = 1
   }
 }
