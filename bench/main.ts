@@ -9,7 +9,7 @@ import { loadConfig } from '../shared/config.js'
 import { createRedis, closeRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { redisTarget } from '../shared/redis/target.js'
-import { startRedisCluster } from './redis-cluster.js'
+import { startRedisCluster } from '../devtools/redis-cluster.js'
 import { HELP, parseBenchArgs } from './args.js'
 import { createWorld } from './world.js'
 import { createDb } from '../shared/db/client.js'
@@ -52,16 +52,26 @@ const earlier = (() => {
 const config = loadConfig()
 const adminUrl = new URL(config.DATABASE_URL)
 adminUrl.pathname = '/postgres'
-const version = (cmd: string, args: string[]) => { try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim() } catch { return 'unknown' } }
+const version = (cmd: string, args: string[]) => {
+  try { return execFileSync(cmd, args, { encoding: 'utf8' }).trim() } catch { return 'unknown' }
+}
 const machine: Machine = {
   cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version,
-  postgres: version('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, ''), redis: version('redis-server', ['--version']).split(' ')[2]?.replace('v=', '') ?? 'unknown',
+  postgres: version('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, ''),
+  redis: version('redis-server', ['--version']).split(' ')[2]?.replace('v=', '') ?? 'unknown',
 }
 
 // --redis-cluster: a cluster of the run's own, gone when the bench exits however it exits (an exit
-// handler must be synchronous: the nodes are SIGKILLed by PID).
-const cluster = opts.redisCluster > 0 ? await startRedisCluster(opts.redisCluster, log) : undefined
-if (cluster) process.on('exit', cluster.killNow)
+// handler must be synchronous: the nodes are SIGKILLed by PID). Masters only, no replicas: on a 2-core box a
+// replica only adds the CPU of copying every write (its share would be charged to no request and taken from the
+// processes measured), and tally never reads from a replica (the client sends every command to masters), so it
+// would change no figure but make them noisier.
+const cluster = opts.redisCluster > 0 ? await startRedisCluster({ masters: opts.redisCluster }) : undefined
+if (cluster) {
+  process.on('exit', cluster.killNow)
+  const nodes = cluster.nodes
+  log(`redis cluster: ${nodes.length} master(s) on ${nodes.map((n) => n.port).join(', ')} (pids ${nodes.map((n) => n.pid).join(', ')})`)
+}
 process.on('exit', killStarted)
 // Interrupted (Ctrl-C, a timeout's SIGTERM): the API and consumers go at once, then the world (its database
 // and Redis keys) is removed before the bench exits; a second signal exits without waiting for that.
@@ -76,12 +86,13 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       .finally(() => process.exit(code))
   })
 }
-const clusterNodes = cluster?.startupNodes ?? config.REDIS_CLUSTER_NODES
+const clusterNodes = cluster?.startupNodes.map((n) => `${n.host}:${n.port}`).join(',') ?? config.REDIS_CLUSTER_NODES
 const redisEnv: Record<string, string> = clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : { REDIS_URL: config.REDIS_URL }
 const target = redisTarget({ REDIS_URL: config.REDIS_URL, REDIS_CLUSTER_NODES: clusterNodes })
 
 const world = await createWorld({
-  adminUrl: adminUrl.toString(), redis: target, redisEnv, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents, log,
+  adminUrl: adminUrl.toString(), redis: target, redisEnv, shards: config.VOTE_STREAM_SHARDS, users: opts.users, contents: opts.contents,
+  log,
   removable: (remove) => { removeWorld = remove },
 })
 const redis = createRedis(target)
@@ -109,7 +120,9 @@ try {
   if (shared.redisServers === 0) log('the Redis server is not a process on this machine: no redis CPU figures')
   const metered = new Set(shared.fixed.filter((w) => w.group === 'redis').map((w) => w.pid))
   const unmetered = cluster?.nodes.filter((n) => !metered.has(n.pid)) ?? []
-  if (unmetered.length > 0) log(`cluster nodes ${unmetered.map((n) => n.port).join(', ')} not found by INFO in /proc: the redis figure leaves them out`)
+  if (unmetered.length > 0) {
+    log(`cluster nodes ${unmetered.map((n) => n.port).join(', ')} not found by INFO in /proc: the redis figure leaves them out`)
+  }
   const streams = Array.from({ length: world.shards }, (_, shard) => redisKeys(world.prefix, world.shards).stream(shard))
   const shardsPerNode = cluster ? await cluster.keysPerNode(streams) : undefined
   if (shardsPerNode) log(`vote stream shards per master: ${Object.entries(shardsPerNode).map(([node, n]) => `${node} ${n}`).join(', ')}`)
@@ -134,13 +147,16 @@ try {
     }
     if (scenario === 'vote-hot') {
       const stack = await startStack(world, opts, PORT, shared, {
-        VOTE_THRESHOLD_COUNT_LIMIT: String(opts.limit), VOTE_THRESHOLD_PERIOD: String(opts.periodSeconds), LOCK_DURATION: String(opts.lockSeconds),
+        VOTE_THRESHOLD_COUNT_LIMIT: String(opts.limit), VOTE_THRESHOLD_PERIOD: String(opts.periodSeconds),
+        LOCK_DURATION: String(opts.lockSeconds),
       })
       try {
         // Fresh contents, so no window left over from another scenario counts here.
         const hotIds: number[] = []
         for (let i = 0; i < 5; i++) {
-          const res = await fetch(`${stack.url}/api/contents/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: `hot ${i}` }) })
+          const res = await fetch(`${stack.url}/api/contents/`, {
+            method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: `hot ${i}` }),
+          })
           hotIds.push((await res.json() as { id: number }).id)
         }
         const result = await untilApplied(stack, async () => {
@@ -163,7 +179,10 @@ try {
       }
     }
     if (scenario === 'drain') {
-      const figures = await drain(world, redis, { votes: opts.drainVotes, users: opts.users, consumerCounts: opts.drainConsumers, batchSize: config.CONSUMER_BATCH_SIZE, cpu: shared, log })
+      const figures = await drain(world, redis, {
+        votes: opts.drainVotes, users: opts.users, consumerCounts: opts.drainConsumers, batchSize: config.CONSUMER_BATCH_SIZE,
+        cpu: shared, log,
+      })
       results.push({ name: 'drain', extra: { ...figures } })
     }
   }
@@ -173,7 +192,10 @@ try {
     log(`scenario ${BASELINE_END}: ${opts.durationSeconds} s at ${opts.connections} connections`)
     results.push(await baseline(opts, 18090, shared, BASELINE_END))
   }
-  const run = { date: new Date().toISOString(), command: `${world.shards > 1 ? `VOTE_STREAM_SHARDS=${world.shards} ` : ''}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), machine, options: { ...opts, shards: world.shards, ...(shardsPerNode ? { shardsPerNode } : {}) }, results }
+  const shardsEnv = world.shards > 1 ? `VOTE_STREAM_SHARDS=${world.shards} ` : ''
+  const command = `${shardsEnv}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim()
+  const options = { ...opts, shards: world.shards, ...(shardsPerNode ? { shardsPerNode } : {}) }
+  const run = { date: new Date().toISOString(), command, machine, options, results }
   const comparison = earlier ? compareRuns(earlier, run, opts.compare!) : ''
   const files = writeReports(run, opts.outDir, comparison)
   console.log(toMarkdown(run))

@@ -1,17 +1,25 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
-
-const ROOT = new URL('..', import.meta.url).pathname
+/**
+ * The bench's child processes (API, consumers, the bare Fastify server): devtools/processes.ts's one way of
+ * starting them, stderr to the bench's own (its output read by nobody costs no CPU beside the figures), ready
+ * once a URL answers, and every one still running SIGKILLed when the bench exits however it exits.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { isRunning, startNode, terminate, type Started } from '../devtools/processes.js'
+import { waitFor } from '../devtools/wait.js'
 
 export interface Running { child: ChildProcess; stop(): Promise<void> }
 
+/** A child told to stop gets this long for its own graceful shutdown before it is killed. */
+const STOP_GRACE_MS = 15_000
+const READY_TIMEOUT_MS = 30_000
+
 // Every child still running, so an interrupted bench can end them (they are not killed with it when the
 // signal reaches the bench alone, not its terminal's whole process group).
-const live = new Set<ChildProcess>()
+const live = new Set<Started>()
 
 /** SIGKILL every child startProcess started that is still running: synchronous, for an exit path. */
 export function killStarted(): void {
-  for (const child of live) child.kill('SIGKILL')
+  for (const started of live) started.child.kill('SIGKILL')
   live.clear()
 }
 
@@ -21,31 +29,19 @@ export const profileArgs = (dir: string | undefined): string[] => (dir ? ['--cpu
 /** Start `entry` (a .ts file run through tsx) and wait until `readyUrl` answers 200. */
 export async function startProcess(entry: string, env: Record<string, string | undefined>, readyUrl?: string, args: string[] = [],
   nodeArgs: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
-  live.add(child)
-  child.once('exit', () => live.delete(child))
-  const running: Running = {
-    child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-      await exited
-      clearTimeout(timer)
-    },
-  }
+  const started = startNode(entry, { env: { ...process.env, ...env }, args, nodeArgs, output: 'stderr' })
+  live.add(started)
+  started.child.once('exit', () => live.delete(started))
+  const running: Running = { child: started.child, stop: () => terminate(started, STOP_GRACE_MS) }
   if (readyUrl) {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode} before it was ready`)
-      const ok = await fetch(readyUrl).then((r) => r.ok, () => false)
-      if (ok) break
-      if (Date.now() > deadline) {
-        await running.stop()
-        throw new Error(`${entry} not ready at ${readyUrl} after 30 s`)
-      }
-      await new Promise((r) => setTimeout(r, 100))
+    try {
+      await waitFor(() => fetch(readyUrl).then((r) => r.ok, () => false), {
+        timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, what: `${entry} to be ready at ${readyUrl}`,
+        hopeless: () => (isRunning(started.child) ? undefined : `it exited (${started.child.exitCode ?? started.child.signalCode})`),
+      })
+    } catch (err) {
+      await running.stop()
+      throw err
     }
   }
   return running

@@ -5,10 +5,9 @@
  * <date>-scaling/. Arguments are added to every run, after the defaults, so they win (`-- --duration 10`).
  * Take the bench lock around the whole matrix, not each run: `flock /tmp/tally-bench.lock npm run bench:scaling`.
  */
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { ROOT, startNode } from '../devtools/processes.js'
 import { loadRun } from './compare.js'
 import type { BenchRun } from './report.js'
 import { describeConfiguration, drainCeilings, scalingMarkdown, scalingRows, type ScalingStep } from './scaling-table.js'
@@ -24,7 +23,6 @@ const MATRIX: Step[] = [
   { redisCluster: 3, shards: 6, apiProcesses: 2, drain: false },
 ]
 const COMMON = ['--contents', '100000', '--users', '2000', '--duration', '20', '--drain-votes', '300000', '--drain-consumers', '1,2,4']
-const ROOT = new URL('..', import.meta.url).pathname
 const log = (msg: string) => console.error(`bench:scaling: ${msg}`)
 
 const started = new Date()
@@ -46,8 +44,7 @@ for (const [i, step] of MATRIX.entries()) {
   const command = `VOTE_STREAM_SHARDS=${step.shards} npm run bench -- ${args.join(' ')}`
   log(`run ${i + 1} of ${MATRIX.length}: ${command}`)
   const t0 = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] })
-  const [exitCode] = await once(child, 'exit') as [number | null]
+  const exitCode = await startNode('bench/main.ts', { args, env, output: 'stderr' }).exited
   const seconds = Math.round((performance.now() - t0) / 1000)
   // A failed check (audit, lock) still writes its JSON: its figures go in, with the exit code beside them.
   const json = readdirSync(join(ROOT, dir)).find((f) => f.endsWith('.json'))
@@ -63,6 +60,8 @@ const markdown = scalingMarkdown({ date: started.toISOString(), minutes, invocat
 mkdirSync(outDir, { recursive: true })
 const files = { markdown: join(outDir, `${stamp}-scaling.md`), json: join(outDir, `${stamp}-scaling.json`) }
 writeFileSync(files.markdown, markdown)
-writeFileSync(files.json, JSON.stringify({ date: started.toISOString(), minutes, invocation, machine: runs[0]?.machine, steps, rows: scalingRows(runs), drainCeilings: drainCeilings(runs) }, null, 2))
+const summary = { date: started.toISOString(), minutes, invocation, machine: runs[0]?.machine, steps, rows: scalingRows(runs),
+  drainCeilings: drainCeilings(runs) }
+writeFileSync(files.json, JSON.stringify(summary, null, 2))
 console.log(markdown)
 log(`wrote ${files.markdown} and ${files.json}`)

@@ -3,7 +3,8 @@
 // A URL that answers is never touched; a non-default URL that does not answer is the user's to fix.
 import { access, mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { isRoot, lastLines, findExecutable, run } from './exec.js'
+import { lastLines, run } from '../devtools/processes.js'
+import { findExecutable, isRoot } from './executables.js'
 import { findPostgresBinaries, startPostgres } from './postgres.js'
 import { endpointOf, probePostgres, probeRedis, type Endpoint, type ProbeResult } from './probe.js'
 import { startRedis } from './redis.js'

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { uniqueName } from '../test/helpers.js'
-import { freePort } from '../test/throwaway.js'
+import { freePort } from '../devtools/ports.js'
 import { isolatedPrefix } from '../test/consumer-helpers.js'
 import { closeRedis, createRedis } from './redis/client.js'
 import { countRedisErrors, createRegistry } from './metrics.js'

@@ -18,7 +18,8 @@ import { key, openDb, openRedis, seedContents, seedUsers, seededRandom, waitForD
 import { withDatabase } from './databases.js'
 import { waitFor } from './helpers.js'
 import { startNode, stopProcess, type Started } from './processes.js'
-import { freePort, throwawayPostgres, throwawayRedis } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
+import { throwawayPostgres, throwawayRedis } from './throwaway.js'
 
 const SECRET = 'chaos-suite-secret-that-is-long-enough-0123456789'
 const GROUP = 'tally-consumers'

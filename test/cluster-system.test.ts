@@ -17,8 +17,8 @@ import { shardsBacklog } from '../shared/redis/stream-info.js'
 import { key, openDb, seededRandom, seedUsers } from './consumer-helpers.js'
 import { emptyDatabase, waitFor } from './helpers.js'
 import { exitCodeOf, startNode, type Started } from './processes.js'
-import { throwawayCluster, type ThrowawayCluster } from './throwaway-cluster.js'
-import { freePort } from './throwaway.js'
+import { throwawayCluster, type ThrowawayCluster } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 
 const SHARDS = 6
 const SECRET = 'cluster-test-secret-that-is-long-enough-0123456789'

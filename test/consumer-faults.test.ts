@@ -7,7 +7,8 @@ import { migrateDatabase } from '../shared/db/migrate.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { withDatabase } from './databases.js'
 import { uniqueName, waitFor } from './helpers.js'
-import { freePort, throwawayPostgres } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
+import { throwawayPostgres } from './throwaway.js'
 import { stopProcess } from './processes.js'
 import {
   consumerWorld, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes, openDb, openRedis, pendingOf,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
 import { bearer, buildTestApp, createContent, registerUser, waitFor } from './helpers.js'
-import { freePort } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 import { stopProcess } from './processes.js'
 import {
   consumerWorld, randomVotes, GROUP, addVotes, assertDbHolds, deadLetters, groupState, isolatedPrefix, newestVotes,

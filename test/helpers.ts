@@ -56,21 +56,8 @@ export async function createContent(app: App, token?: string, title = uniqueName
   return res.json() as { id: number; title: string; description: string; author_id: number | null }
 }
 
-/** Poll until `check` returns a truthy value (returned), or fail after `timeoutMs`. No fixed sleeps. */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 25, what = 'condition' } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value) return value as NonNullable<T>
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`)
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
-}
+/** Poll until a condition holds (devtools/wait.ts): no fixed sleeps in tests. */
+export { waitFor } from '../devtools/wait.js'
 
 /** A fresh, migrated, empty database cloned from this run's template; dropped when the test ends. */
 export async function emptyDatabase(t: TestContext): Promise<string> {

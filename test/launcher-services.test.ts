@@ -1,30 +1,22 @@
 // Real bring-up on free loopback ports in a temp data dir: the machine's own 5432/6379 are never touched.
 import assert from 'node:assert/strict'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { connect, createServer, type AddressInfo, type Server } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
+import { freePort, isListening } from '../devtools/ports.js'
 import { ensureLocalServices, type LocalServicesOptions } from '../launcher/services.js'
 
 async function listening(t: TestContext, onSocket: Parameters<typeof createServer>[1] = () => {}): Promise<Server> {
   const server = createServer(onSocket)
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  t.after(() => new Promise<void>((done) => server.close(() => done())))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
   return server
 }
 const portOf = (server: Server) => (server.address() as AddressInfo).port
-
-/** A port nobody listens on right now (the kernel picked it free; we let it go again). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const port = portOf(server)
-  await new Promise<void>((done) => server.close(() => done()))
-  return port
-}
 
 /** Replies `reply` to the first bytes it gets: enough to pass for PostgreSQL ('N') or Redis ('+PONG'). */
 const fakeServer = (t: TestContext, reply: string) =>
@@ -37,11 +29,7 @@ async function tempDataDir(t: TestContext): Promise<string> {
   return join(dir, 'data')
 }
 
-const refusesConnections = (port: number) => new Promise<boolean>((done) => {
-  const socket = connect({ host: '127.0.0.1', port })
-  socket.on('connect', () => { socket.destroy(); done(false) })
-  socket.on('error', () => done(true))
-})
+const refusesConnections = async (port: number) => !(await isListening(port))
 
 async function withPostgres<T>(url: string, use: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} })

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { waitFor } from './helpers.js'
 import { exitCodeOf, startNode, type Started } from './processes.js'
-import { freePort } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 
 /** Running, as opposed to gone or a zombie nobody reaped yet (a container's init may not reap at all). */
 function isRunning(pid: number): boolean {

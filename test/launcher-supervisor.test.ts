@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
 import { exitCodeOf, startNode, type Started } from './processes.js'
-import { freePort } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 
 interface Supervisor extends Started { port: number; metricsPort: number }
 

@@ -9,7 +9,7 @@ import { sampleOf } from './metrics-text.js'
 import { isolatedPrefix, startConsumer } from './consumer-helpers.js'
 import { uniqueName, waitFor } from './helpers.js'
 import { startNode, stopProcess } from './processes.js'
-import { freePort } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 
 /** An IPv4 address of this machine that is not loopback: where a loopback-only listener must not answer. */
 function outsideAddress(t: TestContext): string | undefined {

@@ -10,7 +10,7 @@ import { redisKeys } from '../shared/redis/keys.js'
 import { createVoteCaller, type VoteOutcome, type VoteRules } from '../shared/redis/vote-script.js'
 import { withTimeout } from '../shared/timeout.js'
 import { waitFor } from './helpers.js'
-import { throwawayCluster, type ThrowawayCluster } from './throwaway-cluster.js'
+import { throwawayCluster, type ThrowawayCluster } from './throwaway.js'
 
 const SHARDS = 6
 const VOTE_LUA = readFileSync(new URL('../shared/redis/vote.lua', import.meta.url), 'utf8')
@@ -35,11 +35,13 @@ async function markContents(client: Cluster, keys: ReturnType<typeof redisKeys>,
   for (const id of ids) await client.setbit(keys.contentExists(keys.shardOf(id)), id, 1)
 }
 
-const rules = (over: Partial<VoteRules> = {}): VoteRules => ({ limit: 1_000_000, windowSeconds: 60, lockSeconds: 60, requestsPerMinute: 1_000_000, ...over })
+const rules = (over: Partial<VoteRules> = {}): VoteRules =>
+  ({ limit: 1_000_000, windowSeconds: 60, lockSeconds: 60, requestsPerMinute: 1_000_000, ...over })
 const deadline = () => Date.now() + 10_000
 const accepted = (o: VoteOutcome): o is Extract<VoteOutcome, { kind: 'accepted' }> => o.kind === 'accepted'
 
-test('on a 3-master Redis Cluster with 6 shards: votes over many contents are accepted, each shard on one slot, 2 shards per master, each stream exactly its votes; a lock stays exact', async (t) => {
+test('on a 3-master Redis Cluster with 6 shards: votes over many contents are accepted, each shard on one slot, ' +
+  '2 shards per master, each stream exactly its votes; a lock stays exact', async (t) => {
   const cluster = await throwawayCluster(t)
   const client = clusterClient(t, cluster)
   const keys = redisKeys(`${prefix}a:`, SHARDS)
@@ -64,10 +66,13 @@ test('on a 3-master Redis Cluster with 6 shards: votes over many contents are ac
     assert.deepEqual([...perMaster.values()], [2, 2, 2], `the 6 shards' slots ${slots.join(' ')}, per master`)
   })
 
-  await t.test('1200 votes of 40 users over 60 contents: all accepted, and each shard\'s stream holds exactly its accepted votes', async () => {
+  const allAccepted = '1200 votes of 40 users over 60 contents: all accepted, and each shard\'s stream holds exactly its accepted votes'
+  await t.test(allAccepted, async () => {
     const vote = createVoteCaller(client, keys, rules())
     const sent: { user: number; content: number; score: number }[] = []
-    for (let user = 1; user <= 40; user++) for (let i = 0; i < 30; i++) sent.push({ user, content: contents[(user * 7 + i) % 60]!, score: (user + i) % 6 })
+    for (let user = 1; user <= 40; user++) {
+      for (let i = 0; i < 30; i++) sent.push({ user, content: contents[(user * 7 + i) % 60]!, score: (user + i) % 6 })
+    }
     const outcomes = await Promise.all(sent.map((v) => vote(v.user, v.content, v.score, deadline())))
     assert.deepEqual(outcomes.filter((o) => !accepted(o)), [])
     for (let shard = 0; shard < SHARDS; shard++) {
@@ -128,6 +133,7 @@ test('after the master of a shard\'s slot is SIGKILLed and its replica promoted,
   let voting = true
   const killedAt = Date.now()
   const during = (async () => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- set to false by the test once the failover is over
     for (let i = 0; voting; i++) {
       const at = Date.now() - killedAt
       try {
@@ -137,7 +143,7 @@ test('after the master of a shard\'s slot is SIGKILLed and its replica promoted,
         if (promoted && outcome.kind === 'accepted') return Date.now() - killedAt
       } catch (err) {
         seen.push(`${at}-${Date.now() - killedAt}ms ${(err as Error).message}`)
-        await new Promise((r) => setImmediate(r))
+        await new Promise((resolve) => setImmediate(resolve))
       }
     }
     return -1
@@ -158,13 +164,15 @@ test('after the master of a shard\'s slot is SIGKILLed and its replica promoted,
 
   // The promoted node never ran EVALSHA's script itself (replicas get its effects, not the script): ioredis got NOSCRIPT and sent EVAL.
   const stats = String(await cluster.admin(replica).info('commandstats'))
-  const calls = (name: string) => stats.match(new RegExp(`cmdstat_${name}:(calls=\\d+).*?(rejected_calls=\\d+,failed_calls=\\d+)`))?.slice(1).join(' ') ?? 'none'
+  const calls = (name: string) =>
+    stats.match(new RegExp(`cmdstat_${name}:(calls=\\d+).*?(rejected_calls=\\d+,failed_calls=\\d+)`))?.slice(1).join(' ') ?? 'none'
   t.diagnostic(`replica promoted ${promotedAfterMs} ms after the SIGKILL; a vote accepted again after ${recoveredAfterMs} ms; ` +
     `on the promoted node evalsha ${calls('evalsha')}; eval ${calls('eval')}`)
   // Replication is asynchronous: a vote the old master accepted just before it died may be missing. Measured, not asserted.
   const kept = new Set((await client.xrange(keys.stream(shard), '-', '+')).map(([id]) => id))
   const lost = acceptedIds.filter((id) => !kept.has(id))
-  t.diagnostic(`shard ${shard}: ${acceptedIds.length} votes accepted before and during the failover, ${lost.length} missing after it${lost.length ? ` (${lost.join(' ')})` : ''}`)
+  t.diagnostic(`shard ${shard}: ${acceptedIds.length} votes accepted before and during the failover, ` +
+    `${lost.length} missing after it${lost.length ? ` (${lost.join(' ')})` : ''}`)
   // Each call's start-end after the kill and what it got: the client's view of the failover window.
   t.diagnostic(`during the failover: ${seen.length <= 12 ? seen.join('; ') : [...seen.slice(0, 6), '…', ...seen.slice(-6)].join('; ')}`)
 })

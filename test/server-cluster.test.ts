@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { emptyDatabase, uniqueName, waitFor } from './helpers.js'
 import { exitCodeOf, startNode } from './processes.js'
-import { freePort } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 
 const LIMIT = 3
 

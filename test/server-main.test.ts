@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { emptyDatabase, waitFor } from './helpers.js'
 import { exitCodeOf, startNode, stopProcess } from './processes.js'
-import { freePort } from './throwaway.js'
+import { freePort } from '../devtools/ports.js'
 
 /** server/main.ts as production runs it, with `env` over a clean base. */
 const startServer = (t: TestContext, env: Record<string, string>) => {

@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildTestApp, createContent } from '../../test/helpers.js'
-import { freePort as closedPort } from '../../test/throwaway.js'
+import { freePort as closedPort } from '../../devtools/ports.js'
 
 test('/health/live answers 200 {status: ok}', async (t) => {
   const app = await buildTestApp(t)

@@ -1,12 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { Cluster } from 'ioredis'
 import { slotRanges, startRedisCluster } from './redis-cluster.js'
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch { return false } }
-const clusterDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('tally-bench-cluster-'))
 
 test('the slots are split between the masters with none left out or shared, as redis-cli splits them', () => {
   assert.deepEqual(slotRanges(1), [[0, 16383]])
@@ -20,10 +18,9 @@ test('the slots are split between the masters with none left out or shared, as r
 })
 
 test('a 2-master cluster serves keys of every shard tag, and stop leaves no node and no temp dir behind', async (t) => {
-  const before = new Set(clusterDirs())
-  const cluster = await startRedisCluster(2, () => {})
+  const cluster = await startRedisCluster({ masters: 2 })
   t.after(() => cluster.killNow())
-  const client = new Cluster(cluster.startupNodes.split(',').map((hp) => ({ host: hp.split(':')[0]!, port: Number(hp.split(':')[1]) })))
+  const client = new Cluster(cluster.startupNodes)
   try {
     for (let shard = 0; shard < 6; shard++) await client.set(`t:{${shard}}`, String(shard))
     for (let shard = 0; shard < 6; shard++) assert.equal(await client.get(`t:{${shard}}`), String(shard))
@@ -33,9 +30,8 @@ test('a 2-master cluster serves keys of every shard tag, and stop leaves no node
   } finally {
     client.disconnect()
   }
-  const dirs = clusterDirs().filter((d) => !before.has(d))
-  assert.equal(dirs.length, 1, 'one temp dir while it runs')
+  assert.equal(existsSync(cluster.dir), true, 'one temp dir while it runs')
   await cluster.stop()
   assert.deepEqual(cluster.nodes.filter((n) => alive(n.pid)), [], 'every node is gone')
-  assert.equal(existsSync(`${tmpdir()}/${dirs[0]}`), false, 'its temp dir is removed')
+  assert.equal(existsSync(cluster.dir), false, 'its temp dir is removed')
 })
