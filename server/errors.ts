@@ -13,7 +13,10 @@ export const ERROR_CODES = {
   invalid_request: { status: 400, meaning: 'validation failed, or a malformed URL, `Content-Length` or HTTP request' },
   malformed_json: { status: 400, meaning: 'the body is not valid JSON, or is empty with `content-type: application/json`' },
   invalid_cursor: { status: 400, meaning: '`cursor` was not made by this API' },
-  page_too_deep: { status: 400, meaning: '`page` × `page_size` over 10,000: page numbers reach the first 10,000 items; walk on with `next_cursor`' },
+  page_too_deep: {
+    status: 400,
+    meaning: '`page` × `page_size` over 10,000: page numbers reach the first 10,000 items; walk on with `next_cursor`',
+  },
   not_authenticated: { status: 401, meaning: '`POST /api/vote/` without an `Authorization` header' },
   token_invalid: { status: 401, meaning: 'a malformed, forged, expired or wrong-kind token, or not `Bearer <token>`' },
   invalid_credentials: { status: 401, meaning: 'log-in with an unknown username or a wrong password' },
@@ -22,9 +25,16 @@ export const ERROR_CODES = {
   page_not_found: { status: 404, meaning: '`page` is past the last page' },
   request_timeout: { status: 408, meaning: 'the request did not arrive in time; the connection is closed' },
   username_taken: { status: 409, meaning: 'the username, after normalisation, belongs to an account' },
-  body_too_large: { status: 413, meaning: 'the body exceeds the route\'s limit, named in the message: 16 KiB, or more where the route\'s longest fields need it' },
+  body_too_large: {
+    status: 413,
+    meaning: 'the body exceeds the route\'s limit, named in the message: 16 KiB, or more where the route\'s longest fields need it',
+  },
   unsupported_media_type: { status: 415, meaning: 'a body neither JSON nor `application/x-www-form-urlencoded`' },
-  rate_limited: { status: 429, meaning: 'too many requests from this user or client network, or failed log-ins of this account', retryAfter: 'when the caller\'s window ends' },
+  rate_limited: {
+    status: 429,
+    meaning: 'too many requests from this user or client network, or failed log-ins of this account',
+    retryAfter: 'when the caller\'s window ends',
+  },
   content_locked: { status: 429, meaning: 'the content is locked after a burst of votes', retryAfter: 'when the content\'s lock ends' },
   headers_too_large: { status: 431, meaning: 'the request line and headers exceed 16 KiB; the connection is closed' },
   internal_error: { status: 500, meaning: 'anything unexpected; logged with the request id, the message hidden' },
@@ -37,11 +47,14 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; meaning: string; retryAfter?: string }>
 export type ErrorCode = keyof typeof ERROR_CODES
 
-/** An error a handler throws on purpose: its status, stable code and message reach the client as they are. */
-export class AppError extends Error {
+/**
+ * An error a handler throws on purpose: its status, stable code and message reach the client as they are.
+ * Typed by its code, so a table of errors (server/vote-service.ts) can require each entry's code.
+ */
+export class AppError<Code extends ErrorCode = ErrorCode> extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: ErrorCode,
+    readonly code: Code,
     message: string,
     readonly headers: Readonly<Record<string, string>> = {}
   ) {
@@ -51,14 +64,15 @@ export class AppError extends Error {
 }
 
 // The status comes from the table, so a code can never be sent with another one.
-const fail = (code: ErrorCode, message: string, headers?: Record<string, string>) =>
+const fail = <Code extends ErrorCode>(code: Code, message: string, headers?: Record<string, string>) =>
   new AppError(ERROR_CODES[code].status, code, message, headers)
 
 export const notFound = (what = 'route') => fail('not_found', `${what} not found`)
 export const contentNotFound = (id: number) => fail('content_not_found', `content ${id} does not exist`)
 export const pageNotFound = () => fail('page_not_found', 'invalid page: past the last page')
 export const pageTooDeep = (page: number, size: number, maxRows: number) => fail('page_too_deep',
-  `page ${page} with page_size ${size} ends past item ${maxRows}: page numbers reach the first ${maxRows} items; go deeper with ?cursor= and the next_cursor of an earlier page`)
+  `page ${page} with page_size ${size} ends past item ${maxRows}: page numbers reach the first ${maxRows} items; ` +
+  'go deeper with ?cursor= and the next_cursor of an earlier page')
 export const bodyTooLarge = (limitBytes: number) => fail('body_too_large', `body exceeds this route's limit of ${limitBytes} bytes`)
 export const invalidCursor = () => fail('invalid_cursor', 'cursor is malformed; use the one from next or previous')
 export const usernameTaken = () => fail('username_taken', 'a user with that username already exists')
@@ -103,7 +117,8 @@ export function errorHandler(this: unknown, err: FastifyError | AppError, req: F
   }
   // Malformed JSON from a client is expected; it is not worth more than a debug line.
   req.log.debug({ err }, 'request rejected')
-  const code = FRAMEWORK_CODES[err.code] ?? (status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request')
+  const code = FRAMEWORK_CODES[err.code] ??
+    (status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request')
   // Fastify's own text names no number; the limit differs per route (server/body-limit.ts), so say it.
   const message = code === 'body_too_large' ? bodyTooLarge(req.routeOptions.bodyLimit).message : err.message
   return reply.code(status).send(body(status, code, message))

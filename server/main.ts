@@ -3,12 +3,13 @@ import closeWithGrace from 'close-with-grace'
 import { loadConfigOrExit } from '../shared/config.js'
 import { metricsRoute, startMetricsServer } from '../shared/metrics-server.js'
 import { buildApp } from './app.js'
-import { runPrimary, STOP_SIGNALS, whenAskedToStop } from './cluster.js'
 import { stopWhenSupervisorExits } from '../shared/supervised.js'
+import { TERMINAL_STOP_SIGNALS } from '../shared/stop-signals.js'
+import { runPrimary, whenAskedToStop } from './api-workers.js'
 
 // The only place that listens: load config → build → listen; close on signal. With API_PROCESSES > 1 this
 // file runs twice over: as the node:cluster primary, which supervises and serves the metrics listener for all
-// (server/cluster.ts), and in each worker, which listens on PORT.
+// (server/api-workers.ts), and in each worker, which listens on PORT.
 const config = loadConfigOrExit('tally-api')
 
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
@@ -19,7 +20,8 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
   for (const warning of config.warnings) app.log.warn(warning)
   // A lone process serves its own metrics, on a port of their own; a worker's go through the primary.
   const metricsServer = !cluster.isWorker && config.METRICS_PORT > 0
-    ? startMetricsServer({ '/metrics': metricsRoute(() => app.metricsRegistry.metrics()) }, { host: config.METRICS_HOST, port: config.METRICS_PORT, log: app.log })
+    ? startMetricsServer({ '/metrics': metricsRoute(() => app.metricsRegistry.metrics()) },
+      { host: config.METRICS_HOST, port: config.METRICS_PORT, log: app.log })
     : undefined
 
   const closeApp = async ({ signal, err }: { signal?: string; err?: Error }) => {
@@ -31,7 +33,7 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
 
   if (cluster.isWorker) {
     // Stop signals are counted by whenAskedToStop, not close-with-grace: a worker may hear one stop twice.
-    const { close } = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, skip: [...STOP_SIGNALS] }, closeApp)
+    const { close } = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, skip: [...TERMINAL_STOP_SIGNALS] }, closeApp)
     whenAskedToStop((signal) => {
       app.log.info({ signal }, 'closing: finishing in-flight requests')
       close()

@@ -2,9 +2,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from '../shared/redis/client.js'
 import type { Db } from '../shared/db/client.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
-import { answerOf, createVoteCaller, type VoteAnswer, type VoteOutcome, type VoteRules } from '../shared/redis/vote-script.js'
+import { createVoteCaller, type VoteOutcome, type VoteOutcomeName, type VoteRules } from '../shared/redis/vote-script.js'
+import { msOfRedisTime } from '../shared/redis/time.js'
 import { rebuildContentIndex } from '../shared/content-index.js'
-import { contentLocked, contentNotFound, queueUnavailable, rateLimited } from './errors.js'
+import { type AppError, contentLocked, contentNotFound, queueUnavailable, rateLimited } from './errors.js'
 import { receiptPrefixes } from './vote-receipt.js'
 
 export interface VoteSettings extends VoteRules {
@@ -16,13 +17,30 @@ export interface VoteSettings extends VoteRules {
 const DEADLINE_MARGIN = 0.2
 const CLOCK_SYNC_MS = 60_000
 
+type Refusal = Exclude<VoteOutcome, { kind: 'accepted' }>
+type RefusalError<Name extends Refusal['kind']> = (outcome: Extract<Refusal, { kind: Name }>, contentId: number) => AppError<Name>
+
+/**
+ * The error each refusal answers with, by its outcome. The type holds each error's code to the outcome's
+ * name, so the status is that code's in server/errors.ts, and the two vocabularies cannot drift apart.
+ */
+const REFUSALS: { [Name in Refusal['kind']]: RefusalError<Name> } = {
+  content_locked: (outcome) => contentLocked(outcome.retryAfterSeconds),
+  content_not_found: (_, contentId) => contentNotFound(contentId),
+  queue_unavailable: () => queueUnavailable(),
+  rate_limited: (outcome) => rateLimited(outcome.retryAfterSeconds),
+}
+// The entry named by the refusal's kind takes that refusal; TypeScript cannot pair the two through an index.
+const refusal = (outcome: Refusal, contentId: number) =>
+  (REFUSALS[outcome.kind] as (outcome: Refusal, contentId: number) => AppError)(outcome, contentId)
+
 /**
  * Casting a vote: one call of vote.lua in the normal case, shared with the other votes of the same
  * event-loop turn and shard (shared/redis/vote-script.ts). PostgreSQL is touched only to rebuild the
  * content index after Redis lost its data, once per process at a time.
  */
 export function createVoteService(deps: {
-  db: Db; redis: RedisClient; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (answer: VoteAnswer) => void
+  db: Db; redis: RedisClient; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (outcome: VoteOutcomeName) => void
 }) {
   const { db, redis, keys, settings, log, count } = deps
   // The deadline is stated in the clock the script reads (Redis' TIME) and carried forward here with the
@@ -33,19 +51,20 @@ export function createVoteService(deps: {
   const syncClock = async () => {
     try {
       const before = performance.now()
-      const [sec, usec] = await redis.time()
+      const redisMs = msOfRedisTime(await redis.time())
       const after = performance.now()
-      redisClock = { redisMs: Number(sec) * 1000 + Number(usec) / 1000, atMs: (before + after) / 2 }
+      redisClock = { redisMs, atMs: (before + after) / 2 }
     } catch { /* keep the last reading; the next sync tries again */ }
   }
-  redis.on('ready', () => void syncClock())
+  redis.on('ready', () => { void syncClock() })
   if (redis.status === 'ready') void syncClock()
   const resync = setInterval(() => { if (redis.status === 'ready') void syncClock() }, CLOCK_SYNC_MS)
   resync.unref()
 
   let rebuilding: Promise<unknown> | undefined
   const rebuild = () => (rebuilding ??= rebuildContentIndex(db, redis, keys)
-    .then((n) => log.warn({ contents: n }, 'content index built from postgresql (it was missing from redis: a new install, or redis lost its data)'))
+    .then((n) => log.warn({ contents: n },
+      'content index built from postgresql (it was missing from redis: a new install, or redis lost its data)'))
     .finally(() => { rebuilding = undefined }))
 
   const callScript = createVoteCaller(redis, keys, settings)
@@ -59,7 +78,7 @@ export function createVoteService(deps: {
     let outcome: VoteOutcome
     try {
       outcome = await send(userId, contentId, score)
-      if (outcome.kind === 'index_incomplete') {
+      if (outcome.kind === 'queue_unavailable' && outcome.reason === 'index_incomplete') {
         await rebuild()
         outcome = await send(userId, contentId, score)
       }
@@ -68,18 +87,11 @@ export function createVoteService(deps: {
       count('queue_unavailable')
       throw queueUnavailable()
     }
-    count(answerOf(outcome))
-    switch (outcome.kind) {
-      case 'accepted': return receipts[keys.shardOf(contentId)]! + outcome.entryId
-      case 'locked': throw contentLocked(outcome.retryAfterSeconds)
-      case 'rate_limited': throw rateLimited(outcome.retryAfterSeconds)
-      case 'unknown_content': throw contentNotFound(contentId)
-      case 'deadline_passed':
-        void syncClock() // a Redis that ran the script late, or a clock that stepped
-        throw queueUnavailable()
-      case 'index_incomplete':
-      case 'not_decided': throw queueUnavailable()
-    }
+    count(outcome.kind)
+    if (outcome.kind === 'accepted') return receipts[keys.shardOf(contentId)]! + outcome.entryId
+    // A Redis that ran the script late, or a clock that stepped.
+    if (outcome.kind === 'queue_unavailable' && outcome.reason === 'deadline_passed') void syncClock()
+    throw refusal(outcome, contentId)
   }
 
   return { castVote, close: () => clearInterval(resync) }

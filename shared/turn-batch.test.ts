@@ -36,3 +36,22 @@ test('a run that throws before returning a promise fails its batch', async () =>
   const broken = batchPerTurn<number, number>(() => { throw new Error('bad query') })
   await assert.rejects(broken(1), /bad query/)
 })
+
+test('with groups, a turn makes one call per group that has requests, in the order each group\'s first request came', async () => {
+  const calls: [number, string[]][] = []
+  const tagged = batchPerTurn(async (xs: string[], group: number) => { calls.push([group, xs]); return xs.map((x) => `${x}@${group}`) },
+    { groups: { count: 4, of: (x: string) => Number(x[0]) }, maxPerCall: 2 })
+  const answers = await Promise.all(['3a', '1a', '3b', '3c', '1b'].map(tagged))
+  assert.deepEqual(answers, ['3a@3', '1a@1', '3b@3', '3c@3', '1b@1'])
+  assert.deepEqual(calls, [[3, ['3a', '3b']], [3, ['3c']], [1, ['1a', '1b']]], 'never two groups in one call; past maxPerCall, several')
+  await assert.rejects(tagged('7'), RangeError, 'a request outside every group is refused')
+})
+
+test('answers turns what run resolved to into the answers, and a reply it cannot read fails the batch', async () => {
+  const halve = batchPerTurn(async (xs: number[]) => ({ sum: xs.reduce((a, b) => a + b, 0), halves: xs.map((x) => x / 2) }),
+    { answers: (reply: { halves: number[] }) => reply.halves })
+  assert.deepEqual(await Promise.all([halve(2), halve(6)]), [1, 3])
+  const unreadable = batchPerTurn(async (xs: number[]) => xs, { answers: () => { throw new Error('unexpected reply') } })
+  const results = await Promise.allSettled([unreadable(1), unreadable(2)])
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'])
+})

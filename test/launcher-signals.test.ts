@@ -6,13 +6,12 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { waitFor } from './helpers.js'
 import { exitCodeOf, startNode, type Started } from './processes.js'
-import { freePort } from '../devtools/ports.js'
+import { freePort, isListening } from '../devtools/ports.js'
 
 /** Running, as opposed to gone or a zombie nobody reaped yet (a container's init may not reap at all). */
 function isRunning(pid: number): boolean {
@@ -30,11 +29,7 @@ const isOurs = (pid: number, mark: string) => {
   try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith(mark)) } catch { return false }
 }
 
-const refusesConnections = (port: number) => new Promise<boolean>((done) => {
-  const socket = connect({ host: '127.0.0.1', port })
-  socket.on('connect', () => { socket.destroy(); done(false) })
-  socket.on('error', () => done(true))
-})
+const refusesConnections = async (port: number) => !(await isListening(port))
 
 /** Is a client of this Redis blocked in XREADGROUP, i.e. is the consumer waiting in its read? */
 async function isConsumerBlocked(port: number): Promise<boolean> {

@@ -95,7 +95,7 @@ test('on a 3-master Redis Cluster with 6 shards: votes over many contents are ac
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => callers[i % 5]!(1000 + i, content, 4, deadline())))
     const kinds = outcomes.map((o) => o.kind)
     assert.equal(kinds.filter((k) => k === 'accepted').length, 10, kinds.join(' '))
-    assert.equal(kinds.filter((k) => k === 'locked').length, 40, kinds.join(' '))
+    assert.equal(kinds.filter((k) => k === 'content_locked').length, 40, kinds.join(' '))
     assert.equal(await client.xlen(lockKeys.stream(lockKeys.shardOf(content))), 10)
   })
 })

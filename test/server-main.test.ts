@@ -9,7 +9,8 @@ import { freePort } from '../devtools/ports.js'
 /** server/main.ts as production runs it, with `env` over a clean base. */
 const startServer = (t: TestContext, env: Record<string, string>) => {
   const { PATH, HOME } = process.env
-  return startNode(t, 'server/main.ts', { env: { PATH, HOME, NODE_ENV: 'test', REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: process.env.REDIS_PREFIX, METRICS_PORT: '0', ...env } })
+  const { REDIS_URL, REDIS_PREFIX } = process.env
+  return startNode(t, 'server/main.ts', { env: { PATH, HOME, NODE_ENV: 'test', REDIS_URL, REDIS_PREFIX, METRICS_PORT: '0', ...env } })
 }
 
 test('the entry point listens, answers /health/live, and exits 0 on SIGTERM', async (t) => {

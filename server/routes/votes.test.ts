@@ -10,8 +10,9 @@ const SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789'
 const isolated = (extra: Record<string, string> = {}) => ({ REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName('v')}:`, ...extra })
 const vote = (app: App, token: string, payload: unknown) =>
   app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(token), payload: payload as object })
+const pairsOf = (fields: string[]) => Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i]!, fields[2 * i + 1]!])
 const streamEntries = async (app: App) => (await app.redis.xrange(app.keys.stream(0), '-', '+'))
-  .map(([id, fields]) => ({ id, ...Object.fromEntries(fields.reduce<string[][]>((pairs, v, i) => (i % 2 ? pairs[pairs.length - 1]!.push(v) : pairs.push([v]), pairs), [])) }))
+  .map(([id, fields]) => ({ id, ...Object.fromEntries(pairsOf(fields)) }))
 
 test('an accepted vote answers 202 with its receipt, the stream tag and entry id, and is on that stream with its fields', async (t) => {
   const app = await buildTestApp(t, isolated())
@@ -55,7 +56,8 @@ test('200 concurrent votes on one content: exactly LIMIT accepted, the rest cont
   const app = await buildTestApp(t, isolated({ VOTE_THRESHOLD_COUNT_LIMIT: '10' }))
   const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(app)))
   const content = await createContent(app)
-  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => vote(app, users[i % 5]!.access, { content: content.id, score: i % 6 })))
+  const results = await Promise.all(Array.from({ length: 200 },
+    (_, i) => vote(app, users[i % 5]!.access, { content: content.id, score: i % 6 })))
   const codes = results.map((r) => r.statusCode)
   assert.equal(codes.filter((c) => c === 202).length, 10)
   assert.equal(codes.filter((c) => c === 429).length, 190)
@@ -80,7 +82,8 @@ test('the lock expires after LOCK_DURATION and a fresh window opens', async (t) 
   const content = await createContent(app)
   for (let i = 0; i < 2; i++) assert.equal((await vote(app, user.access, { content: content.id, score: 5 })).statusCode, 202)
   assert.equal((await vote(app, user.access, { content: content.id, score: 5 })).statusCode, 429)
-  await waitFor(async () => (await app.inject({ url: `/api/contents/${content.id}/` })).json().locked_until === null, { what: 'the lock to expire' })
+  await waitFor(async () => (await app.inject({ url: `/api/contents/${content.id}/` })).json().locked_until === null,
+    { what: 'the lock to expire' })
   // A new window: LIMIT more votes are accepted, then the content locks again.
   for (let i = 0; i < 2; i++) assert.equal((await vote(app, user.access, { content: content.id, score: 2 })).statusCode, 202)
   assert.equal((await vote(app, user.access, { content: content.id, score: 2 })).json().code, 'content_locked')
@@ -128,7 +131,9 @@ test('votes without a valid access token are refused with 401', async (t) => {
     assert.equal(res.statusCode, 401, name)
     assert.equal(res.json().code, 'token_invalid', name)
   }
-  const basic = await app.inject({ method: 'POST', url: '/api/vote/', payload, headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` } })
+  const basic = await app.inject({
+    method: 'POST', url: '/api/vote/', payload, headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+  })
   assert.equal(basic.statusCode, 401)
   assert.equal((await streamEntries(app)).length, 0)
 })
@@ -139,16 +144,24 @@ test('every malformed vote body is refused with 400 invalid_request', async (t) 
   const content = await createContent(app)
   const bad: unknown[] = [
     {}, { content: content.id }, { score: 3 }, { content: String(content.id), score: 3 }, { content: content.id, score: '3' },
-    { content: content.id, score: 2.5 }, { content: content.id + 0.5, score: 2 }, { content: null, score: 3 }, { content: content.id, score: null },
+    { content: content.id, score: 2.5 }, { content: content.id + 0.5, score: 2 }, { content: null, score: 3 },
+    { content: content.id, score: null },
     { content: content.id, score: -1 }, { content: content.id, score: 6 }, { content: 0, score: 3 }, { content: -5, score: 3 },
     { content: 2 ** 31, score: 3 }, { content: 1e300, score: 3 }, { content: content.id, score: 3, user: 1 }, [content.id, 3], 'vote', 42,
   ]
   for (const payload of bad) {
-    const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: { ...bearer(user.access), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/vote/',
+      headers: { ...bearer(user.access), 'content-type': 'application/json' },
+      payload: JSON.stringify(payload),
+    })
     assert.equal(res.statusCode, 400, JSON.stringify(payload))
     assert.equal(res.json().code, 'invalid_request', JSON.stringify(payload))
   }
-  const broken = await app.inject({ method: 'POST', url: '/api/vote/', headers: { ...bearer(user.access), 'content-type': 'application/json' }, payload: '{"content": 1,' })
+  const broken = await app.inject({
+    method: 'POST', url: '/api/vote/', headers: { ...bearer(user.access), 'content-type': 'application/json' }, payload: '{"content": 1,',
+  })
   assert.equal(broken.json().code, 'malformed_json')
   assert.equal((await streamEntries(app)).length, 0)
 })
@@ -169,10 +182,15 @@ test('a form-encoded score or content that is not a plain whole number is refuse
   const app = await buildTestApp(t, isolated())
   const user = await registerUser(app)
   const content = await createContent(app)
-  for (const fields of ['score=4.9', 'score=1e3', 'score=0x3', 'score=true', 'score=%204%20', 'score=-0.5', `content=${content.id}.7&score=3`, 'score=']) {
+  const notWhole = ['score=4.9', 'score=1e3', 'score=0x3', 'score=true', 'score=%204%20', 'score=-0.5',
+    `content=${content.id}.7&score=3`, 'score=']
+  for (const fields of notWhole) {
     const body = fields.startsWith('content=') ? fields : `content=${content.id}&${fields}`
     const res = await app.inject({
-      method: 'POST', url: '/api/vote/', headers: { ...bearer(user.access), 'content-type': 'application/x-www-form-urlencoded' }, payload: body,
+      method: 'POST',
+      url: '/api/vote/',
+      headers: { ...bearer(user.access), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: body,
     })
     assert.equal(res.statusCode, 400, body)
     assert.equal(res.json().code, 'invalid_request', body)

@@ -9,11 +9,13 @@ const VoteBody = Type.Object({
 }, { additionalProperties: false })
 
 const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async (app, opts) => {
-  const votes = createVoteService({ db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote })
+  const votes = createVoteService({
+    db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote,
+  })
   app.addHook('onClose', async () => votes.close())
 
   app.post('/vote/', {
-    // The per-user limit is counted by the vote script itself (one round trip per vote), not by the plugin.
+    // The per-user limit is counted by the vote script itself, in the call that decides the vote, not by the plugin.
     config: { rateLimit: false },
     // Before the body is even read (onRequest): an anonymous caller gets 401 whatever it sends, and an
     // unauthenticated client cannot make the API parse 16 KiB bodies.

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions, type Result } from 'ioredis'
+import { backoffMs } from '../backoff.js'
 import { withTimeout } from '../timeout.js'
 import type { ClusterTarget, RedisTarget } from './target.js'
 
@@ -17,6 +18,16 @@ export interface RedisClientOptions {
   autoPipelining?: boolean
   name?: string
 }
+
+// Reconnect forever with a capped back-off: the processes recover by themselves when Redis is back.
+// ioredis counts attempts from 1; the first waits 50 ms, then 100, 200 … up to 2 s.
+const RECONNECT_BACKOFF = { baseMs: 50, maxMs: 2000 }
+// While Redis is away, a queued command fails after this many reconnects: about 9 s of back-off
+// (50 ms + 100 + … + 1600 + 3 × 2000), and its caller retries by its own rule (the consumer logs each
+// retry). The API queues nothing (offlineQueue: false).
+const QUEUED_COMMAND_RECONNECTS = 9
+// A Cluster client that lost every node: 100, 200, 400 … ms, at most 2 s.
+const CLUSTER_RECONNECT_BACKOFF = { baseMs: 100, maxMs: 2000 }
 
 const script = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')
 
@@ -36,9 +47,8 @@ export function createRedis(target: string | RedisTarget, opts: RedisClientOptio
     enableAutoPipelining: opts.autoPipelining ?? false,
     commandTimeout: opts.commandTimeoutMs,
     connectTimeout: Math.max(1000, opts.commandTimeoutMs ?? 0),
-    maxRetriesPerRequest: opts.offlineQueue === false ? 0 : 20,
-    // Reconnect forever with a capped back-off: the processes recover by themselves when Redis is back.
-    retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
+    maxRetriesPerRequest: opts.offlineQueue === false ? 0 : QUEUED_COMMAND_RECONNECTS,
+    retryStrategy: (attempt) => backoffMs(attempt - 1, RECONNECT_BACKOFF),
   }
   const redis = typeof target === 'string'
     ? new Redis(target, options)
@@ -78,7 +88,7 @@ function clusterOptions(target: ClusterTarget, options: RedisOptions): ClusterOp
     autoPipeliningIgnoredCommands: ['castVotes'],
     // Only masters: a replica answers reads of data it may not have yet.
     scaleReads: 'master',
-    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+    clusterRetryStrategy: (attempt) => backoffMs(attempt - 1, CLUSTER_RECONNECT_BACKOFF),
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,

@@ -3,18 +3,22 @@ import assert from 'node:assert/strict'
 import { closeRedis, createRedis } from './client.js'
 import { deleteKeysWithPrefix } from './delete-prefix.js'
 import { redisKeys } from './keys.js'
-import { createVoteCaller, parseVoteReplies, parseVoteReply, voteRequestsPerShard } from './vote-script.js'
+import { createVoteCaller, parseVoteReplies, parseVoteReply, VOTE_OUTCOMES, voteRequestsPerShard, type VoteOutcome } from './vote-script.js'
 import { uniqueName } from '../../test/helpers.js'
 
-test('every reply of vote.lua maps to its outcome, with Retry-After rounded up to whole seconds', () => {
+test('every reply of vote.lua maps to its outcome, named by its error code, with Retry-After rounded up to whole seconds', () => {
   assert.deepEqual(parseVoteReply(1, '17-0'), { kind: 'accepted', entryId: '17-0' })
-  assert.deepEqual(parseVoteReply(0, 119_001), { kind: 'locked', retryAfterSeconds: 120 })
-  assert.deepEqual(parseVoteReply(0, 1), { kind: 'locked', retryAfterSeconds: 1 })
-  assert.deepEqual(parseVoteReply(-1, 0), { kind: 'unknown_content' })
-  assert.deepEqual(parseVoteReply(-2, 0), { kind: 'index_incomplete' })
-  assert.deepEqual(parseVoteReply(-3, 0), { kind: 'deadline_passed' })
+  assert.deepEqual(parseVoteReply(0, 119_001), { kind: 'content_locked', retryAfterSeconds: 120 })
+  assert.deepEqual(parseVoteReply(0, 1), { kind: 'content_locked', retryAfterSeconds: 1 })
+  assert.deepEqual(parseVoteReply(-1, 0), { kind: 'content_not_found' })
+  assert.deepEqual(parseVoteReply(-2, 0), { kind: 'queue_unavailable', reason: 'index_incomplete' })
+  assert.deepEqual(parseVoteReply(-3, 0), { kind: 'queue_unavailable', reason: 'deadline_passed' })
   assert.deepEqual(parseVoteReply(-4, 30_500), { kind: 'rate_limited', retryAfterSeconds: 31 })
-  assert.deepEqual(parseVoteReply(-5, 0), { kind: 'not_decided' })
+  assert.deepEqual(parseVoteReply(-5, 0), { kind: 'queue_unavailable', reason: 'not_decided' })
+})
+
+test('the outcomes are the labels of tally_votes_total{outcome}, as they always were', () => {
+  assert.deepEqual(VOTE_OUTCOMES, ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable', 'rate_limited'])
 })
 
 test('a reply vote.lua never sends is an error, not a guess', () => {
@@ -25,7 +29,7 @@ test('a reply vote.lua never sends is an error, not a guess', () => {
 
 test('a batch reply is two values per vote, in the order sent; a short one is an error', () => {
   assert.deepEqual(parseVoteReplies([1, '5-0', 0, 3000, -1, 0], 3), [
-    { kind: 'accepted', entryId: '5-0' }, { kind: 'locked', retryAfterSeconds: 3 }, { kind: 'unknown_content' },
+    { kind: 'accepted', entryId: '5-0' }, { kind: 'content_locked', retryAfterSeconds: 3 }, { kind: 'content_not_found' },
   ])
   assert.throws(() => parseVoteReplies([1, '5-0'], 2), /2 votes sent, 2 values back/)
 })
@@ -57,16 +61,18 @@ test('votes asked for in one turn are decided in order, each on its own: LIMIT a
   for (const content of [10, 11, 12]) {
     const kinds = outcomes.filter((_, i) => asked[i]!.content === content).map((o) => o.kind)
     assert.deepEqual(kinds.slice(0, 3), ['accepted', 'accepted', 'accepted'], `content ${content}`)
-    assert.ok(kinds.slice(3).every((k) => k === 'locked'), `content ${content}: every vote after the limit is locked`)
+    assert.ok(kinds.slice(3).every((k) => k === 'content_locked'), `content ${content}: every vote after the limit is locked`)
   }
-  assert.ok(outcomes.filter((_, i) => asked[i]!.content === 14).every((o) => o.kind === 'unknown_content'))
+  assert.ok(outcomes.filter((_, i) => asked[i]!.content === 14).every((o) => o.kind === 'content_not_found'))
 
   // On each shard's stream, exactly the accepted votes, with their own fields, in the order asked.
   for (let shard = 0; shard < 2; shard++) {
     const entries = await redis.xrange(keys.stream(shard), '-', '+')
     const expected = asked.filter((v, i) => outcomes[i]!.kind === 'accepted' && keys.shardOf(v.content) === shard)
-    assert.deepEqual(entries.map(([, f]) => f), expected.map((v) => ['user', String(v.user), 'content', String(v.content), 'score', String(v.score)]))
-    const ids = outcomes.filter((o, i) => o.kind === 'accepted' && keys.shardOf(asked[i]!.content) === shard).map((o) => (o as { entryId: string }).entryId)
+    const fieldsOf = (v: (typeof asked)[number]) => ['user', String(v.user), 'content', String(v.content), 'score', String(v.score)]
+    assert.deepEqual(entries.map(([, f]) => f), expected.map(fieldsOf))
+    const ids = outcomes.filter((o, i) => o.kind === 'accepted' && keys.shardOf(asked[i]!.content) === shard)
+      .map((o) => (o as { entryId: string }).entryId)
     assert.deepEqual(entries.map(([id]) => id), ids)
   }
 })
@@ -74,7 +80,7 @@ test('votes asked for in one turn are decided in order, each on its own: LIMIT a
 test('in one batch, a vote past its deadline is refused and the others are not', async (t) => {
   const { cast } = await votingOn(t, 1, [5])
   const [late, onTime] = await Promise.all([cast(1, 5, 4, Date.now() - 60_000), cast(2, 5, 3, Date.now() + 60_000)])
-  assert.equal(late.kind, 'deadline_passed')
+  assert.deepEqual(late, { kind: 'queue_unavailable', reason: 'deadline_passed' })
   assert.equal(onTime.kind, 'accepted')
 })
 
@@ -88,7 +94,8 @@ test('a vote that opens a window and is then refused by the XADD leaves no windo
   await redis.del(stream)
   await redis.set(stream, 'not a stream')
   const [opening, counting] = await Promise.all([cast(2, 5, 4, far), cast(3, 6, 1, far)])
-  assert.deepEqual([opening.kind, counting.kind], ['not_decided', 'not_decided'])
+  const notDecided: VoteOutcome = { kind: 'queue_unavailable', reason: 'not_decided' }
+  assert.deepEqual([opening, counting], [notDecided, notDecided])
   assert.equal(await redis.get(keys.window(5)), null, 'the window the refused vote opened is gone again')
   assert.equal(await redis.get(keys.window(6)), '1', 'the open window counts only the vote in the stream')
   assert.equal(entries.length, 1)

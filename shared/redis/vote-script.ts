@@ -1,9 +1,10 @@
 import type { Cluster, Redis, Result } from 'ioredis'
+import { batchPerTurn } from '../turn-batch.js'
 import type { RedisKeys } from './keys.js'
 
 /*
  * The contract of vote.lua in one place: its keys and arguments in order, its reply codes, and the
- * outcomes and answers they stand for. The script's header says the same in Lua's words.
+ * outcome each code stands for. The script's header says the same in Lua's words.
  */
 
 declare module 'ioredis' {
@@ -16,52 +17,62 @@ declare module 'ioredis' {
   }
 }
 
-/** vote.lua's reply as a typed outcome. */
-export type VoteOutcome =
-  | { kind: 'accepted'; entryId: string }
-  | { kind: 'locked'; retryAfterSeconds: number }
-  | { kind: 'unknown_content' }
-  | { kind: 'index_incomplete' }
-  | { kind: 'deadline_passed' }
-  | { kind: 'rate_limited'; retryAfterSeconds: number }
-  | { kind: 'not_decided' }
+/**
+ * vote.lua's reply codes, one row each: the code, the outcome it stands for, and what the reply's second
+ * value carries. An outcome's `kind` is its one name: the API's answer (`accepted`, or the error code whose
+ * row in server/errors.ts gives the HTTP status) and the label the vote is counted under in
+ * tally_votes_total{outcome}. Refusals answered alike that the caller acts on differently say why in `reason`.
+ * `carries`: `entryId`, the stream entry id (a string); `retryAfterSeconds`, the ms left (a number) in whole seconds.
+ * Adding an outcome is a row here; one with a new error code also needs that code's row in server/errors.ts
+ * and its error in server/vote-service.ts's REFUSALS, which the compiler asks for.
+ */
+const VOTE_REPLIES = [
+  [1, { kind: 'accepted', carries: 'entryId' }],
+  // Locked now, or this vote was one too many and locked it.
+  [0, { kind: 'content_locked', carries: 'retryAfterSeconds' }],
+  [-1, { kind: 'content_not_found' }],
+  // The content index is incomplete (Redis lost its data): the caller rebuilds it and tries once more;
+  // still incomplete, it is Redis that is unwell.
+  [-2, { kind: 'queue_unavailable', reason: 'index_incomplete' }],
+  // Past the vote's deadline the client has heard 503 already; the caller re-reads Redis' clock.
+  [-3, { kind: 'queue_unavailable', reason: 'deadline_passed' }],
+  [-4, { kind: 'rate_limited', carries: 'retryAfterSeconds' }],
+  // Redis refused a write (out of memory) while deciding this vote or an earlier one of the batch.
+  [-5, { kind: 'queue_unavailable', reason: 'not_decided' }],
+] as const
 
-/** What the API answers a vote with, as counted in tally_votes_total{outcome}: every value exists from the start. */
-export const VOTE_ANSWERS = ['accepted', 'content_locked', 'content_not_found', 'queue_unavailable', 'rate_limited'] as const
-export type VoteAnswer = (typeof VOTE_ANSWERS)[number]
+type Row = (typeof VOTE_REPLIES)[number][1]
+interface Carried { entryId: string; retryAfterSeconds: number }
+type OutcomeOf<R> = R extends { kind: infer K; carries: infer C extends keyof Carried }
+  ? { readonly kind: K } & { readonly [P in C]: Carried[P] }
+  : R
 
-export function answerOf(outcome: VoteOutcome): VoteAnswer {
-  switch (outcome.kind) {
-    case 'accepted': return 'accepted'
-    case 'locked': return 'content_locked'
-    case 'unknown_content': return 'content_not_found'
-    case 'rate_limited': return 'rate_limited'
-    // The caller rebuilds the index and tries once more; still incomplete, it is Redis that is unwell.
-    case 'index_incomplete':
-    case 'deadline_passed':
-    case 'not_decided': return 'queue_unavailable'
-  }
-}
+/** vote.lua's reply to one vote: its row, with what the reply carried in place of `carries`. */
+export type VoteOutcome = OutcomeOf<Row>
+export type VoteOutcomeName = VoteOutcome['kind']
+
+/**
+ * Every outcome's name, sorted: what the API answers a vote with (queue_unavailable also when the call fails),
+ * and every value of tally_votes_total{outcome}, each there from the start.
+ */
+export const VOTE_OUTCOMES: readonly VoteOutcomeName[] = [...new Set(VOTE_REPLIES.map(([, row]) => row.kind))].sort()
+
+// A row that carries nothing is its own outcome: frozen, and shared by every vote it answers.
+const ROWS = new Map<unknown, Row>(VOTE_REPLIES.map(([code, row]) => [code, Object.freeze(row)]))
 
 // Retry-After is whole seconds: round up so a client that waits that long finds the lock gone.
 const wholeSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 
 /** One vote's two values of vote.lua's reply: its code and what the code carries. */
 export function parseVoteReply(code: unknown, value: unknown): VoteOutcome {
-  switch (code) {
-    case 1:
-      if (typeof value !== 'string') break
-      return { kind: 'accepted', entryId: value }
-    case 0:
-      if (typeof value !== 'number') break
-      return { kind: 'locked', retryAfterSeconds: wholeSeconds(value) }
-    case -1: return { kind: 'unknown_content' }
-    case -2: return { kind: 'index_incomplete' }
-    case -3: return { kind: 'deadline_passed' }
-    case -4:
-      if (typeof value !== 'number') break
-      return { kind: 'rate_limited', retryAfterSeconds: wholeSeconds(value) }
-    case -5: return { kind: 'not_decided' }
+  const row = ROWS.get(code)
+  if (row !== undefined) {
+    if (!('carries' in row)) return row
+    if (row.carries === 'entryId') {
+      if (typeof value === 'string') return { kind: row.kind, entryId: value }
+    } else if (typeof value === 'number') {
+      return { kind: row.kind, retryAfterSeconds: wholeSeconds(value) }
+    }
   }
   throw new Error(`unexpected reply from vote.lua: ${JSON.stringify([code, value])}`)
 }
@@ -92,15 +103,15 @@ export interface VoteRules {
  */
 export const voteRequestsPerShard = (requestsPerMinute: number, shards: number): number => Math.ceil(requestsPerMinute / shards)
 
-interface PendingVote {
+/** One vote's shard, and its keys and arguments of vote.lua as strings. */
+interface VoteRequest {
+  shard: number
   user: string
   content: string
   score: string
   deadline: string
   window: string
   requests: string
-  resolve: (outcome: VoteOutcome) => void
-  reject: (err: unknown) => void
 }
 
 /**
@@ -109,75 +120,38 @@ interface PendingVote {
  */
 export const MAX_VOTES_PER_CALL = 64
 
+const shardOfVote = (vote: VoteRequest) => vote.shard
+
 /**
  * `(user, content, score, deadline) → outcome`. Votes asked for in the same turn of the event loop
- * are sent together, one EVALSHA per shard, when the turn's I/O is done (setImmediate: the same
- * moment ioredis' auto-pipelining flushes). A vote waits no longer than it would have for its own
- * command, and each is still decided alone and in order; what the batch shares is the command's
- * fixed cost, in the API (one command to build, send and parse instead of one per vote) and in Redis.
+ * are sent together, one EVALSHA per shard, when the turn's I/O is done (shared/turn-batch.ts, one group
+ * per shard). A vote waits no longer than it would have for its own command, and each is still decided
+ * alone and in order; what the batch shares is the command's fixed cost, in the API (one command to build,
+ * send and parse instead of one per vote) and in Redis.
  * If the call fails (Redis away, a timeout) every vote of the batch fails with it: each of their
  * callers answers 503, as each would have when its own command failed.
  * Every argument goes as a string, the fixed ones stringified once here: given numbers, ioredis
  * converts them per call.
  */
 export function createVoteCaller(redis: Redis | Cluster, keys: RedisKeys, rules: VoteRules) {
-  const fixedArgs = [rules.limit, rules.windowSeconds, rules.lockSeconds, voteRequestsPerShard(rules.requestsPerMinute, keys.shards)].map(String)
+  const requestsPerShard = voteRequestsPerShard(rules.requestsPerMinute, keys.shards)
+  const fixedArgs = [rules.limit, rules.windowSeconds, rules.lockSeconds, requestsPerShard].map(String)
   const shardKeys = Array.from({ length: keys.shards }, (_, shard) => [keys.contentExists(shard), keys.stream(shard), keys.locks(shard)])
   const scores = ['0', '1', '2', '3', '4', '5']
-  const waiting: PendingVote[][] = Array.from({ length: keys.shards }, () => [])
-  // The shards with votes waiting, in the order their first vote came: a turn looks at these, not at
-  // every shard (up to 1024), and its flush is scheduled when the first shard joins.
-  let pending: number[] = []
 
-  const send = (shard: number, batch: PendingVote[]) => {
+  const callScript = batchPerTurn((votes: VoteRequest[], shard: number) => {
     const keyNames = [...shardKeys[shard]!]
     const args = [...fixedArgs]
-    for (const v of batch) {
+    for (const v of votes) {
       keyNames.push(v.window, v.requests)
       args.push(v.user, v.content, v.score, v.deadline)
     }
-    let call: Promise<(string | number)[]>
-    try {
-      call = redis.castVotes(String(keyNames.length), ...keyNames, ...args)
-    } catch (err) {
-      // Not expected of ioredis, which rejects instead; but a throw here would escape setImmediate and end the process.
-      for (const v of batch) v.reject(err)
-      return
-    }
-    call.then((reply) => {
-      let outcomes: VoteOutcome[]
-      try {
-        outcomes = parseVoteReplies(reply, batch.length)
-      } catch (err) {
-        for (const v of batch) v.reject(err)
-        return
-      }
-      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outcomes[i]!)
-    }, (err: unknown) => {
-      for (const v of batch) v.reject(err)
-    })
-  }
+    return redis.castVotes(String(keyNames.length), ...keyNames, ...args)
+  }, { groups: { count: keys.shards, of: shardOfVote }, maxPerCall: MAX_VOTES_PER_CALL, answers: parseVoteReplies })
 
-  const flush = () => {
-    const shards = pending
-    pending = []
-    for (const shard of shards) {
-      const votes = waiting[shard]!
-      waiting[shard] = []
-      for (let i = 0; i < votes.length; i += MAX_VOTES_PER_CALL) send(shard, votes.slice(i, i + MAX_VOTES_PER_CALL))
-    }
-  }
-
-  return (userId: number, contentId: number, score: number, deadlineMs: number): Promise<VoteOutcome> =>
-    new Promise((resolve, reject) => {
-      const shard = keys.shardOf(contentId)
-      if (waiting[shard]!.length === 0) {
-        if (pending.length === 0) setImmediate(flush)
-        pending.push(shard)
-      }
-      waiting[shard]!.push({
-        user: String(userId), content: String(contentId), score: scores[score] ?? String(score), deadline: String(deadlineMs),
-        window: keys.window(contentId), requests: keys.voteRequests(contentId, userId), resolve, reject,
-      })
-    })
+  return (userId: number, contentId: number, score: number, deadlineMs: number): Promise<VoteOutcome> => callScript({
+    shard: keys.shardOf(contentId),
+    user: String(userId), content: String(contentId), score: scores[score] ?? String(score), deadline: String(deadlineMs),
+    window: keys.window(contentId), requests: keys.voteRequests(contentId, userId),
+  })
 }

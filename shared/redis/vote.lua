@@ -18,7 +18,8 @@
   then for vote i: ARGV[1 + 4i] user id   ARGV[2 + 4i] content id   ARGV[3 + 4i] score 0..5
                    ARGV[4 + 4i] deadline, ms on Redis' clock: past it the caller has already answered
                    503, so do nothing
-  Returns a flat array, two values per vote in the order given:
+  Returns a flat array, two values per vote in the order given (VOTE_REPLIES in vote-script.ts names the
+  outcome of each code, which is the API's answer and the vote's metric label):
     1, entry id            accepted: counted in the window and appended to the stream
     0, ms left on lock     refused: locked now, or this vote was one too many and locked it
     -1, 0                  refused: no such content (its bit is 0)

@@ -1,7 +1,7 @@
-// API_PROCESSES=2: server/main.ts as a node:cluster primary with two workers on one port. Both serve, they
-// share the vote locks (in Redis), one metrics listener (the primary's, on METRICS_PORT) answers for the whole
-// cluster while the API's port has no /metrics, a killed worker is replaced,
-// and a stop signal, to the primary alone or to the whole group, stops every worker gracefully and exits 0.
+// API_PROCESSES=2: server/main.ts as a node:cluster primary (server/api-workers.ts) with two workers on one
+// port. Both serve, they share the vote locks (in Redis), one metrics listener (the primary's, on METRICS_PORT)
+// answers for the whole cluster while the API's port has no /metrics, a killed worker is replaced, and a stop
+// signal, to the primary alone or to the whole group, stops every worker gracefully and exits 0.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
@@ -21,7 +21,8 @@ const REQUEST_TIMEOUT_MS = 5000
  * One request on a connection of its own (agent: false): the primary deals connections out to the
  * workers in turn, so requests on one kept-alive connection would all reach the same worker.
  */
-function send(port: number, method: string, path: string, opts: { token?: string; body?: unknown; requestId?: string } = {}): Promise<Reply> {
+function send(port: number, method: string, path: string,
+  opts: { token?: string; body?: unknown; requestId?: string } = {}): Promise<Reply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body)
   const headers: Record<string, string> = {}
   if (payload !== undefined) headers['content-type'] = 'application/json'
@@ -32,7 +33,9 @@ function send(port: number, method: string, path: string, opts: { token?: string
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (chunk) => { text += chunk })
-      res.on('end', () => resolve({ status: res.statusCode!, body: res.headers['content-type']?.includes('json') ? JSON.parse(text) : text }))
+      res.on('end', () => {
+        resolve({ status: res.statusCode!, body: res.headers['content-type']?.includes('json') ? JSON.parse(text) : text })
+      })
     })
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer to ${method} ${path} within ${REQUEST_TIMEOUT_MS} ms`)))
     req.on('error', reject)
@@ -42,7 +45,8 @@ function send(port: number, method: string, path: string, opts: { token?: string
 
 /** The pids of the tally_api_processes series in an aggregated scrape: one per live worker. */
 const processPids = (metrics: string) => [...metrics.matchAll(/^tally_api_processes\{pid="(\d+)"\} 1$/gm)].map((m) => Number(m[1])).sort()
-const votesCounted = (metrics: string, outcome: string) => Number(metrics.match(new RegExp(`^tally_votes_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm'))?.[1])
+const votesCounted = (metrics: string, outcome: string) =>
+  Number(metrics.match(new RegExp(`^tally_votes_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm'))?.[1])
 const isGone = (pid: number) => { try { process.kill(pid, 0); return false } catch { return true } }
 
 async function startCluster(t: TestContext) {
@@ -119,7 +123,8 @@ test('API_PROCESSES=2 serves one port from two workers that share locks and metr
   const votes: { status: number; code?: string; pid: number }[] = []
   await waitFor(async () => {
     const requestId = `vote-${votes.length}`
-    const res = await send(api.port, 'POST', '/api/vote/', { token: users[votes.length % users.length], body: { content: content.body.id, score: 4 }, requestId })
+    const token = users[votes.length % users.length]
+    const res = await send(api.port, 'POST', '/api/vote/', { token, body: { content: content.body.id, score: 4 }, requestId })
     votes.push({ status: res.status, code: res.body?.code, pid: await api.servedBy(requestId) })
     return new Set(votes.filter((v) => v.code === 'content_locked').map((v) => v.pid)).size === 2
   }, { intervalMs: 0, what: 'both workers to refuse a vote with content_locked' })

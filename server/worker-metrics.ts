@@ -1,6 +1,6 @@
 /**
  * The API's metrics when it runs as a node:cluster (API_PROCESSES > 1). The primary serves METRICS_PORT alone
- * (server/cluster.ts), so the workers never contend for it: for each scrape it asks every worker that serves for
+ * (server/api-workers.ts), so the workers never contend for it: for each scrape it asks every worker that serves for
  * its registry over IPC and sums them with prom-client's AggregatorRegistry.aggregate (counters and histograms add
  * up; the few process gauges that should not are averaged or taken from one worker). Only the first worker asked
  * also reads what is the same in every process (the locks now, one ZCOUNT per shard in Redis): a scrape costs
