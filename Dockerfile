@@ -12,8 +12,8 @@ COPY . .
 RUN npm run build
 
 # Runtime: production dependencies and the compiled output only; no compiler, no sources, no tests. dist/ holds
-# server/, consumer/, shared/, the operators' commands in cli/ and the Django import (tsconfig.build.json): npm start's
-# launcher/ and bench/ (autocannon, a devDependency) are never built.
+# server/, consumer/, shared/, the operators' commands in cli/, the audit they run and the Django import
+# (tsconfig.build.json): npm start's launcher/ and bench/ (autocannon, a devDependency) are never built.
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../shared/redis/client.js'
 import { createDb } from '../shared/db/client.js'
-import { audit } from '../shared/audit.js'
+import { audit } from '../audit/audit.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import type { World } from './world.js'
 import { shardsBacklog } from '../shared/redis/stream-info.js'
@@ -37,7 +37,7 @@ export async function waitForDrain(redis: RedisClient, world: World, group: stri
         process.exitCode = 1
         return { drainedAfterMs: null, backlog, auditOk: false }
       }
-      await new Promise((r) => setTimeout(r, 100))
+      await new Promise((resolve) => setTimeout(resolve, 100))
     }
   } finally {
     await db.close()

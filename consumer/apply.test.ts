@@ -7,7 +7,9 @@ import { sql } from 'drizzle-orm'
 import postgres from 'postgres'
 import { redisKeys } from '../shared/redis/keys.js'
 import { emptyDatabase, waitFor } from '../test/helpers.js'
-import { assertDbHolds, isolatedPrefix, newestVotes, openDb, openRedis, seedContents, seedUsers, seededRandom, type Added } from '../test/consumer-helpers.js'
+import {
+  assertDbHolds, isolatedPrefix, lockWaiters, newestVotes, openDb, openRedis, seedContents, seedUsers, seededRandom, type Added,
+} from '../test/consumer-helpers.js'
 import { applyVotes } from './apply.js'
 import { collapse } from './collapse.js'
 import { decodeEntry, type Vote } from './decode.js'
@@ -19,7 +21,8 @@ const vote = (entryId: string, userId: number, contentId: number, score: number)
   decodeEntry(STREAM, [entryId, ['user', String(userId), 'content', String(contentId), 'score', String(score)]]) as Vote
 
 async function totalsOf(db: ReturnType<typeof openDb>, contentId: number) {
-  const [row] = await db.execute<{ vote_count: number; vote_sum: string }>(sql`select vote_count, vote_sum from contents where id = ${contentId}`)
+  const [row] = await db.execute<{ vote_count: number; vote_sum: string }>(
+    sql`select vote_count, vote_sum from contents where id = ${contentId}`)
   return { count: row!.vote_count, sum: Number(row!.vote_sum) }
 }
 
@@ -69,7 +72,8 @@ test('an older entry delivered after a newer one changes nothing (ids compare as
   const [a, b] = await seedContents(db, 2)
   await applyVotes(db, [vote('10-0', alice!, a!, 4), vote('1700000000000-12', alice!, b!, 3)])
   // "9-0" > "10-0" and "…-5" > "…-12" as strings; as stream ids both are older.
-  assert.deepEqual(await applyVotes(db, [vote('9-0', alice!, a!, 1), vote('1700000000000-5', alice!, b!, 0)]), { applied: 0, stale: 2, rejected: [] })
+  assert.deepEqual(await applyVotes(db, [vote('9-0', alice!, a!, 1), vote('1700000000000-5', alice!, b!, 0)]),
+    { applied: 0, stale: 2, rejected: [] })
   assert.equal(await scoreOf(db, alice!, a!), 4)
   assert.equal(await scoreOf(db, alice!, b!), 3)
   assert.deepEqual(await totalsOf(db, a!), { count: 1, sum: 4 })
@@ -80,13 +84,16 @@ test('votes naming a missing user or content are rejected with their reason whil
   const db = openDb(t, process.env.DATABASE_URL!)
   const [alice] = await seedUsers(db, 1)
   const [a] = await seedContents(db, 1)
-  const result = await applyVotes(db, collapse([vote('4000-0', alice!, a!, 3), vote('4000-1', NOWHERE, a!, 5), vote('4000-2', alice!, NOWHERE, 2)]))
+  const result = await applyVotes(db, collapse([
+    vote('4000-0', alice!, a!, 3), vote('4000-1', NOWHERE, a!, 5), vote('4000-2', alice!, NOWHERE, 2),
+  ]))
   assert.deepEqual({ applied: result.applied, stale: result.stale }, { applied: 1, stale: 0 })
   const reasons = Object.fromEntries(result.rejected.map((r) => [r.entryId, r.reason]))
   assert.deepEqual(reasons, { '4000-1': 'unknown_user', '4000-2': 'unknown_content' })
   const rejectedUser = result.rejected.find((r) => r.entryId === '4000-1')!
   assert.equal(rejectedUser.stream, STREAM)
-  assert.deepEqual(rejectedUser.fields, ['user', String(NOWHERE), 'content', String(a), 'score', '5'], 'the dead letter keeps what was voted')
+  assert.deepEqual(rejectedUser.fields, ['user', String(NOWHERE), 'content', String(a), 'score', '5'],
+    'the dead letter keeps what was voted')
   assert.deepEqual(await totalsOf(db, a!), { count: 1, sum: 3 })
 })
 
@@ -133,8 +140,7 @@ test('a vote changed by a batch that waited for another consumer to insert it mo
   const redis = openRedis(t)
   const [alice] = await seedUsers(db, 1)
   const [a] = await seedContents(db, 1)
-  const waiting = async (n: number) => waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n >= n, { what: `${n} sessions waiting for a lock` })
+  const waiting = (n: number) => waitFor(async () => (await lockWaiters(db)) >= n, { what: `${n} sessions waiting for a lock` })
   // Two consumers queue on the content's row while a third session holds it, so both statements take their
   // snapshot before either commits: the second sees the row the first inserted (5) only once it gets the lock.
   const holder = postgres(url, { max: 1, onnotice: () => {} })
@@ -147,7 +153,8 @@ test('a vote changed by a batch that waited for another consumer to insert it mo
   await waiting(2)
   await holder`commit`
   assert.deepEqual(await first, { applied: 1, stale: 0, rejected: [] })
-  assert.deepEqual(await second, { applied: 1, stale: 0, rejected: [] }, 'the newer vote is applied, not refused by contents_vote_sum_in_range')
+  assert.deepEqual(await second, { applied: 1, stale: 0, rejected: [] },
+    'the newer vote is applied, not refused by contents_vote_sum_in_range')
   assert.deepEqual(await totalsOf(db, a!), { count: 1, sum: 0 })
   await assertDbHolds(db, redis, redisKeys(isolatedPrefix()), [a!], new Map([[`${alice}:${a}`, 0]]))
 })
@@ -158,7 +165,9 @@ test('deleting a content deletes its votes; deleting a user deletes its votes an
   const redis = openRedis(t)
   const [alice, bob] = await seedUsers(db, 2)
   const [a, b] = await seedContents(db, 2)
-  await applyVotes(db, collapse([vote('7000-0', alice!, a!, 4), vote('7000-1', bob!, a!, 1), vote('7000-2', alice!, b!, 5), vote('7000-3', bob!, b!, 2)]))
+  await applyVotes(db, collapse([
+    vote('7000-0', alice!, a!, 4), vote('7000-1', bob!, a!, 1), vote('7000-2', alice!, b!, 5), vote('7000-3', bob!, b!, 2),
+  ]))
   await db.execute(sql`delete from contents where id = ${a}`)
   assert.deepEqual([...await db.execute(sql`select user_id from votes where content_id = ${a}`)], [], 'the content\'s votes went with it')
   await db.execute(sql`delete from users where id = ${alice}`)
@@ -172,7 +181,8 @@ test('an apply racing a delete waits for it and dead-letters the vote, leaving n
   const db = openDb(t, url)
   const [alice, bob] = await seedUsers(db, 2)
   const [a, b] = await seedContents(db, 2)
-  for (const [table, id, entry, reason] of [['contents', a!, '8000-0', 'unknown_content'], ['users', alice!, '8000-1', 'unknown_user']] as const) {
+  const cases = [['contents', a!, '8000-0', 'unknown_content'], ['users', alice!, '8000-1', 'unknown_user']] as const
+  for (const [table, id, entry, reason] of cases) {
     // The DELETE holds its row until COMMIT; the apply must wait for it (not read its own, older snapshot).
     const deleter = postgres(url, { max: 1, onnotice: () => {} })
     t.after(() => deleter.end())
@@ -194,8 +204,7 @@ test('a user delete that starts while an apply is under way waits for it and rem
   const redis = openRedis(t)
   const [alice, bob] = await seedUsers(db, 2)
   const [a] = await seedContents(db, 1)
-  const waiting = async (n: number) => waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n >= n, { what: `${n} sessions waiting for a lock` })
+  const waiting = (n: number) => waitFor(async () => (await lockWaiters(db)) >= n, { what: `${n} sessions waiting for a lock` })
   // A session holding the content's row keeps the apply under way (it holds its lock on votes) but unfinished.
   const holder = postgres(url, { max: 1, onnotice: () => {} })
   const deleter = postgres(url, { max: 1, onnotice: () => {} })

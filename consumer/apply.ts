@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
-import { rejectVote, type Rejected, type Vote } from './decode.js'
+import { versionSql } from '../shared/entry-version.js'
+import type { Rejected } from './dead-letters.js'
+import { rejectVote, type Vote } from './decode.js'
 import { countedOf, ledgerCtes, type LedgerEntry } from './ledger.js'
 import { arrayLiteral } from '../shared/db/array-literal.js'
 import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
@@ -15,6 +17,9 @@ export interface ApplyResult {
   /** With a ledger entry: how many of its entries this statement counted (the others were counted before). */
   ledgerCounted?: number
 }
+
+// Each input row's version, from its id's ms and seq columns.
+const VERSION = versionSql('i.ms', 'i.seq')
 
 /**
  * Apply collapsed votes (one per (user, content), ordered by content: see collapse) in ONE statement, which
@@ -31,8 +36,8 @@ export interface ApplyResult {
  *   That is why the users check and the insert must stay in one statement: its snapshot is taken after
  *   its table locks, so it cannot predate a users DELETE that this statement had to wait for.
  * - Versioned exactly-once: the upsert changes a row only when the stored version is older
- *   (version = ms * 2^21 + seq, one int8 that orders like the ids), so a replayed batch or an
- *   out-of-order entry changes nothing and is counted stale.
+ *   (version = ms * 2^21 + seq, one int8 that orders like the ids: shared/entry-version.ts), so a
+ *   replayed batch or an out-of-order entry changes nothing and is counted stale.
  * - Exact count/sum deltas: the old score comes from the row the upsert replaced (prev_score = v.score,
  *   read from the newest version, which ON CONFLICT always works on), not from this statement's snapshot,
  *   which may predate a commit another consumer made while `locked` waited for its lock. New vote: +1,
@@ -65,14 +70,15 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
   const distinctUsers = new Set(users).size
   // Input: the votes as parallel arrays. Output: rows changed, and the ids no row was found (and locked) for.
   // With a ledger entry (the batch's first commit) the statement also records the batch (consumer/ledger.ts).
-  const [row] = await db.queryPrepared<{ applied: number; missing_contents: number[] | null; missing_users: number[] | null; ledger_counted?: number }>(sql`
+  type Row = { applied: number; missing_contents: number[] | null; missing_users: number[] | null; ledger_counted?: number }
+  const [row] = await db.queryPrepared<Row>(sql`
     with locked as (
       select id, vote_count, vote_sum from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
     ), known as (
       select id from users where id = any(${sql.param(userIds)}::int[])
     ), upserted as (
       insert into votes as v (user_id, content_id, score, version, updated_at)
-      select i.user_id, i.content_id, i.score, i.ms * 2097152 + i.seq, now()
+      select i.user_id, i.content_id, i.score, ${sql.raw(VERSION)}, now()
       from unnest(${sql.param(userIds)}::int[], ${sql.param(contentIds)}::int[], ${sql.param(arrayLiteral(scores))}::smallint[],
         ${sql.param(arrayLiteral(ms))}::int8[], ${sql.param(arrayLiteral(seqs))}::int8[]) as i(user_id, content_id, score, ms, seq)
       where i.content_id in (select id from locked) and i.user_id in (select id from known)

@@ -2,7 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Histogram, Registry } from 'prom-client'
 import { ACCEPT_TO_APPLY_BUCKETS, CommitLatency } from './commit-latency.js'
-import type { Rejected, Vote } from './decode.js'
+import type { Rejected } from './dead-letters.js'
+import type { Vote } from './decode.js'
 
 const vote = (ms: number, seq = 0): Vote => ({ stream: 's', entryId: `${ms}-${seq}`, ms, seq, userId: 1, contentId: 1, score: 3 })
 
@@ -17,12 +18,16 @@ test('a commit\'s votes show as a prom-client Histogram that observed each vote\
   latency.observeCommit(votes.slice(9), [], committedAtMs)
 
   const reference = new Registry()
-  const histogram = new Histogram({ name: 'tally_vote_accept_to_apply_seconds', help: (await latency.get()).help, buckets: ACCEPT_TO_APPLY_BUCKETS, registers: [reference] })
+  const histogram = new Histogram({
+    name: 'tally_vote_accept_to_apply_seconds', help: (await latency.get()).help, buckets: ACCEPT_TO_APPLY_BUCKETS, registers: [reference],
+  })
   for (const w of waitsMs) histogram.observe(Math.max(0, w) / 1000)
   assert.equal(await ours.metrics(), await reference.metrics())
   // The JSON form (what a cluster's aggregation reads): the same series and values.
   const series = async (r: Registry) => (await r.getMetricsAsJSON()).map((m) => ({
-    name: m.name, type: m.type, values: m.values.map((v) => ({ labels: v.labels, value: v.value, metricName: (v as { metricName?: string }).metricName })),
+    name: m.name,
+    type: m.type,
+    values: m.values.map((v) => ({ labels: v.labels, value: v.value, metricName: (v as { metricName?: string }).metricName })),
   }))
   assert.deepEqual(await series(ours), await series(reference))
 })

@@ -1,5 +1,6 @@
 import { Histogram, type Registry } from 'prom-client'
-import type { Rejected, Vote } from './decode.js'
+import type { Rejected } from './dead-letters.js'
+import type { Vote } from './decode.js'
 
 /** From a linger-sized wait (tens of ms) to a backlog a quarter of an hour deep. */
 export const ACCEPT_TO_APPLY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]

@@ -1,4 +1,6 @@
 import { MAX_ID } from '../shared/ids.js'
+import { decimal, readEntryId, type EntryIdParts } from '../shared/entry-version.js'
+import type { DeadLetterReason, Rejected } from './dead-letters.js'
 
 /**
  * A field name or value as read from the stream: a Buffer on the hot path (consumer/stream.ts reads new
@@ -21,39 +23,11 @@ export interface Vote {
   score: number
 }
 
-export interface Rejected {
-  stream: string
-  entryId: string
-  reason: string
-  /** As they were on the stream; XADD takes Buffers and strings alike. */
-  fields: Field[]
-}
+/** Where decodeEntry reads each entry's id: one object for every entry, since it runs for every vote. */
+const id: EntryIdParts = { ms: 0, seq: 0 }
 
-/**
- * Bounds of an entry id, so that votes.version = ms * 2^21 + seq fits int8: ms < 2^42 (until the year 2109),
- * seq < 2^21 (two million entries in one millisecond; Redis' own ids never come close). Beyond them the entry
- * is refused as bad_entry_id rather than stored with a version that would not order like its id.
- */
-export const MAX_MS = 2 ** 42 - 1
-export const MAX_SEQ = 2 ** 21 - 1
-export const SEQ_FACTOR = 2 ** 21
-
-/**
- * The decimal number in s[from, to) of at most maxDigits digits, or -1 (not a plain decimal integer). By
- * hand, not with a regex and Number(): this runs several times per vote, and "1e3", " 1", "0x1", "1.0" must
- * all be refused. Reads a Buffer's bytes or a string's char codes alike (the digits are ASCII).
- */
-function decimal(s: Field, from: number, to: number, maxDigits: number): number {
-  if (to <= from || to - from > maxDigits) return -1
-  const isText = typeof s === 'string'
-  let n = 0
-  for (let i = from; i < to; i++) {
-    const d = (isText ? s.charCodeAt(i) : s[i]!) - 48
-    if (d < 0 || d > 9) return -1
-    n = n * 10 + d
-  }
-  return n
-}
+/** Stream ids compare as numbers (ms, then seq), never as strings: "9-0" < "10-0", "5-9" < "5-10". */
+export const isNewer = (a: Vote, b: Vote): boolean => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq)
 
 /** Whether a field is `name` (ASCII), without turning a Buffer into a string. */
 function isName(f: Field, name: string): boolean {
@@ -65,40 +39,6 @@ function isName(f: Field, name: string): boolean {
 
 const firstCode = (f: Field): number => (typeof f === 'string' ? f.charCodeAt(0) : f[0] ?? NaN)
 
-/**
- * The ms and seq of the last entryIdParts call: returned through these two rather than as a new array
- * per entry, since decodeEntry runs for every vote.
- */
-let parsedMs = 0
-let parsedSeq = 0
-
-/** Whether entryId is "<ms>-<seq>" within MAX_MS / MAX_SEQ; sets parsedMs and parsedSeq when it is. */
-function entryIdParts(entryId: string): boolean {
-  const dash = entryId.indexOf('-')
-  if (dash < 0) return false
-  // 13 and 7 digits bound the values below 2^53 before the range check, so the arithmetic is exact.
-  const ms = decimal(entryId, 0, dash, 13)
-  const seq = decimal(entryId, dash + 1, entryId.length, 7)
-  if (ms < 0 || seq < 0 || ms > MAX_MS || seq > MAX_SEQ) return false
-  parsedMs = ms
-  parsedSeq = seq
-  return true
-}
-
-/** "<ms>-<seq>" → [ms, seq], or null when it is not an id or lies beyond MAX_MS / MAX_SEQ. */
-export function parseEntryId(entryId: string): [ms: number, seq: number] | null {
-  return entryIdParts(entryId) ? [parsedMs, parsedSeq] : null
-}
-
-/** Stream ids compare as numbers (ms, then seq), never as strings: "9-0" < "10-0", "5-9" < "5-10". */
-export const isNewer = (a: Vote, b: Vote): boolean => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq)
-
-/** The version PostgreSQL stores for an entry id (ms * 2^21 + seq), for tests and tools; not on the hot path. */
-export function entryVersion(entryId: string): bigint | null {
-  const id = parseEntryId(entryId)
-  return id === null ? null : BigInt(id[0]) * BigInt(SEQ_FACTOR) + BigInt(id[1])
-}
-
 /** A user or content id: 1 ..= 2^31 - 1, decimal, no sign, no leading zero; else -1. */
 function positiveId(f: Field): number {
   if (firstCode(f) === 48) return -1
@@ -106,7 +46,8 @@ function positiveId(f: Field): number {
   return n > MAX_ID ? -1 : n
 }
 
-const rejected = (stream: string, entryId: string, fields: Field[], reason: string): Rejected => ({ stream, entryId, reason, fields })
+const rejected = (stream: string, entryId: string, fields: Field[], reason: DeadLetterReason): Rejected =>
+  ({ stream, entryId, reason, fields })
 
 /**
  * One entry → a Vote, or a Rejected with the reason (never throws: a bad entry must not stop its batch).
@@ -115,9 +56,9 @@ const rejected = (stream: string, entryId: string, fields: Field[], reason: stri
  */
 export function decodeEntry(stream: string, entry: StreamEntry): Vote | Rejected {
   const [entryId, fields] = entry
-  if (!entryIdParts(entryId)) return rejected(stream, entryId, fields, 'bad_entry_id')
-  const ms = parsedMs
-  const seq = parsedSeq
+  if (!readEntryId(entryId, id)) return rejected(stream, entryId, fields, 'bad_entry_id')
+  const ms = id.ms
+  const seq = id.seq
   let user: Field | undefined
   let content: Field | undefined
   let score: Field | undefined
@@ -149,7 +90,7 @@ export function decodeAll(stream: string, entries: readonly StreamEntry[]): { vo
 }
 
 /** A decoded vote turned back into a dead letter, with its fields as they were on the stream. */
-export const rejectVote = (vote: Vote, reason: string): Rejected => ({
+export const rejectVote = (vote: Vote, reason: DeadLetterReason): Rejected => ({
   stream: vote.stream, entryId: vote.entryId, reason,
   fields: ['user', String(vote.userId), 'content', String(vote.contentId), 'score', String(vote.score)],
 })

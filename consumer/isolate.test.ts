@@ -27,7 +27,8 @@ test('a vote PostgreSQL refuses is dead-lettered alone with its SQLSTATE, and ev
   })
   assert.equal(result.applied, 6)
   assert.deepEqual(result.rejected.map((r) => [r.entryId, r.reason]), [['5000-4', 'apply_failed_23514']])
-  const [row] = await db.execute<{ n: number; sum: string }>(sql`select count(*)::int as n, sum(score)::text as sum from votes where content_id = ${content!}`)
+  const [row] = await db.execute<{ n: number; sum: string }>(
+    sql`select count(*)::int as n, sum(score)::text as sum from votes where content_id = ${content!}`)
   assert.deepEqual([row!.n, Number(row!.sum)], [6, 0 + 1 + 2 + 3 + 5 + 0])
   assert.ok(commits.length > 1, 'the halves commit separately')
   assert.deepEqual(commits.flat().map((v) => v.entryId).sort(), votes.filter((v) => v.score <= 5).map((v) => v.entryId).sort(),
@@ -48,7 +49,10 @@ test('an error that is not the votes\' fault (PostgreSQL unreachable) sinks the 
 
 test('an empty batch applies nothing and announces nothing', async () => {
   let calls = 0
-  const result: ApplyResult = await applyIsolating([], { apply: async () => { calls++; throw new Error('not called') }, committed: async () => { calls++ } })
+  const result: ApplyResult = await applyIsolating([], {
+    apply: async () => { calls++; throw new Error('not called') },
+    committed: async () => { calls++ },
+  })
   assert.deepEqual(result, { applied: 0, stale: 0, rejected: [] })
   assert.equal(calls, 0)
 })

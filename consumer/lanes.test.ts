@@ -9,7 +9,7 @@ function gate() {
   return { task, finish: () => finish(), fail: (err: Error) => fail(err) }
 }
 
-const tick = () => new Promise((r) => setImmediate(r))
+const tick = () => new Promise((resolve) => setImmediate(resolve))
 
 test('no more than `width` tasks run at once: the next start waits for a lane to free up', async () => {
   const lanes = createLanes(2)

@@ -1,18 +1,20 @@
 /**
- * At most `width` tasks running at once, each started by the loop as soon as a lane is free. A consumer
- * applies batches in two lanes by default: while PostgreSQL commits one batch (its backend busy, then
- * waiting for the WAL flush), the other is already being applied on a second connection, and the loop
- * reads the next from Redis meanwhile. Batches may commit out of order; the versioned upsert makes the
- * order irrelevant (consumer/apply.ts), as it does between consumers.
+ * At most `width` tasks running at once, each started as soon as a lane is free (the batches the loop hands
+ * over: consumer/batch-step.ts batchLanes). A consumer applies batches in two lanes by default: while
+ * PostgreSQL commits one batch (its backend busy, then waiting for the WAL flush), the other is already
+ * being applied on a second connection, and the loop reads the next from Redis meanwhile. Batches may
+ * commit out of order; the versioned upsert makes the order irrelevant (consumer/apply.ts), as it does
+ * between consumers.
  *
  * A task that fails is reported once, by the next `start` or by `settle`, so the loop handles it where
  * it handled a failed batch before (back off, the batch stays pending and is taken over or redelivered).
  */
 export interface Lanes {
   /**
-   * Wait for a free lane, then start `task` with that lane's number (0 … width − 1). Resolves once it has started, with `finished`: settled when the
-   * task ends, whether it succeeded or not (never rejected: its failure is reported as below). Rejects with
-   * the error of a task that failed since the last report instead of starting this one.
+   * Wait for a free lane, then start `task` with that lane's number (0 … width − 1). Resolves once it has
+   * started, with `finished`: settled when the task ends, whether it succeeded or not (never rejected: its
+   * failure is reported as below). Rejects with the error of a task that failed since the last report
+   * instead of starting this one.
    */
   start(task: (lane: number) => Promise<unknown>): Promise<{ finished: Promise<void> }>
   /** Wait for every running task; rejects with the first unreported failure. */

@@ -5,12 +5,13 @@ import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
-import { audit, formatReport } from '../shared/audit.js'
+import { audit, formatReport } from '../audit/audit.js'
 import { emptyDatabase, uniqueName, waitFor } from '../test/helpers.js'
 import { GROUP, addVotes, isolatedPrefix, lockWaiters, openDb, openRedis } from '../test/consumer-helpers.js'
 import { redisKeys } from '../shared/redis/keys.js'
-import { entryVersion, type StreamEntry } from './decode.js'
-import { advanceHorizon, ledgerFor, moveRecordedBatches, recordOnly, thresholdVersion } from './ledger.js'
+import { entryVersion } from '../shared/entry-version.js'
+import type { StreamEntry } from './decode.js'
+import { advanceHorizon, ledgerFor, moveRecordedBatches, recordOnly } from './ledger.js'
 
 const STREAM = 'tally:test:votes:{0}'
 
@@ -29,7 +30,9 @@ async function ledgerState(db: Db) {
  * A transaction on a connection of its own, open (its snapshot with it) until `end` commits or rolls it back.
  * Resolves once `first` has run in it; `tx` runs more statements in it meanwhile.
  */
-async function openTransaction(t: TestContext, db: Db, isolationLevel: 'read committed' | 'repeatable read', first: (tx: Db) => Promise<void>) {
+async function openTransaction(
+  t: TestContext, db: Db, isolationLevel: 'read committed' | 'repeatable read', first: (tx: Db) => Promise<void>
+) {
   let end!: (commit: boolean) => void
   const ended = new Promise<boolean>((resolve) => { end = resolve })
   let opened!: (tx: Db) => void
@@ -44,7 +47,8 @@ async function openTransaction(t: TestContext, db: Db, isolationLevel: 'read com
   return { tx, end: (commit: boolean) => { end(commit); return done } }
 }
 
-test('an entry is counted by the statement that keeps its row: a second statement over the same entries counts only the new ones', async (t) => {
+test('an entry is counted by the statement that keeps its row: ' +
+  'a second statement over the same entries counts only the new ones', async (t) => {
   const db = openDb(t, await emptyDatabase(t))
   assert.equal(await recordOnly(db, ledgerFor(batchOf(...ids(0, 10)), 'c1')), 10)
   assert.equal(await recordOnly(db, ledgerFor(batchOf(...ids(5, 15)), 'c2', 1)), 5, 'a takeover with five more')
@@ -91,15 +95,8 @@ test('rows below a raised horizon go only once no snapshot from before the raise
   assert.equal(await recordOnly(db, ledgerFor(batchOf(...ids(5, 15)), 'c1')), 3, 'only 1000-12 … 1000-14 are above it')
 })
 
-test('thresholdVersion: trim.lua\'s "<ms>-<seq>" as the version every entry below it is below', () => {
-  assert.equal(thresholdVersion('0-0'), null, 'nothing acknowledged')
-  assert.equal(thresholdVersion('1000-0'), entryVersion('1000-0'))
-  assert.equal(thresholdVersion('1000-7'), entryVersion('1000-7'))
-  assert.equal(thresholdVersion('1000-2097152'), entryVersion('1001-0'), 'one past the last sequence number of a millisecond')
-  assert.equal(thresholdVersion('99999999999999-1'), null, 'beyond the versions')
-})
-
-test('upgrading: a batch recorded by a consumer from before migration 0011 and left pending is counted once, by the audit and by its takeover', async (t) => {
+test('upgrading: a batch recorded by a consumer from before migration 0011 and left pending is counted once, ' +
+  'by the audit and by its takeover', async (t) => {
   const db = openDb(t, await emptyDatabase(t))
   const redis = openRedis(t)
   const keys = redisKeys(isolatedPrefix())
@@ -113,7 +110,8 @@ test('upgrading: a batch recorded by a consumer from before migration 0011 and l
     values (${stream}, 'old', ${`{${added.map((a) => entryVersion(a.id)).join(',')}}`}::int8[])`)
   const check = async () => {
     const report = await audit(db, redis, keys, GROUP)
-    assert.deepEqual(report.ledger.map((l) => [l.added, l.recorded, l.pending, l.recordedPending, l.unaccounted]), [[30, 30, 30, 30, 0]], formatReport(report))
+    assert.deepEqual(report.ledger.map((l) => [l.added, l.recorded, l.pending, l.recordedPending, l.unaccounted]), [[30, 30, 30, 30, 0]],
+      formatReport(report))
   }
   await check()
   await moveRecordedBatches(db)

@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../shared/db/client.js'
-import { entryVersion } from './decode.js'
+import { entryVersion, thresholdVersion } from '../shared/entry-version.js'
 import type { Batch } from './stream.js'
 import { arrayLiteral } from '../shared/db/array-literal.js'
 
@@ -26,7 +26,7 @@ export interface LedgerEntry {
    * each other's COMMIT on it; the audit adds a stream's rows up, whoever they belong to.
    */
   counter: string
-  /** The version of every entry of the batch that has one (consumer/decode.ts). */
+  /** The version of every entry of the batch that has one (shared/entry-version.ts). */
   versions: bigint[]
   /**
    * Entries whose id has no version (beyond the year 2109, or two million in one millisecond: decode
@@ -109,18 +109,6 @@ export async function moveRecordedBatches(db: Db): Promise<void> {
 export interface RaisedHorizon { below: bigint; xid: string }
 
 /**
- * The version every entry below trim.lua's threshold "<ms>-<seq>" is below (the threshold may be one past
- * the last delivered id, seq up to 2^21), or null for "0-0" (nothing acknowledged) or an id without one.
- */
-export function thresholdVersion(threshold: string): bigint | null {
-  const [ms, seq] = threshold.split('-')
-  if (threshold === '0-0' || seq === undefined) return null
-  if (seq === '0') return entryVersion(threshold)
-  const last = entryVersion(`${ms}-${BigInt(seq) - 1n}`)
-  return last === null ? null : last + 1n
-}
-
-/**
  * After a trim of `stream` to `threshold` (every group acknowledged each entry below it, so each was
  * recorded: a batch is acknowledged only after its COMMIT), raise its horizon there, and delete the rows
  * below the horizon `pending` raised earlier once that is safe: when no client backend holds a snapshot
@@ -131,7 +119,9 @@ export function thresholdVersion(threshold: string): bigint | null {
  * transaction, a long dump) the rows wait, one per vote. Only backends the consumer's role may see are
  * known (docs/operations.md says to run every consumer as one role). Returns the horizon still pending.
  */
-export async function advanceHorizon(db: Db, stream: string, threshold: string, pending?: RaisedHorizon): Promise<RaisedHorizon | undefined> {
+export async function advanceHorizon(
+  db: Db, stream: string, threshold: string, pending?: RaisedHorizon
+): Promise<RaisedHorizon | undefined> {
   const below = thresholdVersion(threshold)
   // Delete first, then raise (`raised` waits for `gone`): two consumers doing this at once take the row
   // locks in the same order, and batch statements never lock the horizon row, so nobody waits in a circle.

@@ -6,11 +6,12 @@ import { sql } from 'drizzle-orm'
 import { pino } from 'pino'
 import { uniqueName, waitFor } from '../test/helpers.js'
 import {
-  addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openDb, openRedis, pendingOf, randomVotes, seededRandom, waitForDrained,
+  addVotes, assertDbHolds, consumerWorld, deadLetters, GROUP, groupState, newestVotes, openDb, openRedis, pendingOf, randomVotes,
+  seededRandom, waitForDrained,
 } from '../test/consumer-helpers.js'
 import { sampleOf } from '../test/metrics-text.js'
-import { audit, formatReport } from '../shared/audit.js'
-import { setBaselines } from '../shared/ledger-check.js'
+import { audit, formatReport } from '../audit/audit.js'
+import { setBaselines } from '../audit/ledger-check.js'
 import { applyVotes } from './apply.js'
 import { collapse } from './collapse.js'
 import { decodeAll, type StreamEntry } from './decode.js'
@@ -40,7 +41,8 @@ function startLoop(t: TestContext, world: World, over: Partial<StreamSettings> =
   return { settings, metrics, warnings, stop }
 }
 
-test('votes are applied and acked: the database holds the newest per (user, content), poison goes to the dead letters with its reason', async (t) => {
+test('votes are applied and acked: the database holds the newest per (user, content), ' +
+  'poison goes to the dead letters with its reason', async (t) => {
   const world = await consumerWorld(t, 20, 3)
   const { redis, stream, keys, db, users, contentIds } = world
   const good = await addVotes(redis, stream, randomVotes(seededRandom(7), users, contentIds, 500))
@@ -49,7 +51,8 @@ test('votes are applied and acked: the database holds the newest per (user, cont
   const { metrics } = startLoop(t, world)
   await waitForDrained(redis, stream)
   await assertDbHolds(db, redis, keys, contentIds, newestVotes(good))
-  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]), [[badScore, 'bad_score'], [unknownContent, 'unknown_content']])
+  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]),
+    [[badScore, 'bad_score'], [unknownContent, 'unknown_content']])
 
   const text = await metrics.registry.metrics()
   assert.equal(sampleOf(text, 'tally_consumer_entries_total'), good.length + 2)
@@ -57,14 +60,17 @@ test('votes are applied and acked: the database holds the newest per (user, cont
   assert.equal(sampleOf(text, 'tally_dead_letters_total', { reason: 'unknown_content' }), 1)
   // One accept-to-apply observation per vote a COMMIT wrote: the applied ones and the stale ones, not the rejected.
   const written = sampleOf(text, 'tally_votes_applied_total')! + sampleOf(text, 'tally_votes_stale_total')!
-  assert.ok(written >= newestVotes(good).size && written <= good.length, `each batch writes its newest vote per (user, content): ${written}`)
+  assert.ok(written >= newestVotes(good).size && written <= good.length,
+    `each batch writes its newest vote per (user, content): ${written}`)
   assert.equal(sampleOf(text, 'tally_vote_accept_to_apply_seconds_count'), written)
 })
 
-test('entries taken over after more than maxDeliveries deliveries are dead-lettered as max_deliveries, the others taken over are applied', async (t) => {
+test('entries taken over after more than maxDeliveries deliveries are dead-lettered as max_deliveries, ' +
+  'the others taken over are applied', async (t) => {
   const world = await consumerWorld(t, 2, 1)
   const { redis, stream, keys, db, users: [ann, ben], contentIds: [content] } = world
-  const [tired, fresh] = await addVotes(redis, stream, [{ user: ann!, content: content!, score: 5 }, { user: ben!, content: content!, score: 2 }])
+  const [tired, fresh] = await addVotes(redis, stream,
+    [{ user: ann!, content: content!, score: 5 }, { user: ben!, content: content!, score: 2 }])
   await ensureGroup(redis, stream, GROUP)
   // A consumer that died with both: the first already delivered 3 times, the second once.
   await redis.xreadgroup('GROUP', GROUP, 'ghost', 'COUNT', 2, 'STREAMS', stream, '>')
@@ -76,7 +82,8 @@ test('entries taken over after more than maxDeliveries deliveries are dead-lette
   assert.deepEqual(await pendingOf(redis, stream, 'ghost'), [])
   assert.equal(metrics.totals().dead, 1)
   const text = await metrics.registry.metrics()
-  assert.deepEqual([sampleOf(text, 'tally_consumer_claims_total'), sampleOf(text, 'tally_consumer_redeliveries_total')], [1, 2], 'one takeover of two entries')
+  assert.deepEqual([sampleOf(text, 'tally_consumer_claims_total'), sampleOf(text, 'tally_consumer_redeliveries_total')], [1, 2],
+    'one takeover of two entries')
   assert.equal(sampleOf(text, 'tally_dead_letters_total', { reason: 'max_deliveries' }), 1)
 })
 
@@ -89,11 +96,13 @@ test('a vote PostgreSQL refuses is dead-lettered as apply_failed_<SQLSTATE> whil
   startLoop(t, world)
   await waitForDrained(redis, stream)
   const refused = added.filter((a) => a.score === 3)
-  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]).sort(), refused.map((a) => [a.id, 'apply_failed_23514']).sort())
+  assert.deepEqual((await deadLetters(redis, keys)).map((d) => [d.entry, d.reason]).sort(),
+    refused.map((a) => [a.id, 'apply_failed_23514']).sort())
   await assertDbHolds(db, redis, keys, [content!], newestVotes(added.filter((a) => a.score !== 3)))
 })
 
-test('a stream and group lost under a running loop (Redis lost its data) are made again, and the votes cast since are applied', async (t) => {
+test('a stream and group lost under a running loop (Redis lost its data) are made again, ' +
+  'and the votes cast since are applied', async (t) => {
   const world = await consumerWorld(t, 5, 2)
   const { redis, stream, keys, db, users, contentIds } = world
   const before = await addVotes(redis, stream, randomVotes(seededRandom(3), users, contentIds, 20))
@@ -101,7 +110,8 @@ test('a stream and group lost under a running loop (Redis lost its data) are mad
   await waitForDrained(redis, stream)
   await redis.del(stream)
   const after = await addVotes(redis, stream, randomVotes(seededRandom(4), users, contentIds, 20))
-  await waitFor(() => warnings.includes('consumer group missing (redis lost its data?): creating it again'), { what: 'the loop to see NOGROUP' })
+  await waitFor(() => warnings.includes('consumer group missing (redis lost its data?): creating it again'),
+    { what: 'the loop to see NOGROUP' })
   await waitForDrained(redis, stream)
   // The audit says what happened: PostgreSQL recorded the 20 entries of the stream's first life besides the 20 of its second.
   const report = await audit(db, redis, keys, GROUP)
@@ -113,7 +123,8 @@ test('a stream and group lost under a running loop (Redis lost its data) are mad
   await assertDbHolds(db, redis, keys, contentIds, newestVotes([...before, ...after]))
 })
 
-test('with three lanes, a backlog read in small batches is applied exactly: the newest vote per (user, content), totals and ledger agree', async (t) => {
+test('with three lanes, a backlog read in small batches is applied exactly: ' +
+  'the newest vote per (user, content), totals and ledger agree', async (t) => {
   const world = await consumerWorld(t, 30, 8)
   const { redis, stream, keys, db, users, contentIds } = world
   // Few contents, many batches: batches in flight at once keep locking the same rows and committing out of order.
@@ -134,9 +145,9 @@ test('with two lanes, a batch waiting on a row lock does not hold up the next ba
   // Someone else holds the first content's row (a long transaction, an operator's UPDATE) until told to stop.
   const other = openDb(t, world.url, 1)
   let letGo!: () => void
-  const released = new Promise<void>((r) => { letGo = r })
+  const released = new Promise<void>((resolve) => { letGo = resolve })
   let locked!: () => void
-  const isLocked = new Promise<void>((r) => { locked = r })
+  const isLocked = new Promise<void>((resolve) => { locked = resolve })
   const holder = other.transaction(async (tx) => {
     await tx.execute(sql`select id from contents where id = ${held} for update`)
     locked()
@@ -147,7 +158,8 @@ test('with two lanes, a batch waiting on a row lock does not hold up the next ba
   const first = await addVotes(redis, stream, users.map((user) => ({ user, content: held, score: 3 })))
   const second = await addVotes(redis, stream, users.map((user, i) => ({ user, content: free[i % free.length]!, score: 4 })))
   startLoop(t, world, { batchSize: 10 }, 2)
-  const count = async (ids: number[]) => (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes where content_id = any(${sql.param(ids)}::int[])`))[0]!.n
+  const count = async (ids: number[]) =>
+    (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes where content_id = any(${sql.param(ids)}::int[])`))[0]!.n
   await waitFor(async () => (await count(free)) === second.length, { what: 'the second batch applied while the first waits' })
   assert.equal(await count([held]), 0, 'the first batch is still waiting for the row')
   letGo()
@@ -161,7 +173,8 @@ test('stopped in the middle of a backlog, the loop returns with nothing pending:
   const { redis, stream, db, users, contentIds } = world
   await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, 5000))
   const { stop } = startLoop(t, world, { batchSize: 10 }, 2)
-  await waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`))[0]!.n > 0, { what: 'a first batch applied' })
+  await waitFor(async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from votes`))[0]!.n > 0,
+    { what: 'a first batch applied' })
   await stop()
   const state = (await groupState(redis, stream))!
   assert.equal(state.pending, 0, 'every delivered entry was acked')

@@ -11,8 +11,10 @@ import { createDb } from '../shared/db/client.js'
 import { closeRedis, createRedis } from '../shared/redis/client.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { describeTarget, redisTarget } from '../shared/redis/target.js'
+import { STOP_SIGNALS, stopOnSignals } from '../shared/stop-signals.js'
 import { stopWhenSupervisorExits } from '../shared/supervised.js'
-import { checkReady, createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
+import { checkReadiness } from '../shared/readiness.js'
+import { createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
 import { runLoop } from './loop.js'
 import { consumerSettings, PROGRESS_INTERVAL_MS } from './settings.js'
 import { leaveGroup } from './stream.js'
@@ -33,33 +35,31 @@ const metrics = createConsumerMetrics({
   supervisorRestarts: config.SUPERVISOR_RESTARTS,
 })
 const metricsServer = config.CONSUMER_METRICS_PORT > 0
-  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.METRICS_HOST, log, ready: () => checkReady(db, redis) })
+  ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.METRICS_HOST, log, ready: () => checkReadiness(db, redis) })
   : undefined
 
 const controller = new AbortController()
-let graceTimer: NodeJS.Timeout | undefined
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (controller.signal.aborted) process.exit(1) // a second signal: stop now
+stopOnSignals({
+  signals: STOP_SIGNALS,
+  graceMs: config.SHUTDOWN_GRACE_MS,
+  begin: (signal) => {
     log.info({ signal }, 'stopping: finishing the batch in hand')
     controller.abort()
     // With Redis away nothing can be acked anyway, and a command waiting for a reconnect would hold the
     // stop until the grace period ran out: drop the connections, so it fails now and the loop ends.
     // The batch in hand, if any, stays pending and is taken over; its replay changes nothing.
     for (const client of [redis, blocking]) if (client.status !== 'ready') client.disconnect()
-    graceTimer = setTimeout(() => {
-      log.error('grace period over with work in hand: exiting; the entries stay pending and are reclaimed')
-      process.exit(1)
-    }, config.SHUTDOWN_GRACE_MS)
-    graceTimer.unref()
-  })
-}
+  },
+  onTimeout: () => log.error('grace period over with work in hand: exiting; the entries stay pending and are reclaimed'),
+})
 
 stopWhenSupervisorExits()
 
 const stopProgress = logProgress(metrics, log, PROGRESS_INTERVAL_MS)
 
-log.info({ consumer, group: config.CONSUMER_GROUP, redis: describeTarget(target), streams, batchSize: config.CONSUMER_BATCH_SIZE, lanes }, 'consumer started')
+log.info({
+  consumer, group: config.CONSUMER_GROUP, redis: describeTarget(target), streams, batchSize: config.CONSUMER_BATCH_SIZE, lanes,
+}, 'consumer started')
 await runLoop({
   db, redis, blocking, streams, metrics, log, signal: controller.signal, readChangesChannel: keys.readChanges,
   claimIntervalMs, trimIntervalMs, settings, lanes,
@@ -71,6 +71,5 @@ blocking.disconnect()
 await closeRedis(redis)
 await db.close()
 await metricsServer?.close()
-clearTimeout(graceTimer)
 log.info('consumer stopped')
 process.exit(0)

@@ -8,21 +8,28 @@ import { redisKeys } from '../shared/redis/keys.js'
 import { freePort } from '../devtools/ports.js'
 import { isolatedPrefix, openDb, openRedis } from '../test/consumer-helpers.js'
 import { sampleOf } from '../test/metrics-text.js'
-import { DEAD_LETTER_REASONS } from './batch.js'
-import { checkReady, createConsumerMetrics, progressSummary, serveMetrics, type ConsumerMetrics } from './metrics.js'
+import { DEAD_LETTER_REASONS } from './dead-letters.js'
+import { checkReadiness } from '../shared/readiness.js'
+import { createConsumerMetrics, progressSummary, serveMetrics, type ConsumerMetrics } from './metrics.js'
 import { ensureGroup } from './stream.js'
 
 function metricsOn(t: TestContext) {
   const redis = openRedis(t)
   const keys = redisKeys(isolatedPrefix())
   const stream = keys.stream(0)
-  const metrics = createConsumerMetrics({ redis, streams: [stream], group: 'g', deadLetters: keys.deadLetters, clients: { commands: redis } })
+  const metrics = createConsumerMetrics({
+    redis, streams: [stream], group: 'g', deadLetters: keys.deadLetters, clients: { commands: redis },
+  })
   return { redis, keys, stream, metrics, scrape: () => metrics.registry.metrics() }
 }
 
 test('every counter is there at 0 before the first batch, dead letters under every reason', async (t) => {
   const text = await metricsOn(t).scrape()
-  for (const name of ['tally_consumer_entries_total', 'tally_votes_applied_total', 'tally_votes_stale_total', 'tally_consumer_claims_total', 'tally_consumer_redeliveries_total']) {
+  const counters = [
+    'tally_consumer_entries_total', 'tally_votes_applied_total', 'tally_votes_stale_total', 'tally_consumer_claims_total',
+    'tally_consumer_redeliveries_total',
+  ]
+  for (const name of counters) {
     assert.equal(sampleOf(text, name), 0, name)
   }
   for (const reason of DEAD_LETTER_REASONS) assert.equal(sampleOf(text, 'tally_dead_letters_total', { reason }), 0, reason)
@@ -32,11 +39,14 @@ test('every counter is there at 0 before the first batch, dead letters under eve
   assert.equal(sampleOf(text, 'tally_vote_accept_to_apply_seconds_count'), 0)
 })
 
-test('a scrape reads the queue from Redis: length, lag, pending, the ages of the oldest undelivered and pending entries, dead letters', async (t) => {
+test('a scrape reads the queue from Redis: length, lag, pending, ' +
+  'the ages of the oldest undelivered and pending entries, dead letters', async (t) => {
   const { redis, keys, stream, scrape } = metricsOn(t)
   const now = Date.now()
   // Entries accepted 90, 60, 30 and 20 s ago; a consumer took the first two and acked neither.
-  for (const agoMs of [90_000, 60_000, 30_000, 20_000]) await redis.xadd(stream, `${now - agoMs}-0`, 'user', '1', 'content', '1', 'score', '1')
+  for (const agoMs of [90_000, 60_000, 30_000, 20_000]) {
+    await redis.xadd(stream, `${now - agoMs}-0`, 'user', '1', 'content', '1', 'score', '1')
+  }
   await ensureGroup(redis, stream, 'g')
   await redis.xreadgroup('GROUP', 'g', 'busy', 'COUNT', 2, 'STREAMS', stream, '>')
   for (let i = 0; i < 3; i++) await redis.xadd(keys.deadLetters, '*', 'reason', 'bad_score')
@@ -57,7 +67,8 @@ test('a scrape reads the queue from Redis: length, lag, pending, the ages of the
 })
 
 // Unbounded, the queued commands would hold the scrape until ioredis gave up on them (20 reconnects, about 10 s).
-test('a scrape while Redis does not answer still answers, in bounded time, without the queue gauges failing it', { timeout: 5000 }, async (t) => {
+test('a scrape while Redis does not answer still answers, in bounded time, ' +
+  'without the queue gauges failing it', { timeout: 5000 }, async (t) => {
   const nowhere = createRedis(`redis://127.0.0.1:${await freePort()}`)
   t.after(() => closeRedis(nowhere))
   const metrics = createConsumerMetrics({ redis: nowhere, streams: ['s'], group: 'g', deadLetters: 'd' })
@@ -78,7 +89,7 @@ async function listen(t: TestContext, metrics: ConsumerMetrics, ready: Parameter
 test('the metrics port serves /metrics, /health/live, and /health/ready: 200 with PostgreSQL and Redis up', async (t) => {
   const { redis, metrics } = metricsOn(t)
   const db = openDb(t, process.env.DATABASE_URL!, 1)
-  const get = await listen(t, metrics, () => checkReady(db, redis))
+  const get = await listen(t, metrics, () => checkReadiness(db, redis))
   const scraped = await get('/metrics')
   assert.equal(scraped.status, 200)
   assert.match(scraped.headers.get('content-type') ?? '', /^text\/plain/)
@@ -96,11 +107,11 @@ test('/health/ready answers 503 naming what is down when Redis or PostgreSQL is 
   const nowhereRedis = createRedis(`redis://127.0.0.1:${await freePort()}`)
   t.after(() => closeRedis(nowhereRedis))
   const nowhereDb = openDb(t, `postgres://postgres@127.0.0.1:${await freePort()}/tally`, 1)
-  let probe = () => checkReady(db, nowhereRedis)
+  let probe = () => checkReadiness(db, nowhereRedis)
   const get = await listen(t, metrics, () => probe())
   const noRedis = await get('/health/ready')
   assert.deepEqual([noRedis.status, await noRedis.json()], [503, { status: 'down', postgres: 'ok', redis: 'down' }])
-  probe = () => checkReady(nowhereDb, redis)
+  probe = () => checkReadiness(nowhereDb, redis)
   const noPostgres = await get('/health/ready')
   assert.deepEqual([noPostgres.status, await noPostgres.json()], [503, { status: 'down', postgres: 'down', redis: 'ok' }])
   assert.equal((await get('/health/live')).status, 200, 'the process itself is up')

@@ -1,15 +1,13 @@
-import { sql } from 'drizzle-orm'
 import type { RedisClient } from '../shared/redis/client.js'
 import type { Logger } from 'pino'
 import { Counter, Histogram, type Registry } from 'prom-client'
-import type { Db } from '../shared/db/client.js'
 import { countRedisErrors, createRegistry } from '../shared/metrics.js'
 import { metricsRoute, startMetricsServer, type Answer, type MetricsServer } from '../shared/metrics-server.js'
-import { withTimeout } from '../shared/timeout.js'
+import type { Readiness } from '../shared/readiness.js'
 import type { ApplyResult } from './apply.js'
-import { DEAD_LETTER_REASONS, reasonLabel } from './batch.js'
+import { DEAD_LETTER_REASONS, reasonLabel, type Rejected } from './dead-letters.js'
 import { CommitLatency } from './commit-latency.js'
-import type { Rejected, Vote } from './decode.js'
+import type { Vote } from './decode.js'
 import { readQueueState, registerQueueGauges } from './queue-gauges.js'
 import type { Batch } from './stream.js'
 
@@ -44,19 +42,36 @@ export interface ConsumerMetricsDeps {
  */
 export function createConsumerMetrics(deps: ConsumerMetricsDeps): ConsumerMetrics {
   const registry = createRegistry('consumer', deps.supervisorRestarts)
-  const entries = new Counter({ name: 'tally_consumer_entries_total', help: 'Stream entries processed (acked or dead-lettered)', registers: [registry] })
+  const entries = new Counter({
+    name: 'tally_consumer_entries_total', help: 'Stream entries processed (acked or dead-lettered)', registers: [registry],
+  })
   const applied = new Counter({ name: 'tally_votes_applied_total', help: 'Votes that changed a row in PostgreSQL', registers: [registry] })
-  const stale = new Counter({ name: 'tally_votes_stale_total', help: 'Votes ignored as older than the stored one (replays, out-of-order deliveries)', registers: [registry] })
-  const dead = new Counter({ name: 'tally_dead_letters_total', help: 'Entries moved to the dead-letter stream, by reason', labelNames: ['reason'], registers: [registry] })
+  const stale = new Counter({
+    name: 'tally_votes_stale_total', help: 'Votes ignored as older than the stored one (replays, out-of-order deliveries)',
+    registers: [registry],
+  })
+  const dead = new Counter({
+    name: 'tally_dead_letters_total', help: 'Entries moved to the dead-letter stream, by reason', labelNames: ['reason'],
+    registers: [registry],
+  })
   for (const reason of DEAD_LETTER_REASONS) dead.inc({ reason }, 0)
   const claims = new Counter({
-    name: 'tally_consumer_claims_total', help: 'Takeovers of entries another consumer left pending too long (it died or is stuck)', registers: [registry],
+    name: 'tally_consumer_claims_total', help: 'Takeovers of entries another consumer left pending too long (it died or is stuck)',
+    registers: [registry],
   })
   const redeliveries = new Counter({
-    name: 'tally_consumer_redeliveries_total', help: 'Entries delivered again: taken over from the pending list of a consumer that left them idle', registers: [registry],
+    name: 'tally_consumer_redeliveries_total',
+    help: 'Entries delivered again: taken over from the pending list of a consumer that left them idle',
+    registers: [registry],
   })
-  const batchSize = new Histogram({ name: 'tally_consumer_batch_size', help: 'Entries per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000], registers: [registry] })
-  const applySeconds = new Histogram({ name: 'tally_consumer_batch_seconds', help: 'Time to apply and ack one batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
+  const batchSize = new Histogram({
+    name: 'tally_consumer_batch_size', help: 'Entries per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000],
+    registers: [registry],
+  })
+  const applySeconds = new Histogram({
+    name: 'tally_consumer_batch_seconds', help: 'Time to apply and ack one batch',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+  })
   const latency = new CommitLatency(registry)
   countRedisErrors(registry, 'consumer', deps.clients ?? {})
   registerQueueGauges(registry, () => readQueueState(deps.redis, deps.streams, deps.group, deps.deadLetters))
@@ -111,32 +126,17 @@ export function logProgress(metrics: ConsumerMetrics, log: Logger, intervalMs: n
   return () => clearInterval(timer)
 }
 
-type Check = 'ok' | 'down'
-export interface Readiness { status: Check; postgres: Check; redis: Check }
-
-// A hung dependency must not hang the probe: past this it is "down".
-const PROBE_TIMEOUT_MS = 1000
-
-/** PostgreSQL answers a query and Redis a PING, each within PROBE_TIMEOUT_MS. */
-export async function checkReady(db: Db, redis: RedisClient): Promise<Readiness> {
-  const probe = (work: () => Promise<unknown>) =>
-    withTimeout(work(), PROBE_TIMEOUT_MS, 'readiness probe').then(() => 'ok' as const, () => 'down' as const)
-  const [postgres, redisCheck] = await Promise.all([
-    probe(() => db.execute(sql`select 1`)),
-    // Not ready, not asked: a PING would wait in the offline queue for a reconnect.
-    probe(() => (redis.status === 'ready' ? redis.ping() : Promise.reject(new Error(redis.status)))),
-  ])
-  return { status: postgres === 'ok' && redisCheck === 'ok' ? 'ok' : 'down', postgres, redis: redisCheck }
-}
-
-const json = (status: number, body: unknown): Answer => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) })
+const json = (status: number, body: unknown): Answer =>
+  ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) })
 
 /**
  * The consumer's operators' port (shared/metrics-server.ts: loopback unless METRICS_HOST says otherwise): GET
  * /metrics; /health/live (the process is up: 200); /health/ready (200 when PostgreSQL and Redis both answer, else
  * 503, with which one is down). A busy port (several consumers on one host) costs the endpoint, never the consumer.
  */
-export function serveMetrics(metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger; ready: () => Promise<Readiness> }): MetricsServer {
+export function serveMetrics(
+  metrics: ConsumerMetrics, opts: { port: number; host: string; log: Logger; ready: () => Promise<Readiness> }
+): MetricsServer {
   return startMetricsServer({
     '/metrics': metricsRoute(() => metrics.registry.metrics()),
     '/health/live': async () => json(200, { status: 'ok' }),

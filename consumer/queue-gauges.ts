@@ -2,7 +2,8 @@ import type { RedisClient } from '../shared/redis/client.js'
 import { Gauge, type Registry } from 'prom-client'
 import { groupInfo } from '../shared/redis/stream-info.js'
 import { withTimeout } from '../shared/timeout.js'
-import { parseEntryId } from './decode.js'
+import { parseEntryId } from '../shared/entry-version.js'
+import { redisNowMs } from '../shared/redis/time.js'
 import { DEAD_LETTER_MAX_LEN } from './settings.js'
 
 /*
@@ -52,11 +53,14 @@ async function readStream(redis: RedisClient, stream: string, group: string): Pr
   }
 }
 
-export async function readQueueState(redis: RedisClient, streams: readonly string[], group: string, deadLetters: string): Promise<QueueState> {
-  const [[seconds, micros], dead, states] = await Promise.all([
-    redis.time(), redis.xlen(deadLetters), Promise.all(streams.map((s) => readStream(redis, s, group))),
+export async function readQueueState(
+  redis: RedisClient, streams: readonly string[], group: string, deadLetters: string
+): Promise<QueueState> {
+  const [nowMs, dead, states] = await Promise.all([
+    redisNowMs(redis), redis.xlen(deadLetters), Promise.all(streams.map((s) => readStream(redis, s, group))),
   ])
-  return { nowMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), streams: states, deadLetters: dead }
+  // Whole milliseconds, like the entry ids the ages are taken from.
+  return { nowMs: Math.floor(nowMs), streams: states, deadLetters: dead }
 }
 
 export function registerQueueGauges(registry: Registry, read: () => Promise<QueueState>): void {
@@ -78,10 +82,12 @@ export function registerQueueGauges(registry: Registry, read: () => Promise<Queu
     (s, now) => entryAgeSeconds(s.oldestUndelivered, now))
   perStream('tally_group_oldest_pending_age_seconds', 'Age of the oldest entry delivered but not yet acknowledged (0: none)',
     (s, now) => entryAgeSeconds(s.oldestPending, now))
-  new Gauge({
-    name: 'tally_dead_letter_stream_length', help: `Entries in the dead-letter stream (the newest ${DEAD_LETTER_MAX_LEN} or so are kept)`, registers: [registry],
+  registry.registerMetric(new Gauge({
+    name: 'tally_dead_letter_stream_length',
+    help: `Entries in the dead-letter stream (the newest ${DEAD_LETTER_MAX_LEN} or so are kept)`,
+    registers: [],
     async collect() {
       try { this.set((await snapshot()).deadLetters) } catch { /* keep the last value */ }
     },
-  })
+  }))
 }

@@ -1,3 +1,4 @@
+import { backoffMs } from '../shared/backoff.js'
 import { pgErrorCode } from '../shared/db/errors.js'
 
 /**
@@ -33,11 +34,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Run `fn` until it succeeds, backing off from 50 ms to `maxDelayMs` on transient errors. A permanent
- * error is thrown at once; an abort stops the waiting (throws Aborted) so shutdown is never held up,
- * also when the abort comes while `fn` is failing (Redis away during start-up).
+ * Run `fn` until it succeeds, backing off on transient errors: 100 ms after the first failure, doubling,
+ * at most 5 s. A permanent error is thrown at once; an abort stops the waiting (throws Aborted) so
+ * shutdown is never held up, also when the abort comes while `fn` is failing (Redis away during start-up).
  */
-export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSignal; maxDelayMs?: number; onRetry?: (err: unknown, attempt: number) => void }): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>, opts: { signal: AbortSignal; onRetry?: (err: unknown, attempt: number) => void }
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn()
@@ -45,7 +48,7 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSi
       if (opts.signal.aborted) throw new Aborted() // shutdown wins over whatever failed
       if (isPermanent(err)) throw err
       opts.onRetry?.(err, attempt)
-      await sleep(Math.min(opts.maxDelayMs ?? 5000, 50 * 2 ** Math.min(attempt, 10)), opts.signal)
+      await sleep(backoffMs(attempt, { baseMs: 50, maxMs: 5000 }), opts.signal)
     }
   }
 }
@@ -55,7 +58,12 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: { signal: AbortSi
  * NOGROUP): 200 ms, doubling, at most 5 s. A blip costs a fraction of a second; an outage costs a
  * warning every 5 s per consumer rather than a tight loop of failing commands.
  */
-export const loopBackoffMs = (failures: number): number => Math.min(5000, 100 * 2 ** Math.min(failures, 6))
+export const loopBackoffMs = (failures: number): number => backoffMs(failures, { baseMs: 100, maxMs: 5000 })
+
+/** For a wait shutdown may cut short: Aborted is the expected end, anything else is thrown on. */
+export function ignoreAbort(err: unknown): void {
+  if (!(err instanceof Aborted)) throw err
+}
 
 /**
  * `work`, or Aborted as soon as `signal` aborts, whichever comes first: for waits that shutdown may cut

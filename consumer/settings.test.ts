@@ -11,8 +11,10 @@ test('stale entries are looked for every quarter claim-idle time, never more oft
 })
 
 test('a consumer reads every shard\'s stream with the batch, lanes, block, linger, claim and delivery settings of its config', () => {
-  const config = loadConfig({ CONSUMER_BATCH_SIZE: '50', CONSUMER_CONCURRENCY: '3', CONSUMER_BLOCK_MS: '200', CONSUMER_LINGER_MS: '0', CONSUMER_CLAIM_IDLE_MS: '4000',
-    CONSUMER_MAX_DELIVERIES: '2', CONSUMER_GROUP: 'g1', REDIS_PREFIX: 'p:' })
+  const config = loadConfig({
+    CONSUMER_BATCH_SIZE: '50', CONSUMER_CONCURRENCY: '3', CONSUMER_BLOCK_MS: '200', CONSUMER_LINGER_MS: '0', CONSUMER_CLAIM_IDLE_MS: '4000',
+    CONSUMER_MAX_DELIVERIES: '2', CONSUMER_GROUP: 'g1', REDIS_PREFIX: 'p:',
+  })
   const keys = redisKeys('p:', 2)
   assert.deepEqual(consumerSettings(config, 'c1', keys), {
     streams: ['p:votes:{0.4}', 'p:votes:{1.1}'],

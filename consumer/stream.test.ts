@@ -22,7 +22,9 @@ async function streamWithVotes(t: Parameters<typeof openRedis>[0], n: number) {
   const redis = openRedis(t)
   const stream = redisKeys(isolatedPrefix()).stream(0)
   await ensureGroup(redis, stream, 'g')
-  const add = async (count: number) => { for (let i = 0; i < count; i++) await redis.xadd(stream, '*', 'user', '1', 'content', '1', 'score', '3') }
+  const add = async (count: number) => {
+    for (let i = 0; i < count; i++) await redis.xadd(stream, '*', 'user', '1', 'content', '1', 'score', '3')
+  }
   await add(n)
   return { redis, stream, add }
 }

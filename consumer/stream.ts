@@ -1,5 +1,5 @@
 import type { RedisClient } from '../shared/redis/client.js'
-import type { Rejected, StreamEntry } from './decode.js'
+import type { StreamEntry } from './decode.js'
 
 export interface StreamSettings {
   group: string
@@ -67,7 +67,9 @@ export async function leaveGroup(redis: RedisClient, streams: readonly string[],
  * into a few large ones (PostgreSQL's cost is mostly per statement and per commit), at the price of
  * lingerMs more before a vote is applied.
  */
-export async function readNew(blocking: RedisClient, streams: readonly string[], s: StreamSettings, signal?: AbortSignal): Promise<Batch[]> {
+export async function readNew(
+  blocking: RedisClient, streams: readonly string[], s: StreamSettings, signal?: AbortSignal
+): Promise<Batch[]> {
   const byStream = new Map<string, StreamEntry[]>()
   const read = async (count: number, blockMs?: number): Promise<number> => {
     let longest = 0
@@ -86,7 +88,9 @@ export async function readNew(blocking: RedisClient, streams: readonly string[],
   const longest = await read(s.batchSize, s.blockMs)
   if (longest === 0) {
     // A cluster's reads do not block (below): an idle round waits here instead, so idle consumers do not spin.
-    if (blocking.isCluster && !signal?.aborted) await new Promise((resolve) => setTimeout(resolve, Math.min(s.blockMs, CLUSTER_IDLE_POLL_MS)))
+    if (blocking.isCluster && !signal?.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(s.blockMs, CLUSTER_IDLE_POLL_MS)))
+    }
     return []
   }
   // Topped up by at most what the fullest stream has room for, so no batch exceeds batchSize.
@@ -115,11 +119,13 @@ type GroupReply = [name: Buffer, entries: [Buffer, Buffer[]][]][]
  * replies as Buffers anyway and the string reply converts each of them: 2.9 µs of CPU per entry of a
  * 2,000-entry read as strings, 1.6 as Buffers (measured), against a consumer total of about 7 µs per vote.
  */
-async function readGroup(redis: RedisClient, streams: readonly string[], s: StreamSettings, count: number, blockMs?: number): Promise<GroupReply> {
+async function readGroup(
+  redis: RedisClient, streams: readonly string[], s: StreamSettings, count: number, blockMs?: number
+): Promise<GroupReply> {
   const command = (names: readonly string[], block?: number) => (block === undefined
     ? redis.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'STREAMS', ...names, ...names.map(() => '>'))
-    : redis.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'BLOCK', block, 'STREAMS', ...names, ...names.map(() => '>'))) as
-    Promise<GroupReply | null>
+    : redis.callBuffer('XREADGROUP', 'GROUP', s.group, s.consumer, 'COUNT', count, 'BLOCK', block,
+      'STREAMS', ...names, ...names.map(() => '>'))) as Promise<GroupReply | null>
   if (!redis.isCluster) return (await command(streams, blockMs)) ?? []
   const replies = await Promise.all(streams.map((stream) => command([stream])))
   return replies.flatMap((reply) => reply ?? [])
@@ -129,7 +135,9 @@ async function readGroup(redis: RedisClient, streams: readonly string[], s: Stre
  * Take over entries another consumer left pending for claimIdleMs (it died, or is stuck), with their
  * delivery counts, so the caller can dead-letter those delivered too often. `cursor` walks the PEL.
  */
-export async function claimStale(redis: RedisClient, stream: string, s: StreamSettings, cursor: string): Promise<{ batch: Batch | null; cursor: string }> {
+export async function claimStale(
+  redis: RedisClient, stream: string, s: StreamSettings, cursor: string
+): Promise<{ batch: Batch | null; cursor: string }> {
   const [next, claimed, deletedIds] = await redis.xautoclaim(stream, s.group, s.consumer, s.claimIdleMs, cursor, 'COUNT', s.batchSize) as
     [string, (StreamEntry | null)[], string[]?]
   // Entries trimmed while pending come back as ids only (Redis 7 removes them from the PEL itself).
@@ -169,32 +177,12 @@ async function deliveryCounts(redis: RedisClient, stream: string, s: StreamSetti
   const counts = new Map<string, number>()
   let from = ids[0]!
   for (;;) {
-    const page = await redis.xpending(stream, s.group, from, ids[ids.length - 1]!, PENDING_PAGE, s.consumer) as [string, string, number, number][]
+    const page = await redis.xpending(stream, s.group, from, ids[ids.length - 1]!, PENDING_PAGE, s.consumer) as
+      [string, string, number, number][]
     for (const [id, , , count] of page) if (wanted.has(id)) counts.set(id, count)
     if (page.length < PENDING_PAGE || counts.size === wanted.size) return counts
     from = `(${page[page.length - 1]![0]}` // exclusive start: the page after the last id seen
   }
-}
-
-/**
- * XADD each rejected entry, with its reason, to the dead-letter stream; then, only once every XADD has
- * succeeded, XACK them. In one pipeline a refused XADD (Redis out of memory refuses XADD but not XACK)
- * would still have acked its entry: gone, with no dead letter to show for it. Two round trips, and only
- * for batches that have rejects.
- */
-export async function deadLetter(redis: RedisClient, s: StreamSettings, rejected: readonly Rejected[]): Promise<void> {
-  if (rejected.length === 0) return
-  const adds = redis.pipeline()
-  for (const r of rejected) {
-    adds.xadd(s.deadLetters, 'MAXLEN', '~', s.deadLetterMaxLen, '*',
-      'stream', r.stream, 'entry', r.entryId, 'reason', r.reason, 'consumer', s.consumer, ...r.fields)
-  }
-  const failed = (await adds.exec())?.find(([err]) => err)
-  if (failed) throw failed[0]
-  const acks = redis.pipeline()
-  for (const r of rejected) acks.xack(r.stream, s.group, r.entryId)
-  const ackFailed = (await acks.exec())?.find(([err]) => err)
-  if (ackFailed) throw ackFailed[0]
 }
 
 /**

@@ -2,7 +2,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { planNames } from './collisions.js'
 
-const people = [{ id: 1, username: 'alice' }, { id: 2, username: 'Alice' }, { id: 3, username: 'ＡＬＩＣＥ' }, { id: 4, username: 'alice_2' }, { id: 5, username: 'bob' }]
+const people = [
+  { id: 1, username: 'alice' }, { id: 2, username: 'Alice' }, { id: 3, username: 'ＡＬＩＣＥ' }, { id: 4, username: 'alice_2' },
+  { id: 5, username: 'bob' },
+]
 
 test('the lowest id keeps a name; later ones that fold to it get the first suffix no account has, its own name included', () => {
   const plan = planNames(people, 'suffix')

@@ -10,7 +10,9 @@ import { usernameKey } from '../shared/usernames.js'
 export type CollisionPolicy = 'refuse' | 'suffix' | 'skip'
 
 export interface ImportedName { id: number; username: string }
-export interface Collision { id: number; username: string; collidesWith: number; resolution: 'refused' | 'skipped' | 'renamed'; renamedTo?: string }
+export interface Collision {
+  id: number; username: string; collidesWith: number; resolution: 'refused' | 'skipped' | 'renamed'; renamedTo?: string
+}
 
 export interface NamePlan {
   /** id → the username and key to write. */

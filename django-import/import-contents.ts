@@ -9,13 +9,15 @@ import { contentClashLine, ImportRefused } from './report.js'
  */
 export async function importContents(ctx: ImportContext): Promise<void> {
   const { source, target, opts, report, totals } = ctx
-  await target`create temp table import_contents (id int primary key, created_at timestamptz, title text, description text) on commit drop`
+  await target`create temp table import_contents (id int primary key, created_at timestamptz, title text, description text)
+    on commit drop`
   const step = progress(opts.log, 'contents', totals.contents)
   // created_at as text: a JavaScript Date would drop its microseconds.
   await eachBatch(source<{ id: string; created_at: string; title: string; description: string }[]>`
     select id, created_at::text as created_at, title, description from api_content order by id`, async (rows) => {
-    await target`insert into import_contents select * from unnest(${rows.map((r) => r.id)}::int[], ${rows.map((r) => r.created_at)}::text[]::timestamptz[],
-      ${rows.map((r) => r.title)}::text[], ${rows.map((r) => r.description)}::text[])`
+    await target`insert into import_contents select * from unnest(${rows.map((r) => r.id)}::int[],
+      ${rows.map((r) => r.created_at)}::text[]::timestamptz[], ${rows.map((r) => r.title)}::text[],
+      ${rows.map((r) => r.description)}::text[])`
     report.contents.read += rows.length
     step(report.contents.read)
   })
@@ -38,8 +40,9 @@ export async function importContents(ctx: ImportContext): Promise<void> {
   if (clashes.length > 0) {
     const found = clashes.map((c) => ({ id: c.id, title: c.title, tallyTitle: c.tally_title }))
     if (opts.onCollision !== 'skip') {
-      throw new ImportRefused(`${clashes.length} content(s) of this database hold ids of the old service's contents but were not imported by it; ` +
-        'nothing was written. Rerun with --on-collision=skip to leave those old contents and their votes out', found.map((c) => contentClashLine(c, 'refused')))
+      throw new ImportRefused(`${clashes.length} content(s) of this database hold ids of the old service's contents ` +
+        'but were not imported by it; nothing was written. Rerun with --on-collision=skip to leave those old contents and their votes out',
+      found.map((c) => contentClashLine(c, 'refused')))
     }
     await target`delete from import_contents where id = any(${clashes.map((c) => c.id)}::int[])`
     report.contentClashes = found

@@ -16,7 +16,8 @@ import { badHashLine, collisionLine, ImportRefused, userClashLine, type ImportRe
 const UNUSABLE = '!'
 
 interface DjangoUser {
-  id: number; username: string; password: string; email: string; first_name: string; last_name: string; date_joined: string; is_active: boolean
+  id: number; username: string; password: string; email: string; first_name: string; last_name: string; date_joined: string
+  is_active: boolean
 }
 interface Snapshot { user_id: number; source_hash: string; written_hash: string; adopted: boolean }
 
@@ -42,7 +43,8 @@ async function planUsernames({ source, target, opts, report }: ImportContext): P
   report.collisions = plan.collisions
   if (opts.onCollision === 'refuse' && plan.collisions.length > 0) {
     throw new ImportRefused(`${plan.collisions.length} username(s) collide under tally's case-insensitive rule; nothing was written. ` +
-      'Rerun with --on-collision=suffix (rename the later accounts) or --on-collision=skip (leave them and their votes out)', plan.collisions.map(collisionLine))
+      'Rerun with --on-collision=suffix (rename the later accounts) or --on-collision=skip (leave them and their votes out)',
+    plan.collisions.map(collisionLine))
   }
   return plan
 }
@@ -58,7 +60,8 @@ async function loadUsers(ctx: ImportContext, plan: NamePlan): Promise<void> {
     written text, email text, first_name text, last_name text, date_joined timestamptz, is_active boolean) on commit drop`
   const step = progress(opts.log, 'users', totals.users)
   await eachBatch(source<DjangoUser[]>`
-    select id, username, password, email, first_name, last_name, date_joined::text as date_joined, is_active from auth_user order by id`, async (rows) => {
+    select id, username, password, email, first_name, last_name, date_joined::text as date_joined, is_active
+    from auth_user order by id`, async (rows) => {
     report.users.read += rows.length
     const kept = rows.filter((r) => !plan.skipped.has(r.id))
     report.users.skipped += rows.length - kept.length
@@ -67,14 +70,16 @@ async function loadUsers(ctx: ImportContext, plan: NamePlan): Promise<void> {
       const snapshots = await snapshotsOf(ctx, kept, names.map((n) => n.key))
       const written = await Promise.all(kept.map((r) => hashToWrite(r, snapshots.get(r.id), report.badHashes)))
       await target`insert into import_users select * from unnest(${kept.map((r) => r.id)}::int[], ${names.map((n) => n.username)}::text[],
-        ${names.map((n) => n.key)}::text[], ${kept.map((r) => r.username)}::text[], ${kept.map((r) => r.password)}::text[], ${written}::text[],
+        ${names.map((n) => n.key)}::text[], ${kept.map((r) => r.username)}::text[], ${kept.map((r) => r.password)}::text[],
+        ${written}::text[],
         ${kept.map((r) => r.email)}::text[], ${kept.map((r) => r.first_name)}::text[], ${kept.map((r) => r.last_name)}::text[],
         ${kept.map((r) => r.date_joined)}::text[]::timestamptz[], ${kept.map((r) => String(r.is_active))}::text[]::boolean[])`
     }
     step(report.users.read)
   })
   if (report.badHashes.length > 0 && opts.onBadHash === 'refuse') {
-    throw new ImportRefused(`${report.badHashes.length} password hash(es) of the old service are outside what tally accepts; nothing was written. ` +
+    throw new ImportRefused(`${report.badHashes.length} password hash(es) of the old service are outside what tally accepts; ` +
+      'nothing was written. ' +
       'Rerun with --on-bad-hash=unusable to import those users with an unusable password (they cannot log in until given a new one)',
     report.badHashes.map((b) => badHashLine(b, 'refused')))
   }
@@ -90,12 +95,14 @@ async function snapshotsOf({ target, report }: ImportContext, rows: DjangoUser[]
   const ids = rows.map((r) => r.id)
   const snapshots = await target<Snapshot[]>`
     with b as (
-      select * from unnest(${ids}::int[], ${keys}::text[], ${rows.map((r) => r.password)}::text[], ${rows.map((r) => r.date_joined)}::text[]::timestamptz[],
-        ${rows.map((r) => r.username)}::text[]) as b(id, username_key, password, date_joined, username)
+      select * from unnest(${ids}::int[], ${keys}::text[], ${rows.map((r) => r.password)}::text[],
+        ${rows.map((r) => r.date_joined)}::text[]::timestamptz[], ${rows.map((r) => r.username)}::text[])
+        as b(id, username_key, password, date_joined, username)
     ), adopted as (
       insert into legacy_accounts (user_id, source_hash, written_hash, is_active, username, email, first_name, last_name)
       select u.id, case when u.password_hash like '$%' then b.password else u.password_hash end,
-        case when u.password_hash like '$%' then b.password else u.password_hash end, u.is_active, b.username, u.email, u.first_name, u.last_name
+        case when u.password_hash like '$%' then b.password else u.password_hash end,
+        u.is_active, b.username, u.email, u.first_name, u.last_name
       from b join users u on u.id = b.id and u.username_key = b.username_key
       where not exists (select 1 from legacy_accounts l where l.user_id = b.id)
         and (u.password_hash = b.password or u.created_at between b.date_joined - interval '1 millisecond' and b.date_joined)
@@ -126,8 +133,9 @@ async function settleClashes({ target, opts, report }: ImportContext): Promise<v
   if (clashes.length === 0) return
   const found = clashes.map((c) => ({ id: c.id, username: c.username, tallyUsername: c.tally_username }))
   if (opts.onCollision !== 'skip') {
-    throw new ImportRefused(`${clashes.length} account(s) of this database hold ids of the old service's users but were not imported by it; ` +
-      'nothing was written. Rerun with --on-collision=skip to leave those old users and their votes out', found.map((c) => userClashLine(c, 'refused')))
+    throw new ImportRefused(`${clashes.length} account(s) of this database hold ids of the old service's users ` +
+      'but were not imported by it; nothing was written. Rerun with --on-collision=skip to leave those old users and their votes out',
+    found.map((c) => userClashLine(c, 'refused')))
   }
   await target`delete from import_users where id = any(${clashes.map((c) => c.id)}::int[])`
   report.userClashes = found
@@ -140,8 +148,8 @@ async function settleClashes({ target, opts, report }: ImportContext): Promise<v
  * upgrades the hash meanwhile is seen (PostgreSQL re-checks it on the newest row version) and wins.
  */
 async function moveUsers({ target, report }: ImportContext): Promise<void> {
-  const [r] = await target<{ imported: number; inactive: number; updated: number; passwords: number; deactivated: number; reactivated: number;
-    names: number; wrapped: number; kept: number }[]>`
+  const [r] = await target<{ imported: number; inactive: number; updated: number; passwords: number; deactivated: number;
+    reactivated: number; names: number; wrapped: number; kept: number }[]>`
     with prior as (
       select i.*, l.source_hash, l.written_hash, l.is_active as was_active, i.password <> l.source_hash as new_password,
         (i.email, i.first_name, i.last_name) is distinct from (l.email, l.first_name, l.last_name) as new_names
@@ -150,11 +158,13 @@ async function moveUsers({ target, report }: ImportContext): Promise<void> {
       select *, new_password or is_active <> was_active or new_names as django_changed from prior
       where new_password or is_active <> was_active or new_names or written <> written_hash
     ), updated as (
-      update users u set password_hash = c.written, is_active = c.is_active, email = c.email, first_name = c.first_name, last_name = c.last_name
+      update users u set password_hash = c.written, is_active = c.is_active,
+        email = c.email, first_name = c.first_name, last_name = c.last_name
       from changed c where u.id = c.id and u.password_hash = c.written_hash and u.is_active = c.was_active
       returning u.id
     ), inserted as (
-      insert into users (id, username, username_key, password_hash, email, first_name, last_name, created_at, is_active) overriding system value
+      insert into users (id, username, username_key, password_hash, email, first_name, last_name, created_at, is_active)
+      overriding system value
       select id, username, username_key, written, email, first_name, last_name, date_joined, is_active from import_users i
       where not exists (select 1 from legacy_accounts l where l.user_id = i.id)
       returning id, is_active
@@ -162,13 +172,16 @@ async function moveUsers({ target, report }: ImportContext): Promise<void> {
       insert into legacy_accounts (user_id, source_hash, written_hash, is_active, username, email, first_name, last_name)
       select id, password, written, is_active, django_username, email, first_name, last_name from import_users
       where id in (select id from inserted) or id in (select id from updated)
-      on conflict (user_id) do update set source_hash = excluded.source_hash, written_hash = excluded.written_hash, is_active = excluded.is_active,
-        email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name, updated_at = now()
+      on conflict (user_id) do update set source_hash = excluded.source_hash, written_hash = excluded.written_hash,
+        is_active = excluded.is_active, email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
+        updated_at = now()
     )
     select (select count(*) from inserted)::int as imported, (select count(*) from inserted where not is_active)::int as inactive,
       count(u.id)::int as updated, count(u.id) filter (where c.new_password)::int as passwords,
-      count(u.id) filter (where c.was_active and not c.is_active)::int as deactivated, count(u.id) filter (where not c.was_active and c.is_active)::int as reactivated,
-      count(u.id) filter (where c.new_names)::int as names, count(u.id) filter (where not c.new_password and c.written <> c.written_hash)::int as wrapped,
+      count(u.id) filter (where c.was_active and not c.is_active)::int as deactivated,
+      count(u.id) filter (where not c.was_active and c.is_active)::int as reactivated,
+      count(u.id) filter (where c.new_names)::int as names,
+      count(u.id) filter (where not c.new_password and c.written <> c.written_hash)::int as wrapped,
       count(*) filter (where u.id is null and c.django_changed)::int as kept
     from changed c left join updated u on u.id = c.id`
   const users = report.users
@@ -178,5 +191,7 @@ async function moveUsers({ target, report }: ImportContext): Promise<void> {
     select i.id, i.django_username, l.username as imported_as, u.username as tally_username
     from import_users i join legacy_accounts l on l.user_id = i.id join users u on u.id = i.id
     where i.django_username <> l.username order by i.id`
-  report.renames = renames.map((n) => ({ id: n.id, djangoUsername: n.django_username, importedAs: n.imported_as, tallyUsername: n.tally_username }))
+  report.renames = renames.map((n) => ({
+    id: n.id, djangoUsername: n.django_username, importedAs: n.imported_as, tallyUsername: n.tally_username,
+  }))
 }

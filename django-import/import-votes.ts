@@ -4,7 +4,7 @@ import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
 /**
  * api_vote into votes: the newest (highest id) of each user and content, of an imported user on an imported
  * content. Its version is the old id, below every version tally gives (a stream entry id, ms * 2^21 + seq: see
- * consumer/decode.ts), so a vote cast in tally is always newer, and a vote changed in the old service since the
+ * shared/entry-version.ts), so a vote cast in tally is always newer, and a vote changed in the old service since the
  * last run (a higher id) replaces an imported one that tally has not replaced.
  *
  * Consumers may be applying votes meanwhile. The totals are never recomputed from this statement's snapshot (a
@@ -36,7 +36,8 @@ export async function importVotes(ctx: ImportContext): Promise<void> {
         when v.content_id is null then 'null_content'
         when v.score < 0 or v.score > 5 then 'bad_score'
         when not exists (select 1 from legacy_accounts a join users u on u.id = a.user_id where a.user_id = v.user_id) then 'unknown_user'
-        when not exists (select 1 from legacy_contents l join contents c on c.id = l.content_id where l.content_id = v.content_id) then 'unknown_content'
+        when not exists (select 1 from legacy_contents l join contents c on c.id = l.content_id where l.content_id = v.content_id)
+          then 'unknown_content'
         else 'ok' end as verdict
       from import_votes v
     ), newest as (
@@ -52,10 +53,13 @@ export async function importVotes(ctx: ImportContext): Promise<void> {
       select user_id, content_id, score, id, now() from changing where content_id in (select id from locked)
 ${target.unsafe(VOTE_UPSERT_TAIL)}
     ), ${target.unsafe(VOTE_TOTALS_CTES)}
-    select (select count(*) from upserted where prev_score is null)::int as imported, (select count(*) from upserted where prev_score is not null)::int as updated,
+    select (select count(*) from upserted where prev_score is null)::int as imported,
+      (select count(*) from upserted where prev_score is not null)::int as updated,
       (select count(*) from newest)::int as newest, verdicts.*
-    from (select count(*) filter (where verdict = 'ok')::int as valid, count(*) filter (where verdict = 'null_content')::int as null_content,
-      count(*) filter (where verdict = 'bad_score')::int as bad_score, count(*) filter (where verdict = 'unknown_user')::int as unknown_user,
+    from (select count(*) filter (where verdict = 'ok')::int as valid,
+      count(*) filter (where verdict = 'null_content')::int as null_content,
+      count(*) filter (where verdict = 'bad_score')::int as bad_score,
+      count(*) filter (where verdict = 'unknown_user')::int as unknown_user,
       count(*) filter (where verdict = 'unknown_content')::int as unknown_content from classified) verdicts`
   Object.assign(report.votes, {
     imported: r!.imported, updated: r!.updated, present: r!.newest - r!.imported - r!.updated, duplicates: r!.valid - r!.newest,

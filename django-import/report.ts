@@ -47,7 +47,10 @@ export function emptyReport(sourceReadAt: Date): ImportReport {
   return {
     sourceReadAt,
     ids: { users: { ...ids }, contents: { ...ids } },
-    users: { read: 0, imported: 0, inactive: 0, updated: 0, passwords: 0, deactivated: 0, reactivated: 0, names: 0, wrapped: 0, kept: 0, unchanged: 0, skipped: 0, adopted: 0 },
+    users: {
+      read: 0, imported: 0, inactive: 0, updated: 0, passwords: 0, deactivated: 0, reactivated: 0, names: 0, wrapped: 0, kept: 0,
+      unchanged: 0, skipped: 0, adopted: 0,
+    },
     collisions: [], userClashes: [], renames: [], badHashes: [],
     contents: { read: 0, imported: 0, present: 0, adopted: 0, skipped: 0 },
     contentClashes: [],
@@ -71,11 +74,14 @@ function listed<T>(items: T[], line: (item: T) => string): string[] {
 }
 
 export const collisionLine = (c: Collision) =>
-  `  username ${JSON.stringify(c.username)} (id ${c.id}) collides with id ${c.collidesWith}: ${c.resolution}${c.renamedTo ? ` to ${JSON.stringify(c.renamedTo)}` : ''}`
+  `  username ${JSON.stringify(c.username)} (id ${c.id}) collides with id ${c.collidesWith}: ${c.resolution}` +
+  (c.renamedTo ? ` to ${JSON.stringify(c.renamedTo)}` : '')
 export const userClashLine = (c: ImportReport['userClashes'][number], what: string) =>
-  `  user id ${c.id} (${JSON.stringify(c.username)} in Django) is held by tally's ${JSON.stringify(c.tallyUsername)}, which was not imported: ${what}`
+  `  user id ${c.id} (${JSON.stringify(c.username)} in Django) is held by tally's ${JSON.stringify(c.tallyUsername)}, ` +
+  `which was not imported: ${what}`
 export const contentClashLine = (c: ImportReport['contentClashes'][number], what: string) =>
-  `  content id ${c.id} (${JSON.stringify(c.title)} in Django) is held by tally's ${JSON.stringify(c.tallyTitle)}, which was not imported: ${what}`
+  `  content id ${c.id} (${JSON.stringify(c.title)} in Django) is held by tally's ${JSON.stringify(c.tallyTitle)}, ` +
+  `which was not imported: ${what}`
 export const badHashLine = (b: ImportReport['badHashes'][number], what: string) =>
   `  user id ${b.id} (${JSON.stringify(b.username)}): ${b.reason}: ${what}`
 
@@ -83,25 +89,31 @@ export function formatImportReport(r: ImportReport, dryRun: boolean, onBadHash: 
   const u = r.users
   const idLine = (what: 'users' | 'contents') => {
     const s = r.ids[what]
-    return `${what} continue after id ${s.continuesAfter} (the old service's highest: ${s.oldMaxId} in rows, ${s.oldSequence ?? 'no'} in its sequence)`
+    return `${what} continue after id ${s.continuesAfter} ` +
+      `(the old service's highest: ${s.oldMaxId} in rows, ${s.oldSequence ?? 'no'} in its sequence)`
   }
   return [
     `${dryRun ? 'dry run, nothing written: ' : ''}import of the Django service in ${r.seconds.toFixed(1)} s`,
     `cut-over: the old database as of ${r.sourceReadAt.toISOString()} (its clock); its tokens issued later are refused`,
     `ids: ${idLine('users')}; ${idLine('contents')}${dryRun ? ' (not set by a dry run)' : ''}`,
-    `users: ${u.read} read, ${u.imported} imported (${u.inactive} inactive), ${u.updated} updated (${u.passwords} passwords, ${u.deactivated} deactivated, ` +
-      `${u.reactivated} reactivated, ${u.names} e-mail or names, ${u.wrapped} cheap hashes wrapped), ${u.kept} kept because tally changed them, ` +
+    `users: ${u.read} read, ${u.imported} imported (${u.inactive} inactive), ` +
+      `${u.updated} updated (${u.passwords} passwords, ${u.deactivated} deactivated, ` +
+      `${u.reactivated} reactivated, ${u.names} e-mail or names, ${u.wrapped} cheap hashes wrapped), ` +
+      `${u.kept} kept because tally changed them, ` +
       `${u.unchanged} unchanged, ${u.skipped} skipped${u.adopted > 0 ? `; ${u.adopted} adopted from an import before migration 0010` : ''}`,
     ...listed(r.collisions, collisionLine),
     ...listed(r.userClashes, (c) => userClashLine(c, 'skipped')),
-    ...listed(r.renames, (c) => `  username of id ${c.id} changed in Django from ${JSON.stringify(c.importedAs)} to ${JSON.stringify(c.djangoUsername)}: kept as ${JSON.stringify(c.tallyUsername)}`),
+    ...listed(r.renames, (c) => `  username of id ${c.id} changed in Django from ${JSON.stringify(c.importedAs)} ` +
+      `to ${JSON.stringify(c.djangoUsername)}: kept as ${JSON.stringify(c.tallyUsername)}`),
     ...listed(r.badHashes, (b) => badHashLine(b, onBadHash === 'unusable' ? 'imported with an unusable password' : 'refused')),
-    `contents: ${r.contents.read} read, ${r.contents.imported} imported, ${r.contents.present} already present, ${r.contents.skipped} skipped` +
+    `contents: ${r.contents.read} read, ${r.contents.imported} imported, ${r.contents.present} already present, ` +
+      `${r.contents.skipped} skipped` +
       `${r.contents.adopted > 0 ? `; ${r.contents.adopted} adopted from an import before migration 0010` : ''}`,
     ...listed(r.contentClashes, (c) => contentClashLine(c, 'skipped')),
     `votes: ${r.votes.read} read, ${r.votes.imported} imported, ${r.votes.updated} updated, ${r.votes.present} already present, ` +
       `${r.votes.duplicates} older duplicates of a newer vote, ` +
-      `skipped: ${r.votes.nullContent} without a content, ${r.votes.badScore} with a score outside 0..5, ${r.votes.unknownUser} of an unknown or skipped user, ` +
+      `skipped: ${r.votes.nullContent} without a content, ${r.votes.badScore} with a score outside 0..5, ` +
+      `${r.votes.unknownUser} of an unknown or skipped user, ` +
       `${r.votes.unknownContent} of an unknown or skipped content`,
   ].join('\n')
 }

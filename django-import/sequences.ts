@@ -16,7 +16,8 @@ export interface OldIds { maxId: number; sequence: number | null }
  */
 export async function readOldIds(source: postgres.TransactionSql, table: 'auth_user' | 'api_content'): Promise<OldIds> {
   const [row] = await source<{ max_id: string; seq: string | null }[]>`
-    select (select coalesce(max(id), 0) from ${source(table)})::int8 as max_id, pg_get_serial_sequence(${table}, 'id')::regclass::text as seq`
+    select (select coalesce(max(id), 0) from ${source(table)})::int8 as max_id,
+      pg_get_serial_sequence(${table}, 'id')::regclass::text as seq`
   let sequence: number | null = null
   if (row!.seq) {
     // The name is the server's own output of regclass (quoted where it must be), so it is safe to splice.
@@ -34,7 +35,9 @@ export const oldLastId = (ids: OldIds) => Math.max(ids.maxId, ids.sequence ?? 0)
  * handed out already. With `set`, the sequence is moved there (never back) in the same statement. setval is not
  * undone by a rollback, which is why a dry run does not set it; a refused run may leave it moved, which only skips ids.
  */
-export async function continueSequence(target: postgres.Sql | postgres.TransactionSql, table: 'users' | 'contents', oldLast: number, set: boolean): Promise<number> {
+export async function continueSequence(
+  target: postgres.Sql | postgres.TransactionSql, table: 'users' | 'contents', oldLast: number, set: boolean
+): Promise<number> {
   const [row] = await target<{ after: string }[]>`
     with s as (select pg_get_serial_sequence(${table}, 'id')::regclass as seq),
     used as (select coalesce(pg_sequence_last_value(seq), 0) as id from s),

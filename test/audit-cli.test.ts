@@ -1,5 +1,5 @@
 // `npm run audit` as an operator runs it, a process of its own: exit 1 and the drifted content named
-// (in words and in --json), exit 0 once the totals are repaired. The invariant itself: shared/audit.test.ts.
+// (in words and in --json), exit 0 once the totals are repaired. The invariant itself: audit/audit.test.ts.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
@@ -10,9 +10,9 @@ import { emptyDatabase } from './helpers.js'
 import { isolatedPrefix, openDb, openRedis, seedContents, seedUsers } from './consumer-helpers.js'
 import { exitCodeOf, startNode } from './processes.js'
 
-/** shared/audit.ts against `url` and `prefix`: its exit code and what it printed. */
+/** cli/audit.ts against `url` and `prefix`: its exit code and what it printed. */
 async function runAuditCli(t: TestContext, url: string, prefix: string, args: string[] = []) {
-  const cli = startNode(t, 'shared/audit.ts', { args, env: { ...process.env, DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
+  const cli = startNode(t, 'cli/audit.ts', { args, env: { ...process.env, DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
   return { code: await exitCodeOf(cli), output: cli.output() }
 }
 
@@ -39,7 +39,8 @@ test('npm run audit exits 1 and names the drifted content; 0 once it is repaired
   assert.match(repaired.output, /invariant: OK/)
 })
 
-test('npm run audit exits 1 when entries vanished from a stream before they were applied, and --baseline waits for a drained stream', async (t) => {
+test('npm run audit exits 1 when entries vanished from a stream before they were applied, ' +
+  'and --baseline waits for a drained stream', async (t) => {
   const url = await emptyDatabase(t)
   const prefix = isolatedPrefix()
   const redis = openRedis(t)

@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto'
 import type { TestContext } from 'node:test'
 import { sql } from 'drizzle-orm'
 import { createSigner } from 'fast-jwt'
-import { entryVersion } from '../consumer/decode.js'
+import { entryVersion } from '../shared/entry-version.js'
 import { parseReceipt } from '../server/vote-receipt.js'
-import { audit, formatReport } from '../shared/audit.js'
+import { audit, formatReport } from '../audit/audit.js'
 import { migrateDatabase } from '../shared/db/migrate.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { key, openDb, openRedis, seedContents, seedUsers, seededRandom, waitForDrained } from './consumer-helpers.js'
@@ -60,7 +60,8 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
   const env = {
     ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: databaseUrl,
     REDIS_URL: redisServer.url, REDIS_PREFIX: PREFIX, JWT_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '100000000',
-    VOTE_THRESHOLD_COUNT_LIMIT: '1000000000', METRICS_PORT: '0', CONSUMER_METRICS_PORT: '0', CONSUMER_BLOCK_MS: '200', SHUTDOWN_GRACE_MS: '3000',
+    VOTE_THRESHOLD_COUNT_LIMIT: '1000000000', METRICS_PORT: '0', CONSUMER_METRICS_PORT: '0', CONSUMER_BLOCK_MS: '200',
+    SHUTDOWN_GRACE_MS: '3000',
   }
   const processes: Started[] = []
   const startApi = async () => {
@@ -92,11 +93,12 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
         body: JSON.stringify({ content: v.content, score: v.score }), signal: AbortSignal.timeout(5000),
       })
       const body = await res.json().catch(() => ({})) as { id?: string; code?: string }
-      answers.push({ ...v, status: res.status, id: res.status === 202 ? parseReceipt(body.id!)?.entryId : undefined, code: body.code, at: Date.now() })
+      const id = res.status === 202 ? parseReceipt(body.id!)?.entryId : undefined
+      answers.push({ ...v, status: res.status, id, code: body.code, at: Date.now() })
     } catch {
       // No answer (the API died under it, or the socket closed): not a 202, so nothing is owed.
       answers.push({ ...v, status: 0, at: Date.now() })
-      await new Promise((r) => setTimeout(r, 20))
+      await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }
 
@@ -105,7 +107,10 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
     /** Voting from `concurrency` clients until stopVoting(). */
     startVoting(concurrency = 16) {
       voting = true
-      load = Promise.all(Array.from({ length: concurrency }, async () => { while (voting) await castOne() }))
+      load = Promise.all(Array.from({ length: concurrency }, async () => {
+        // eslint-disable-next-line no-unmodified-loop-condition -- stopVoting() sets it to false
+        while (voting) await castOne()
+      }))
     },
     async stopVoting() {
       voting = false
@@ -146,7 +151,11 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
       }).length
       const report = await audit(db, redis, keys, GROUP)
       const refusedBy = new Map<string, number>()
-      for (const a of answers) if (a.status !== 202) refusedBy.set(a.status === 0 ? 'no answer' : String(a.status), (refusedBy.get(a.status === 0 ? 'no answer' : String(a.status)) ?? 0) + 1)
+      for (const a of answers) {
+        if (a.status === 202) continue
+        const reason = a.status === 0 ? 'no answer' : String(a.status)
+        refusedBy.set(reason, (refusedBy.get(reason) ?? 0) + 1)
+      }
       const row: FaultRow = {
         fault, sent: answers.length, accepted: answers.filter((a) => a.status === 202).length,
         refused: [...refusedBy].map(([k, n]) => `${n} ${k}`).join(', ') || 'none', lost: lost.length, doubled,
@@ -164,12 +173,15 @@ export async function chaosWorld(t: TestContext, { users: userCount = 200, conte
       assert.equal(report.ok, true, formatReport(report))
       assert.ok(row.accepted > 0)
       for (const p of processes) await stopProcess(p, 'SIGTERM')
-      assert.deepEqual(processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null).map((p) => p.name), [], 'no process left behind')
+      const left = processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null)
+      assert.deepEqual(left.map((p) => p.name), [], 'no process left behind')
       return row
     },
   }
 }
 
-export const TABLE_HEAD = '| fault | votes sent | 202 | refused | 202s lost | stored without a 202 | audit | applied after healing |\n|---|---|---|---|---|---|---|---|'
+export const TABLE_HEAD = '| fault | votes sent | 202 | refused | 202s lost | stored without a 202 | audit | applied after healing |\n' +
+  '|---|---|---|---|---|---|---|---|'
 export const tableRow = (r: FaultRow) =>
-  `| ${r.fault} | ${r.sent} | ${r.accepted} | ${r.refused} | ${r.lost} | ${r.doubled} | ${r.audit} | ${(r.caughtUpMs / 1000).toFixed(1)} s |`
+  `| ${r.fault} | ${r.sent} | ${r.accepted} | ${r.refused} | ${r.lost} | ${r.doubled} | ${r.audit} | ` +
+  `${(r.caughtUpMs / 1000).toFixed(1)} s |`

@@ -39,8 +39,8 @@ test('with the default CONSUMER_CLAIM_IDLE_MS, a SIGKILLed consumer\'s batch is 
   const { added, victim, release } = await victimMidBatch(t, world, 500, defaults)
   const survivor = startConsumer(t, url, prefix, defaults)
   // Up and reading: its read connection waits in XREADGROUP (a consumer that has read nothing yet is not in XINFO CONSUMERS).
-  await waitFor(async () => String(await redis.call('CLIENT', 'LIST')).split('\n').some((l) => l.includes(`name=tally-consumer:${survivor.name}:read `) && l.includes('cmd=xreadgroup')),
-    { what: 'the survivor to be reading' })
+  const isReading = (l: string) => l.includes(`name=tally-consumer:${survivor.name}:read `) && l.includes('cmd=xreadgroup')
+  await waitFor(async () => String(await redis.call('CLIENT', 'LIST')).split('\n').some(isReading), { what: 'the survivor to be reading' })
   assert.equal(await stopProcess(victim, 'SIGKILL'), null)
   const killedAt = Date.now()
   await release()
@@ -53,7 +53,8 @@ test('with the default CONSUMER_CLAIM_IDLE_MS, a SIGKILLed consumer\'s batch is 
   assert.equal(survivor.child.exitCode, null)
 })
 
-test('a consumer restarted under its name takes back its predecessor\'s pending batch at once, long before the claim idle time', async (t) => {
+test('a consumer restarted under its name takes back its predecessor\'s pending batch at once, ' +
+  'long before the claim idle time', async (t) => {
   const world = await consumerWorld(t, 20, 20)
   const { url, prefix, keys, stream, db, redis, contentIds } = world
   // An idle time no test waits out: only taking back its own entries can apply them in time.
@@ -147,7 +148,8 @@ test('trimming never removes a pending or undelivered entry', async (t) => {
   const redis = openRedis(t)
   const stream = `${isolatedPrefix()}votes:{0}`
   const group = 'g'
-  const ids = (await addVotes(redis, stream, Array.from({ length: 250 }, (_, i) => ({ user: 1, content: 1, score: i % 6 })))).map((a) => a.id)
+  const ids = (await addVotes(redis, stream, Array.from({ length: 250 }, (_, i) => ({ user: 1, content: 1, score: i % 6 }))))
+    .map((a) => a.id)
   await redis.xgroup('CREATE', stream, group, '0')
   // A fake consumer takes the first 200 and acks the oldest 150; 50 stay pending, 50 are never delivered.
   await redis.xreadgroup('GROUP', group, 'fake', 'COUNT', 200, 'STREAMS', stream, '>')
@@ -204,15 +206,18 @@ test('an entry delivered more than CONSUMER_MAX_DELIVERIES times is dead-lettere
   startConsumer(t, url, prefix, { CONSUMER_MAX_DELIVERIES: '3', CONSUMER_CLAIM_IDLE_MS: '200' })
   await waitForDrained(redis, stream)
   const dead = await deadLetters(redis, keys)
-  assert.deepEqual(dead.map((d) => ({ entry: d.entry, reason: d.reason, user: d.user })), [{ entry: tired!.id, reason: 'max_deliveries', user: String(ann) }])
+  assert.deepEqual(dead.map((d) => ({ entry: d.entry, reason: d.reason, user: d.user })),
+    [{ entry: tired!.id, reason: 'max_deliveries', user: String(ann) }])
   assert.deepEqual(await pendingOf(redis, stream, ghost), [])
   await assertDbHolds(db, redis, keys, [content!], newestVotes(fresh))
 })
 
 test('a consumer stopped while Redis is unreachable exits 0 at once instead of waiting out its grace period', async (t) => {
   const nowhere = `redis://127.0.0.1:${await freePort()}`
-  const consumer = startConsumer(t, process.env.DATABASE_URL!, isolatedPrefix(), { REDIS_URL: nowhere, SHUTDOWN_GRACE_MS: '60000', LOG_LEVEL: 'info' })
-  await waitFor(() => consumer.output().includes('cannot create the consumer group yet'), { timeoutMs: 20_000, what: 'the consumer to retry' })
+  const consumer = startConsumer(t, process.env.DATABASE_URL!, isolatedPrefix(),
+    { REDIS_URL: nowhere, SHUTDOWN_GRACE_MS: '60000', LOG_LEVEL: 'info' })
+  await waitFor(() => consumer.output().includes('cannot create the consumer group yet'),
+    { timeoutMs: 20_000, what: 'the consumer to retry' })
   assert.equal(await stopProcess(consumer, 'SIGTERM', 10_000), 0, consumer.output())
   assert.match(consumer.output(), /consumer stopped/)
 })

@@ -8,13 +8,13 @@ import type { TestContext } from 'node:test'
 import { sql } from 'drizzle-orm'
 import type { Redis } from 'ioredis'
 import postgres from 'postgres'
-import { audit, formatReport } from '../shared/audit.js'
+import { audit, formatReport } from '../audit/audit.js'
 import { DEFAULT_REDIS_URL } from '../shared/config.js'
 import { createDb, type Db } from '../shared/db/client.js'
 import { contents, users } from '../shared/db/schema.js'
 import { closeRedis, createRedis, type RedisClient } from '../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
-import { entryVersion } from '../consumer/decode.js'
+import { entryVersion } from '../shared/entry-version.js'
 import { fieldsToRecord as toRecord, groupInfo } from '../shared/redis/stream-info.js'
 
 export { toRecord }
@@ -59,12 +59,16 @@ export async function consumerWorld(t: TestContext, userCount: number, contentCo
   const keys = redisKeys(prefix)
   const db = openDb(t, url)
   const redis = openRedis(t)
-  return { url, prefix, keys, stream: keys.stream(0), db, redis, users: await seedUsers(db, userCount), contentIds: await seedContents(db, contentCount) }
+  const users = await seedUsers(db, userCount)
+  return { url, prefix, keys, stream: keys.stream(0), db, redis, users, contentIds: await seedContents(db, contentCount) }
 }
 
 /** n votes by random users on random contents with random scores, from a seeded generator. */
-export const randomVotes = (random: (n: number) => number, userIds: readonly number[], contentIds: readonly number[], n: number): VoteInput[] =>
-  Array.from({ length: n }, () => ({ user: userIds[random(userIds.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6) }))
+export const randomVotes = (
+  random: (n: number) => number, userIds: readonly number[], contentIds: readonly number[], n: number
+): VoteInput[] => Array.from({ length: n }, () => ({
+  user: userIds[random(userIds.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6),
+}))
 
 export interface VoteInput { user: number; content: number; score: number }
 export interface Added extends VoteInput { id: string }
@@ -75,7 +79,9 @@ export async function addVotes(redis: RedisClient, stream: string, votes: readon
   for (let i = 0; i < votes.length; i += 500) {
     const chunk = votes.slice(i, i + 500)
     const pipeline = redis.pipeline()
-    for (const v of chunk) pipeline.xadd(stream, '*', 'user', String(v.user), 'content', String(v.content), 'score', String(v.score), 'ts', String(Date.now()))
+    for (const v of chunk) {
+      pipeline.xadd(stream, '*', 'user', String(v.user), 'content', String(v.content), 'score', String(v.score), 'ts', String(Date.now()))
+    }
     const results = (await pipeline.exec()) ?? []
     results.forEach(([err, id], j) => {
       if (err) throw err
@@ -102,7 +108,9 @@ export function newestVotes(added: readonly Added[]): Map<string, number> {
  * The database holds exactly `expected` for these contents (votes rows, vote_count and vote_sum),
  * and `npm run audit`'s invariant holds over the whole database.
  */
-export async function assertDbHolds(db: Db, redis: Redis, keys: RedisKeys, contentIds: readonly number[], expected: Map<string, number>): Promise<void> {
+export async function assertDbHolds(
+  db: Db, redis: Redis, keys: RedisKeys, contentIds: readonly number[], expected: Map<string, number>
+): Promise<void> {
   const rows = await db.execute<{ user_id: number; content_id: number; score: number }>(sql`
     select user_id, content_id, score from votes where content_id = any(${sql.param([...contentIds])}::int[])`)
   const stored = new Map(rows.map((r) => [key(r.user_id, r.content_id), r.score]))
@@ -185,7 +193,9 @@ export async function lockWaiters(db: Db): Promise<number> {
  * A consumer that has taken `count` new votes and waits on a row lock with them pending, so a kill hits it
  * mid-batch, its statement in PostgreSQL. Returns the votes, the victim and the function that lets the lock go.
  */
-export async function victimMidBatch(t: TestContext, world: Awaited<ReturnType<typeof consumerWorld>>, count: number, env: Record<string, string> = {}) {
+export async function victimMidBatch(
+  t: TestContext, world: Awaited<ReturnType<typeof consumerWorld>>, count: number, env: Record<string, string> = {}
+) {
   const { url, prefix, stream, db, redis, users, contentIds } = world
   const added = await addVotes(redis, stream, randomVotes(seededRandom(11), users, contentIds, count))
   // Hold a content row, so the victim's transaction blocks with the batch delivered but not acked.
@@ -206,7 +216,8 @@ export async function victimMidBatch(t: TestContext, world: Awaited<ReturnType<t
   })
   await isLocked
   const victim = startConsumer(t, url, prefix, env)
-  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length, { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
+  await waitFor(async () => (await pendingOf(redis, stream, victim.name)).length === added.length,
+    { timeoutMs: 20_000, what: 'the whole batch pending on the victim' })
   await waitFor(async () => (await lockWaiters(db)) > 0, { what: 'the victim to wait on the row lock' })
   return { added, victim, release: async () => { release(); await holding } }
 }

@@ -86,11 +86,12 @@ test('a poison entry goes to the dead-letter stream with its reason while its ba
   const consumer = startConsumer(t, url, prefix)
   await waitForDrained(redis, stream)
   const dead = await deadLetters(redis, keys)
-  assert.deepEqual(dead.map((d) => ({ entry: d.entry, reason: d.reason, stream: d.stream })).sort((a, b) => a.entry!.localeCompare(b.entry!)), [
+  const byEntry = (a: { entry?: string | null }, b: { entry?: string | null }) => a.entry!.localeCompare(b.entry!)
+  assert.deepEqual(dead.map((d) => ({ entry: d.entry, reason: d.reason, stream: d.stream })).sort(byEntry), [
     { entry: missingScore, reason: 'missing_field', stream },
     { entry: scoreNine, reason: 'bad_score', stream },
     { entry: unknownUser, reason: 'unknown_user', stream },
-  ].sort((a, b) => a.entry!.localeCompare(b.entry!)))
+  ].sort(byEntry))
   assert.equal(dead.find((d) => d.entry === unknownUser)!.user, '999999', 'the dead letter keeps the vote\'s fields')
   assert.equal(dead.find((d) => d.entry === scoreNine)!.consumer, consumer.name)
   await assertDbHolds(db, redis, keys, [content!], newestVotes(good))

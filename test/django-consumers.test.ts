@@ -5,14 +5,15 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import postgres from 'postgres'
 import { sql } from 'drizzle-orm'
-import { audit, formatReport } from '../shared/audit.js'
+import { audit, formatReport } from '../audit/audit.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { emptyDatabase, waitFor } from './helpers.js'
 import { addVotes, GROUP, isolatedPrefix, openDb, openRedis, startConsumer, waitForDrained } from './consumer-helpers.js'
 import { oldContent, oldDatabase, oldUser, runImport, startImport } from './django-helpers.js'
 import { exitCodeOf } from './processes.js'
 
-test('votes a consumer commits while an import runs stay in the totals: the import adds deltas under the row locks, and the audit passes', async (t) => {
+test('votes a consumer commits while an import runs stay in the totals: ' +
+  'the import adds deltas under the row locks, and the audit passes', async (t) => {
   const { url: from, old } = await oldDatabase(t)
   await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'bob')])}`
   await old`insert into api_content ${old([oldContent(10), oldContent(12)])}`
@@ -52,16 +53,20 @@ test('votes a consumer commits while an import runs stay in the totals: the impo
   await waitFor(async () => (await waitingOnLocks()) === 1, { what: 'the consumer to hold content 10 and wait for 12' })
 
   const importing = startImport(t, from, to, prefix)
-  await waitFor(async () => (await waitingOnLocks()) === 2, { timeoutMs: 30_000, what: 'the import to wait for content 10, which the consumer holds' })
+  await waitFor(async () => (await waitingOnLocks()) === 2,
+    { timeoutMs: 30_000, what: 'the import to wait for content 10, which the consumer holds' })
   release()
   await holding
   assert.equal(await exitCodeOf(importing, 60_000), 0, importing.stderr())
   await waitForDrained(redis, keys.stream(0))
 
-  const stored = await db.execute<{ user_id: number; content_id: number; score: number }>(sql`select user_id, content_id, score from votes order by content_id, user_id`)
+  const stored = await db.execute<{ user_id: number; content_id: number; score: number }>(
+    sql`select user_id, content_id, score from votes order by content_id, user_id`)
   assert.deepEqual(stored.map((v) => [v.user_id, v.content_id, v.score]), [[1, 10, 0], [2, 10, 4], [1, 12, 2], [2, 12, 3]])
-  const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string }>(sql`select id, vote_count, vote_sum from contents order by id`)
-  assert.deepEqual(totals.map((c) => [c.id, c.vote_count, Number(c.vote_sum)]), [[10, 2, 4], [12, 2, 5]], 'every content\'s totals equal its votes')
+  const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string }>(
+    sql`select id, vote_count, vote_sum from contents order by id`)
+  assert.deepEqual(totals.map((c) => [c.id, c.vote_count, Number(c.vote_sum)]), [[10, 2, 4], [12, 2, 5]],
+    'every content\'s totals equal its votes')
   const report = await audit(db, redis, keys, GROUP)
   assert.equal(report.ok, true, formatReport(report))
 })

@@ -20,8 +20,8 @@ export const djangoPbkdf2 = (password: string, salt = 'pepper', iterations = 100
 
 /** An auth_user row as Django writes it: password "1234", active, joined 2020-01-02. */
 export const oldUser = (id: number, username: string, over: Record<string, unknown> = {}) => ({
-  id, password: HASH_1234, last_login: null, is_superuser: false, username, first_name: 'F', last_name: 'L', email: `${username}@example.com`,
-  is_staff: false, is_active: true, date_joined: new Date('2020-01-02T03:04:05Z'), ...over,
+  id, password: HASH_1234, last_login: null, is_superuser: false, username, first_name: 'F', last_name: 'L',
+  email: `${username}@example.com`, is_staff: false, is_active: true, date_joined: new Date('2020-01-02T03:04:05Z'), ...over,
 })
 
 export const oldContent = (id: number, title = `old ${id}`) =>
@@ -45,7 +45,10 @@ export async function oldDatabase(t: TestContext): Promise<{ url: string; old: p
 
 /** `npm run import:django -- --from <from> <args>` into `to`, with `prefix` for the content index, started. */
 export const startImport = (t: TestContext, from: string, to: string, prefix: string, args: string[] = []) =>
-  startNode(t, 'cli/import-django.ts', { args: ['--from', from, ...args], env: { ...process.env, DATABASE_URL: to, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
+  startNode(t, 'cli/import-django.ts', {
+    args: ['--from', from, ...args],
+    env: { ...process.env, DATABASE_URL: to, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' },
+  })
 
 /** The same, run to its end: its exit code, report (stdout) and progress and refusals (stderr). */
 export async function runImport(t: TestContext, from: string, to: string, prefix: string, args: string[] = []) {

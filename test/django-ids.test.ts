@@ -7,7 +7,8 @@ import { buildTestApp, emptyDatabase, registerUser } from './helpers.js'
 import { isolatedPrefix, openDb } from './consumer-helpers.js'
 import { oldContent, oldDatabase, oldUser, runImport } from './django-helpers.js'
 
-test('tally sign-ups and contents continue past every id the old service used, skipped and deleted ones too; the run records its cut-over', async (t) => {
+test('tally sign-ups and contents continue past every id the old service used, skipped and deleted ones too; ' +
+  'the run records its cut-over', async (t) => {
   const { url: from, old } = await oldDatabase(t)
   // Alice (5) folds to alice (1) and is skipped; 6 was deleted in Django after its tokens were issued: only the sequence knows it.
   await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(3, 'bob'), oldUser(5, 'Alice')])}`
@@ -17,13 +18,17 @@ test('tally sign-ups and contents continue past every id the old service used, s
   const to = await emptyDatabase(t)
   const prefix = isolatedPrefix()
   const db = openDb(t, to)
-  const count = async (table: string) => (await db.execute<{ n: number }>(sql`select count(*)::int as n from ${sql.identifier(table)}`))[0]!.n
+  const count = async (table: string) =>
+    (await db.execute<{ n: number }>(sql`select count(*)::int as n from ${sql.identifier(table)}`))[0]!.n
 
   const dry = await runImport(t, from, to, prefix, ['--on-collision=skip', '--dry-run'])
   assert.equal(dry.code, 0, dry.err)
   assert.match(dry.out, /ids: users continue after id 6 \(the old service's highest: 5 in rows, 6 in its sequence\); contents continue after id 20/)
-  for (const table of ['legacy_accounts', 'legacy_contents', 'legacy_imports', 'users']) assert.equal(await count(table), 0, `a dry run writes no ${table}`)
-  const [seq] = await db.execute<{ users: string | null }>(sql`select pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass) as users`)
+  for (const table of ['legacy_accounts', 'legacy_contents', 'legacy_imports', 'users']) {
+    assert.equal(await count(table), 0, `a dry run writes no ${table}`)
+  }
+  const [seq] = await db.execute<{ users: string | null }>(
+    sql`select pg_sequence_last_value(pg_get_serial_sequence('users', 'id')::regclass) as users`)
   assert.equal(seq!.users, null, 'a dry run leaves the sequences alone')
 
   const before = new Date()
@@ -43,7 +48,9 @@ test('tally sign-ups and contents continue past every id the old service used, s
   const app = await buildTestApp(t, { DATABASE_URL: to, REDIS_PREFIX: prefix })
   const newcomers = [await registerUser(app), await registerUser(app)]
   assert.deepEqual(newcomers.map((u) => u.id), [7, 8], 'no sign-up gets the skipped id 5 or the deleted id 6')
-  const created = await app.inject({ method: 'POST', url: '/api/contents/', headers: { authorization: `Bearer ${newcomers[0]!.access}` }, payload: { title: 'new' } })
+  const created = await app.inject({
+    method: 'POST', url: '/api/contents/', headers: { authorization: `Bearer ${newcomers[0]!.access}` }, payload: { title: 'new' },
+  })
   assert.equal(created.json().id, 21, 'content ids continue past the old sequence')
 
   const again = await runImport(t, from, to, prefix, ['--on-collision=skip'])

@@ -12,15 +12,17 @@ const MD5_LEGACY = 'md5$s2$a6f216c1973655418c93591eac9577ad'
 // A pbkdf2_sha256 hash whose digest is one byte: one random password in 256 would match it.
 const ONE_BYTE = 'pbkdf2_sha256$1000$seasalt$AA=='
 
-test('hashes outside the bounds refuse the run, or with --on-bad-hash=unusable are imported unusable; cheap digests are written wrapped', async (t) => {
+test('hashes outside the bounds refuse the run, or with --on-bad-hash=unusable are imported unusable; ' +
+  'cheap digests are written wrapped', async (t) => {
   const { url: from, old } = await oldDatabase(t)
-  await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'short', { password: ONE_BYTE }), oldUser(3, 'legacy', { password: MD5_LEGACY }),
-    oldUser(4, 'nopassword', { password: '!unusable-in-django' })])}`
+  await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'short', { password: ONE_BYTE }),
+    oldUser(3, 'legacy', { password: MD5_LEGACY }), oldUser(4, 'nopassword', { password: '!unusable-in-django' })])}`
   const to = await emptyDatabase(t)
   const prefix = isolatedPrefix()
   const db = openDb(t, to)
-  const hashes = async () => new Map((await db.execute<{ id: number; password_hash: string; source_hash: string; written_hash: string }>(sql`
-    select u.id, u.password_hash, l.source_hash, l.written_hash from users u join legacy_accounts l on l.user_id = u.id`)).map((r) => [r.id, r]))
+  const hashes = async () => new Map((await db.execute<{ id: number; password_hash: string; source_hash: string; written_hash: string }>(
+    sql`select u.id, u.password_hash, l.source_hash, l.written_hash from users u join legacy_accounts l on l.user_id = u.id`))
+    .map((r) => [r.id, r]))
 
   const refused = await runImport(t, from, to, prefix)
   assert.equal(refused.code, 1, refused.err)

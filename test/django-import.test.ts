@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { eq, sql } from 'drizzle-orm'
-import { audit } from '../shared/audit.js'
+import { audit } from '../audit/audit.js'
 import { users } from '../shared/db/schema.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { bearer, buildTestApp, emptyDatabase } from './helpers.js'
@@ -13,8 +13,12 @@ import { oldDatabase, oldUser, runImport } from './django-helpers.js'
 
 async function filledOldDatabase(t: TestContext): Promise<string> {
   const { url, old } = await oldDatabase(t)
-  await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'Alice'), oldUser(3, 'carol', { is_active: false }), oldUser(4, 'dave')])}`
-  await old`insert into api_content ${old([10, 11, 12].map((id) => ({ id, created_at: new Date('2021-05-06T07:08:09Z'), title: `old ${id}`, description: 'from django', average_vote: 4.9 })))}`
+  await old`insert into auth_user ${old([
+    oldUser(1, 'alice'), oldUser(2, 'Alice'), oldUser(3, 'carol', { is_active: false }), oldUser(4, 'dave'),
+  ])}`
+  await old`insert into api_content ${old([10, 11, 12].map((id) => ({
+    id, created_at: new Date('2021-05-06T07:08:09Z'), title: `old ${id}`, description: 'from django', average_vote: 4.9,
+  })))}`
   await old`insert into api_vote ${old([
     { id: 1, content_id: 10, user_id: 1, score: 3 },
     { id: 2, content_id: 10, user_id: 1, score: 5 }, // alice changed her mind: the highest id wins
@@ -27,7 +31,8 @@ async function filledOldDatabase(t: TestContext): Promise<string> {
   return url
 }
 
-test('the Django database imported: collisions refused unless told, dry run writes nothing, then users log in with old passwords and vote', async (t) => {
+test('the Django database imported: ' +
+  'collisions refused unless told, dry run writes nothing, then users log in with old passwords and vote', async (t) => {
   const from = await filledOldDatabase(t)
   const to = await emptyDatabase(t)
   const prefix = isolatedPrefix()
@@ -53,8 +58,8 @@ test('the Django database imported: collisions refused unless told, dry run writ
   assert.match(done.out, /content index rebuilt \(3 contents\)/)
   const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string; created_at: Date; author_id: number | null }>(
     sql`select id, vote_count, vote_sum, created_at, author_id from contents order by id`)
-  assert.deepEqual(totals.map((c) => [c.id, c.vote_count, Number(c.vote_sum), c.author_id]), [[10, 2, 9, null], [11, 1, 1, null], [12, 1, 2, null]],
-    'counts and sums from the votes, not from average_vote 4.9')
+  assert.deepEqual(totals.map((c) => [c.id, c.vote_count, Number(c.vote_sum), c.author_id]),
+    [[10, 2, 9, null], [11, 1, 1, null], [12, 1, 2, null]], 'counts and sums from the votes, not from average_vote 4.9')
   assert.equal(new Date(totals[0]!.created_at).toISOString(), '2021-05-06T07:08:09.000Z')
 
   const again = await runImport(t, from, to, prefix, ['--on-collision=suffix'])
@@ -75,15 +80,22 @@ test('the Django database imported: collisions refused unless told, dry run writ
   assert.equal((await logIn('Alice_2', '1234')).statusCode, 200, 'the renamed account logs in under its new name')
   assert.equal((await logIn('carol', '1234')).statusCode, 401, 'an inactive user stays out')
 
-  const vote = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(alice.json().access), payload: { content: 11, score: 4 } })
+  const vote = await app.inject({
+    method: 'POST', url: '/api/vote/', headers: bearer(alice.json().access), payload: { content: 11, score: 4 },
+  })
   assert.equal(vote.statusCode, 202, vote.body)
   startConsumer(t, to, prefix)
   await waitForDrained(redis, keys.stream(0))
   const detail = (await app.inject({ url: '/api/contents/11/', headers: bearer(alice.json().access) })).json()
-  assert.deepEqual([detail.vote_count, detail.average_vote, detail.user_vote], [2, 2.5, 4], 'a vote cast in tally is newer than every imported one')
-  const created = await app.inject({ method: 'POST', url: '/api/contents/', headers: bearer(alice.json().access), payload: { title: 'new' } })
+  assert.deepEqual([detail.vote_count, detail.average_vote, detail.user_vote], [2, 2.5, 4],
+    'a vote cast in tally is newer than every imported one')
+  const created = await app.inject({
+    method: 'POST', url: '/api/contents/', headers: bearer(alice.json().access), payload: { title: 'new' },
+  })
   assert.equal(created.json().id, 13, 'content ids continue after the highest imported one')
-  const registered = await app.inject({ method: 'POST', url: '/api/register/', payload: { username: 'erin', password: 'correct horse battery' } })
+  const registered = await app.inject({
+    method: 'POST', url: '/api/register/', payload: { username: 'erin', password: 'correct horse battery' },
+  })
   assert.equal(registered.json().id, 5, 'user ids continue after the highest imported one')
   assert.equal((await audit(db, redis, keys, GROUP)).ok, true)
 })

@@ -3,13 +3,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
-import { audit } from '../shared/audit.js'
+import { audit } from '../audit/audit.js'
 import { redisKeys } from '../shared/redis/keys.js'
 import { buildTestApp, emptyDatabase } from './helpers.js'
-import { addVotes, GROUP, isolatedPrefix, openDb, openRedis, seedContents, seedUsers, startConsumer, waitForDrained } from './consumer-helpers.js'
+import {
+  addVotes, GROUP, isolatedPrefix, openDb, openRedis, seedContents, seedUsers, startConsumer, waitForDrained,
+} from './consumer-helpers.js'
 import { djangoPbkdf2, oldContent, oldDatabase, oldUser, runImport } from './django-helpers.js'
 
-test('a re-run brings new passwords, deactivations and names over while tally has not changed the account; a login since wins', async (t) => {
+test('a re-run brings new passwords, deactivations and names over while tally has not changed the account; ' +
+  'a login since wins', async (t) => {
   const { url: from, old } = await oldDatabase(t)
   await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'bob'), oldUser(3, 'carol'), oldUser(4, 'dave')])}`
   const to = await emptyDatabase(t)
@@ -45,7 +48,8 @@ test('a re-run brings new passwords, deactivations and names over while tally ha
   assert.equal(await logIn('bob', '1234'), 200, 'reactivated there, reactivated here')
 })
 
-test('an import from before migration 0010 is recognised: its accounts and contents adopted, Django\'s new password brought over, tally\'s kept', async (t) => {
+test('an import from before migration 0010 is recognised: ' +
+  'its accounts and contents adopted, Django\'s new password brought over, tally\'s kept', async (t) => {
   const { url: from, old } = await oldDatabase(t)
   await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'Alice'), oldUser(3, 'carol')])}`
   await old`insert into api_content ${old([oldContent(10), oldContent(11)])}`
@@ -81,7 +85,8 @@ test('an import from before migration 0010 is recognised: its accounts and conte
   assert.equal(marked[0]!.n, 3)
 })
 
-test('a tally account or content under an old id is never merged: the run refuses, or skips it and its votes with --on-collision=skip', async (t) => {
+test('a tally account or content under an old id is never merged: ' +
+  'the run refuses, or skips it and its votes with --on-collision=skip', async (t) => {
   const { url: from, old } = await oldDatabase(t)
   await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'bob')])}`
   await old`insert into api_content ${old([oldContent(1, 'django one'), oldContent(2, 'django two')])}`
@@ -101,7 +106,8 @@ test('a tally account or content under an old id is never merged: the run refuse
   const refused = await runImport(t, from, to, prefix)
   assert.equal(refused.code, 1, refused.err)
   assert.match(refused.err, /user id 1 \("alice" in Django\) is held by tally's "user_\w+", which was not imported: refused/)
-  const legacyRows = async () => (await db.execute<{ n: number }>(sql`select (select count(*) from legacy_accounts) + (select count(*) from votes) as n`))[0]!.n
+  const legacyRows = async () => (await db.execute<{ n: number }>(
+    sql`select (select count(*) from legacy_accounts) + (select count(*) from votes) as n`))[0]!.n
   assert.equal(Number(await legacyRows()), 0, 'nothing written')
 
   const skipped = await runImport(t, from, to, prefix, ['--on-collision=skip'])
@@ -111,14 +117,16 @@ test('a tally account or content under an old id is never merged: the run refuse
   assert.match(skipped.out, /users: 2 read, 1 imported .* 1 skipped/)
   assert.match(skipped.out, /contents: 2 read, 1 imported, 0 already present, 1 skipped/)
   assert.match(skipped.out, /votes: 3 read, 1 imported, .* 1 of an unknown or skipped user, 1 of an unknown or skipped content/)
-  const totals = await db.execute<{ id: number; title: string; vote_count: number }>(sql`select id, title, vote_count from contents order by id`)
+  const totals = await db.execute<{ id: number; title: string; vote_count: number }>(
+    sql`select id, title, vote_count from contents order by id`)
   assert.deepEqual(totals.map((c) => [c.id, c.title.startsWith('title_'), c.vote_count]), [[1, true, 0], [2, false, 1]],
     'tally\'s content keeps its title and gets none of the Django content\'s votes')
   const imported = await db.execute<{ content_id: number }>(sql`select content_id from legacy_contents`)
   assert.deepEqual(imported.map((r) => r.content_id), [2])
 })
 
-test('votes changed in Django between runs are brought over with the totals moved by the difference; a vote cast in tally since wins', async (t) => {
+test('votes changed in Django between runs are brought over with the totals moved by the difference; ' +
+  'a vote cast in tally since wins', async (t) => {
   const { url: from, old } = await oldDatabase(t)
   await old`insert into auth_user ${old([oldUser(1, 'alice'), oldUser(2, 'bob')])}`
   await old`insert into api_content ${old([oldContent(10), oldContent(11)])}`
@@ -145,9 +153,11 @@ test('votes changed in Django between runs are brought over with the totals move
   const again = await runImport(t, from, to, prefix)
   assert.equal(again.code, 0, again.err)
   assert.match(again.out, /votes: 6 read, 1 imported, 1 updated, 2 already present, 2 older duplicates of a newer vote/)
-  const stored = await db.execute<{ user_id: number; content_id: number; score: number }>(sql`select user_id, content_id, score from votes order by content_id, user_id`)
+  const stored = await db.execute<{ user_id: number; content_id: number; score: number }>(
+    sql`select user_id, content_id, score from votes order by content_id, user_id`)
   assert.deepEqual(stored.map((v) => [v.user_id, v.content_id, v.score]), [[1, 10, 5], [2, 10, 0], [1, 11, 2], [2, 11, 5]])
-  const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string }>(sql`select id, vote_count, vote_sum from contents order by id`)
+  const totals = await db.execute<{ id: number; vote_count: number; vote_sum: string }>(
+    sql`select id, vote_count, vote_sum from contents order by id`)
   assert.deepEqual(totals.map((c) => [c.id, c.vote_count, Number(c.vote_sum)]), [[10, 2, 5], [11, 2, 7]])
   assert.equal((await audit(db, redis, keys, GROUP)).ok, true)
 })

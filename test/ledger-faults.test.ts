@@ -6,14 +6,14 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
-import { audit, formatReport } from '../shared/audit.js'
+import { audit, formatReport } from '../audit/audit.js'
 import { withTimeout } from '../shared/timeout.js'
 import { uniqueName, waitFor } from './helpers.js'
 import { pgProxy } from './pg-proxy.js'
 import { exitCodeOf, startNode, stopProcess, type Started } from './processes.js'
 import {
-  addVotes, assertDbHolds, consumerWorld, GROUP, lockWaiters, newestVotes, pendingOf, randomVotes, seededRandom, startConsumer, victimMidBatch,
-  waitForDrained, type Added,
+  addVotes, assertDbHolds, consumerWorld, GROUP, lockWaiters, newestVotes, pendingOf, randomVotes, seededRandom, startConsumer,
+  victimMidBatch, waitForDrained, type Added,
 } from './consumer-helpers.js'
 
 type World = Awaited<ReturnType<typeof consumerWorld>>
@@ -52,7 +52,7 @@ test('a batch whose COMMIT reply is lost is retried, and the audit counts each o
   await assertEveryEntryOnce(world, added)
   assert.match(consumer.output(), /apply failed; retrying/, 'the consumer saw its connection drop and ran the statement again')
   // As the operator sees it.
-  const cli = startNode(t, 'shared/audit.ts', { env: { ...process.env, DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
+  const cli = startNode(t, 'cli/audit.ts', { env: { ...process.env, DATABASE_URL: url, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn' } })
   assert.equal(await exitCodeOf(cli), 0, cli.output())
   assert.match(cli.output(), /invariant: OK[\s\S]*took 300; recorded 300, pending 0, undelivered 0: every entry accounted for/)
 })
@@ -87,20 +87,23 @@ test('a consumer SIGKILLed between its COMMIT and its XACK and started again und
 })
 
 for (const [who, env] of [['another consumer', {}], ['its successor under its name', { CONSUMER_NAME: uniqueName('slot') }]] as const) {
-  test(`a consumer SIGKILLed while its statement waits on a lock, the batch taken by ${who} meanwhile: both commit, each entry is counted once`, async (t) => {
+  test(`a consumer SIGKILLed while its statement waits on a lock, the batch taken by ${who} meanwhile: ` +
+    'both commit, each entry is counted once', async (t) => {
     const world = await consumerWorld(t, 10, 3)
     const { added, victim, release } = await victimMidBatch(t, world, 300, env)
     assert.equal(await stopProcess(victim, 'SIGKILL'), null)
     // The dead consumer's statement is still in PostgreSQL, waiting; the taker's waits behind it, so the taker
     // cannot know, when it starts, that the batch is about to be committed by someone else.
     startConsumer(t, world.url, world.prefix, env)
-    await waitFor(async () => (await lockWaiters(world.db)) >= 2, { timeoutMs: 20_000, what: 'the taker\'s statement to wait beside the dead one\'s' })
+    await waitFor(async () => (await lockWaiters(world.db)) >= 2,
+      { timeoutMs: 20_000, what: 'the taker\'s statement to wait beside the dead one\'s' })
     await release()
     await assertEveryEntryOnce(world, added)
   })
 }
 
-test('a consumer frozen before its statement reached PostgreSQL, which commits after another applied and acknowledged the batch, adds nothing to the count', async (t) => {
+test('a consumer frozen before its statement reached PostgreSQL, which commits after another applied and acknowledged the batch, ' +
+  'adds nothing to the count', async (t) => {
   const world = await consumerWorld(t, 10, 5)
   const { url, prefix, stream, db, redis, users, contentIds } = world
   const proxy = await pgProxy(t, url)

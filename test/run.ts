@@ -3,17 +3,16 @@
  * other's data. Migrate a template nobody connects to, clone this run's database from it, run
  * node:test over every *.test.ts, then drop both databases and delete the prefix's keys, always.
  */
-import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import postgres from 'postgres'
 import { Redis } from 'ioredis'
 import { migrateDatabase } from '../shared/db/migrate.js'
+import { ROOT, startProcess } from '../devtools/processes.js'
 import { withDatabase } from './databases.js'
 import { deleteKeysWithPrefix } from '../shared/redis/delete-prefix.js'
 
-const ROOT = new URL('..', import.meta.url).pathname
-const SEARCHED = ['server', 'consumer', 'shared', 'cli', 'django-import', 'bench', 'test']
+const SEARCHED = ['server', 'consumer', 'shared', 'cli', 'audit', 'django-import', 'devtools', 'bench', 'test']
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -43,22 +42,19 @@ let exitCode = 1
 try {
   await migrateDatabase(withDatabase(adminUrl, templateName))
   await admin`create database ${admin(runName)} template ${admin(templateName)}`
-  exitCode = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DATABASE_URL: withDatabase(adminUrl, runName),
-        TALLY_TEST_TEMPLATE_DB: templateName,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-      },
-    })
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal))
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  const tests = startProcess(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+    output: 'inherit',
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: withDatabase(adminUrl, runName),
+      TALLY_TEST_TEMPLATE_DB: templateName,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+    },
   })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => tests.child.kill(signal))
+  exitCode = (await tests.exited) ?? 1   // null: a signal ended it
 } finally {
   // Tests may have cloned more databases from the template; they drop their own, this catches leftovers.
   const leftovers = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`tally_t_${runId}%`}`

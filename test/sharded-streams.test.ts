@@ -4,7 +4,9 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { bearer, buildTestApp } from './helpers.js'
-import { assertDbHolds, consumerWorld, deadLetters, key, seededRandom, startConsumer, toRecord, waitForDrained } from './consumer-helpers.js'
+import {
+  assertDbHolds, consumerWorld, deadLetters, key, seededRandom, startConsumer, toRecord, waitForDrained,
+} from './consumer-helpers.js'
 import { parseReceipt } from '../server/vote-receipt.js'
 
 const SHARDS = 4
@@ -25,14 +27,17 @@ const isNewer = (a: string, b: string) => {
   return am > bm || (am === bm && as > bs)
 }
 
-test('with 4 shards, 2000 votes of 40 users on 60 contents through the API all reach PostgreSQL via 2 consumers; the audit is clean', async (t) => {
+test('with 4 shards, 2000 votes of 40 users on 60 contents through the API all reach PostgreSQL via 2 consumers; ' +
+  'the audit is clean', async (t) => {
   const { url, prefix, db, redis, users, contentIds, app, vote } = await shardedApi(t, 40, 60, { VOTE_THRESHOLD_COUNT_LIMIT: '1000000' })
   for (let i = 0; i < 2; i++) startConsumer(t, url, prefix, { VOTE_STREAM_SHARDS: String(SHARDS), CONSUMER_BATCH_SIZE: '100' })
 
   const random = seededRandom(4)
   const newest = new Map<string, { id: string; score: number }>()
   for (let round = 0; round < 20; round++) {
-    const asked = Array.from({ length: 100 }, () => ({ user: users[random(users.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6) }))
+    const asked = Array.from({ length: 100 }, () => ({
+      user: users[random(users.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6),
+    }))
     const answers = await Promise.all(asked.map((v) => vote(v.user, v.content, v.score)))
     answers.forEach((res, i) => {
       assert.equal(res.statusCode, 202, res.body)
@@ -76,7 +81,8 @@ test('with 4 shards, votes cast together on contents of every shard get distinct
   assert.equal(new Set(receipts).size, receipts.length, 'no receipt repeats')
 })
 
-test('with 4 shards a content\'s lock stays exact: 80 concurrent votes on each of 8 contents, exactly LIMIT accepted on each', async (t) => {
+test('with 4 shards a content\'s lock stays exact: 80 concurrent votes on each of 8 contents, ' +
+  'exactly LIMIT accepted on each', async (t) => {
   const { users, contentIds, vote } = await shardedApi(t, 80, 8, { VOTE_THRESHOLD_COUNT_LIMIT: '5' })
   const asked = contentIds.flatMap((content) => users.map((user) => ({ user, content })))
   const answers = await Promise.all(asked.map((v) => vote(v.user, v.content, 3)))
@@ -88,14 +94,16 @@ test('with 4 shards a content\'s lock stays exact: 80 concurrent votes on each o
 })
 
 test('with 4 shards a voter meets RATE_LIMIT_PER_MINUTE once in all, not once per shard; each shard allows its share', async (t) => {
-  const { users, contentIds, vote, app } = await shardedApi(t, 2, SHARDS, { RATE_LIMIT_PER_MINUTE: '8', VOTE_THRESHOLD_COUNT_LIMIT: '1000' })
+  const { users, contentIds, vote, app } = await shardedApi(t, 2, SHARDS,
+    { RATE_LIMIT_PER_MINUTE: '8', VOTE_THRESHOLD_COUNT_LIMIT: '1000' })
   assert.deepEqual(contentIds.map((id) => app.keys.shardOf(id)).sort(), [0, 1, 2, 3], 'one content per shard')
   const [voter, other] = users as [number, number]
   const asked = Array.from({ length: 5 * SHARDS }, (_, i) => contentIds[i % SHARDS]!)
   const answers = await Promise.all(asked.map((content) => vote(voter, content, 4)))
   assert.equal(answers.filter((r) => r.statusCode === 202).length, 8, 'the limit, over every shard together')
   for (const content of contentIds) {
-    assert.equal(answers.filter((r, i) => asked[i] === content && r.statusCode === 202).length, 2, `ceil(8 / 4) on content ${content}'s shard`)
+    assert.equal(answers.filter((r, i) => asked[i] === content && r.statusCode === 202).length, 2,
+      `ceil(8 / 4) on content ${content}'s shard`)
   }
   const refused = answers.filter((r) => r.statusCode !== 202)
   assert.ok(refused.every((r) => r.statusCode === 429 && r.json().code === 'rate_limited' && Number(r.headers['retry-after']) > 0))
@@ -106,7 +114,9 @@ test('after VOTE_STREAM_SHARDS goes from 2 to 3, votes on contents that moved to
   const world = await consumerWorld(t, 1, 12)
   const tokenFor = (app: Awaited<ReturnType<typeof buildTestApp>>) => app.issueAccessToken(world.users[0]!)
   for (const shards of ['2', '3']) {
-    const app = await buildTestApp(t, { DATABASE_URL: world.url, REDIS_PREFIX: world.prefix, VOTE_STREAM_SHARDS: shards, VOTE_THRESHOLD_COUNT_LIMIT: '100' })
+    const app = await buildTestApp(t, {
+      DATABASE_URL: world.url, REDIS_PREFIX: world.prefix, VOTE_STREAM_SHARDS: shards, VOTE_THRESHOLD_COUNT_LIMIT: '100',
+    })
     const token = tokenFor(app)
     for (const content of world.contentIds) {
       const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(token), payload: { content, score: 2 } })

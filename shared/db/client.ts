@@ -36,7 +36,7 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     backoff: (attempt: number) => Math.min(0.05 * attempt, 0.25),
     onnotice: () => {},
     ...(opts.name ? { connection: { application_name: opts.name } } : {}),
-    // bigint (vote_sum) and numeric (version) stay exact: postgres.js hands both back as strings by default.
+    // bigint columns (vote_sum; version, int8 since migration 0004) stay exact: postgres.js hands them back as strings by default.
   })
   const db = drizzle(client, { schema }) as unknown as Db
   let closing: Promise<void> | undefined

@@ -12,7 +12,8 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import { sql } from 'drizzle-orm'
 import { MIGRATIONS_DIR, migrateDatabase } from './migrate.js'
 import { applyVotes } from '../../consumer/apply.js'
-import { decodeEntry, entryVersion, type Vote } from '../../consumer/decode.js'
+import { decodeEntry, type Vote } from '../../consumer/decode.js'
+import { entryVersion } from '../entry-version.js'
 import { withDatabase } from '../../test/databases.js'
 import { openDb, openRedis, isolatedPrefix, assertDbHolds } from '../../test/consumer-helpers.js'
 import { redisKeys } from '../redis/keys.js'
@@ -44,11 +45,14 @@ test('old numeric versions become int8 versions that order exactly as before', a
   await old`insert into users (username, username_key, password_hash) select 'm' || g, 'm' || g, 'x' from generate_series(1, 3) g`
   await old`insert into contents (title) select 't' || g from generate_series(1, 3) g`
   // [user, content, score, ms, seq]: seq 2^21 + 5 stands for an id no consumer accepts any more.
-  const rows: [number, number, number, bigint, bigint][] = [[1, 1, 4, 1700000000000n, 3n], [2, 1, 2, 9n, 0n], [3, 2, 5, 1700000000000n, 2097157n], [1, 3, 1, 0n, 0n]]
+  const rows: [number, number, number, bigint, bigint][] = [
+    [1, 1, 4, 1700000000000n, 3n], [2, 1, 2, 9n, 0n], [3, 2, 5, 1700000000000n, 2097157n], [1, 3, 1, 0n, 0n],
+  ]
   for (const [u, c, s, ms, seq] of rows) {
     await old`insert into votes (user_id, content_id, score, version) values (${u}, ${c}, ${s}, ${String((ms << 64n) + seq)}::numeric)`
   }
-  await old`update contents c set vote_count = v.n, vote_sum = v.s from (select content_id, count(*)::int n, sum(score) s from votes group by content_id) v where v.content_id = c.id`
+  await old`update contents c set vote_count = v.n, vote_sum = v.s
+    from (select content_id, count(*)::int n, sum(score) s from votes group by content_id) v where v.content_id = c.id`
   await old.end()
 
   await migrateDatabase(url)
@@ -61,7 +65,8 @@ test('old numeric versions become int8 versions that order exactly as before', a
     [2, 1, String(entryVersion('9-0'))],
     [3, 2, String(entryVersion('1700000000000-2097151'))],
   ])
-  const vote = (id: string, u: number, c: number, s: number) => decodeEntry('s', [id, ['user', String(u), 'content', String(c), 'score', String(s)]]) as Vote
+  const vote = (id: string, u: number, c: number, s: number) =>
+    decodeEntry('s', [id, ['user', String(u), 'content', String(c), 'score', String(s)]]) as Vote
   // Replays of what is stored, and older or same-ms entries, change nothing; newer ones apply.
   const replays = await applyVotes(db, [vote('1700000000000-3', 1, 1, 0), vote('8-0', 2, 1, 0), vote('1700000000000-2097151', 3, 2, 0)])
   assert.deepEqual({ applied: replays.applied, stale: replays.stale }, { applied: 0, stale: 3 })

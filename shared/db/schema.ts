@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm'
-import { bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core'
+import {
+  bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar,
+} from 'drizzle-orm/pg-core'
 
 export const users = pgTable('users', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
@@ -69,7 +71,7 @@ export const counters = pgTable('counters', {
   value: bigint('value', { mode: 'number' }).notNull(),
 })
 
-// The whole-path ledger `npm run audit` checks (shared/audit.ts): per stream (shard) and consumer, how many
+// The whole-path ledger `npm run audit` checks (audit/audit.ts): per stream (shard) and consumer, how many
 // entries that consumer resolved (applied, found stale, superseded by a newer one in its batch, or
 // dead-lettered), counted in the statement that commits the batch. The stream's entries-added must equal
 // what all consumers recorded plus what is still pending or undelivered; an entry deleted from the stream

@@ -29,10 +29,12 @@ test('Django password hashes verify with the right password and only with it', a
   }
 })
 
-test('Django\'s argon2 hasher (argon2$argon2id$…, argon2$argon2i$…, with or without v=) verifies through the PHC string it wraps', async () => {
+test('Django\'s argon2 hasher (argon2$argon2id$…, argon2$argon2i$…, ' +
+  'with or without v=) verifies through the PHC string it wraps', async () => {
   const id = await hash('s3cret', { algorithm: 2, memoryCost: 1024, timeCost: 1 })
   // argon2-cffi's early format (Django 1.10): argon2i, version 0x10, written without v=.
-  const old = (await hash('s3cret', { algorithm: 1, version: 0, memoryCost: 512, timeCost: 2, parallelism: 2, outputLen: 16 })).replace('$v=16', '')
+  const old = (await hash('s3cret', { algorithm: 1, version: 0, memoryCost: 512, timeCost: 2, parallelism: 2, outputLen: 16 }))
+    .replace('$v=16', '')
   for (const phc of [id, old]) {
     assert.equal(djangoHashProblem(djangoArgon2(phc)), null, phc)
     assert.equal(await verifyDjangoPassword(djangoArgon2(phc), 's3cret'), true, phc)
@@ -76,7 +78,9 @@ test('djangoHashProblem names what is wrong with a hash outside the bounds, and 
 
 test('a 1-byte pbkdf2 digest admits none of 2,000 random passwords (it admitted 1 in 256)', async () => {
   let admitted = 0
-  for (let i = 0; i < 2000; i++) if (await verifyDjangoPassword('pbkdf2_sha256$1000$salt$AA==', randomBytes(9).toString('base64'))) admitted++
+  for (let i = 0; i < 2000; i++) {
+    if (await verifyDjangoPassword('pbkdf2_sha256$1000$salt$AA==', randomBytes(9).toString('base64'))) admitted++
+  }
   assert.equal(admitted, 0)
 })
 

@@ -68,7 +68,9 @@ function argon2Shape(phc: string, variant: string | undefined): Argon2Shape | st
   const shape = { algorithm: o.algorithm, version: o.version, memoryCost: o.memoryCost, timeCost: o.timeCost, parallelism: o.parallelism }
   const problem = argon2ShapeProblem(shape)
   if (problem !== null) return problem
-  if (o.outputLen < b.minTagBytes || o.outputLen > b.maxTagBytes) return `argon2 hash is ${o.outputLen} bytes, expected ${b.minTagBytes}..${b.maxTagBytes}`
+  if (o.outputLen < b.minTagBytes || o.outputLen > b.maxTagBytes) {
+    return `argon2 hash is ${o.outputLen} bytes, expected ${b.minTagBytes}..${b.maxTagBytes}`
+  }
   if (o.saltLen < b.minSaltBytes) return `argon2 salt is ${o.saltLen} bytes, expected at least ${b.minSaltBytes}`
   return shape
 }
@@ -108,7 +110,9 @@ export function parseDjangoHash(stored: string): DjangoHash | string {
       if (!isCanonicalBase64(encoded)) return `${algorithm} digest is not base64`
       const expected = Buffer.from(encoded, 'base64')
       const wanted = PBKDF2_DIGEST_BYTES[algorithm]
-      if (expected.length !== wanted) return `${algorithm} digest is ${expected.length} byte${expected.length === 1 ? '' : 's'}, expected ${wanted}`
+      if (expected.length !== wanted) {
+        return `${algorithm} digest is ${expected.length} byte${expected.length === 1 ? '' : 's'}, expected ${wanted}`
+      }
       return { kind: 'pbkdf2', digest: algorithm === 'pbkdf2_sha256' ? 'sha256' : 'sha1', iterations: rounds, salt, expected }
     }
     case 'argon2': {
@@ -120,7 +124,9 @@ export function parseDjangoHash(stored: string): DjangoHash | string {
     case 'md5':
     case 'sha1':
       // MD5PasswordHasher / SHA1PasswordHasher: hex(digest(salt + password)); an empty salt is the unsalted_* form.
-      return fields.length === 2 ? hexDigest(algorithm, algorithm, fields[0], fields[1]) : `${algorithm} hash must be ${algorithm}$salt$hexdigest`
+      return fields.length === 2
+        ? hexDigest(algorithm, algorithm, fields[0], fields[1])
+        : `${algorithm} hash must be ${algorithm}$salt$hexdigest`
     case `${WRAPPED_PREFIX}md5`:
     case `${WRAPPED_PREFIX}sha1`: {
       const digest = algorithm.slice(WRAPPED_PREFIX.length) as Digest

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { createSigner } from 'fast-jwt'
-import { entryVersion } from '../consumer/decode.js'
+import { entryVersion } from '../shared/entry-version.js'
 import { parseReceipt } from '../server/vote-receipt.js'
 import { closeRedis, createRedis, type RedisClient } from '../shared/redis/client.js'
 import { redisKeys, type RedisKeys } from '../shared/redis/keys.js'
@@ -17,8 +17,8 @@ import { shardsBacklog } from '../shared/redis/stream-info.js'
 import { key, openDb, seededRandom, seedUsers } from './consumer-helpers.js'
 import { emptyDatabase, waitFor } from './helpers.js'
 import { exitCodeOf, startNode, type Started } from './processes.js'
-import { throwawayCluster, type ThrowawayCluster } from './throwaway.js'
 import { freePort } from '../devtools/ports.js'
+import { throwawayCluster, type ThrowawayCluster } from './throwaway.js'
 
 const SHARDS = 6
 const SECRET = 'cluster-test-secret-that-is-long-enough-0123456789'
@@ -41,7 +41,8 @@ async function tallyOnCluster(t: TestContext, cluster: ThrowawayCluster, over: R
   const port = await freePort()
   const metricsPort = await freePort()
   const env = {
-    ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: databaseUrl,
+    ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port),
+    METRICS_PORT: String(metricsPort), DATABASE_URL: databaseUrl,
     // REDIS_URL stays the machine's Redis: nothing may use it once the cluster is named.
     REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','), REDIS_PREFIX: 'tally:',
     VOTE_STREAM_SHARDS: String(SHARDS), JWT_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '10000000', VOTE_THRESHOLD_COUNT_LIMIT: String(LIMIT),
@@ -73,7 +74,9 @@ async function createContent(base: string, token: string, title: string): Promis
 }
 
 /** POST /api/vote/ for each vote, `concurrency` at a time; each answer with the moment it arrived. */
-async function castAll(base: string, tokens: Map<number, string>, votes: Omit<Answer, 'status' | 'at'>[], concurrency: number): Promise<Answer[]> {
+async function castAll(
+  base: string, tokens: Map<number, string>, votes: Omit<Answer, 'status' | 'at'>[], concurrency: number
+): Promise<Answer[]> {
   const answers: Answer[] = []
   let next = 0
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -92,7 +95,8 @@ async function castOne(base: string, tokens: Map<number, string>, v: Omit<Answer
       body: JSON.stringify({ content: v.content, score: v.score }),
     })
     const body = await res.json() as { id?: string; code?: string }
-    return { ...v, status: res.status, id: res.status === 202 ? parseReceipt(body.id!)?.entryId : undefined, code: body.code, at: Date.now() }
+    const id = res.status === 202 ? parseReceipt(body.id!)?.entryId : undefined
+    return { ...v, status: res.status, id, code: body.code, at: Date.now() }
   } catch {
     return { ...v, status: 0, at: Date.now() }
   }
@@ -117,16 +121,19 @@ async function storedVersions(db: ReturnType<typeof openDb>): Promise<Map<string
 
 async function waitForApplied(redis: RedisClient, keys: RedisKeys) {
   const streams = Array.from({ length: SHARDS }, (_, s) => keys.stream(s))
-  await waitFor(async () => (await shardsBacklog(redis, streams, GROUP)) === 0, { timeoutMs: 60_000, intervalMs: 100, what: 'every shard to be applied' })
+  await waitFor(async () => (await shardsBacklog(redis, streams, GROUP)) === 0, {
+    timeoutMs: 60_000, intervalMs: 100, what: 'every shard to be applied',
+  })
 }
 
 async function runAudit(t: TestContext, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-  const run: Started = startNode(t, 'shared/audit.ts', { env })
+  const run: Started = startNode(t, 'cli/audit.ts', { env })
   const code = await exitCodeOf(run, 30_000)
   return { code, out: run.output() }
 }
 
-test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 reaches PostgreSQL and the audit passes, before and after a master is SIGKILLed', async (t) => {
+test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 reaches PostgreSQL and the audit passes, ' +
+  'before and after a master is SIGKILLed', async (t) => {
   const cluster = await throwawayCluster(t)
   const { db, env, base, metricsUrl, api, consumers, keys, redis } = await tallyOnCluster(t, cluster)
   const users = await seedUsers(db, 150)
@@ -135,7 +142,9 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
   // An account made and logged in through the API: its rate limit counts in Redis, on the cluster.
   const signUp = { username: 'cluster-user', password: 'correct horse battery' }
   for (const [path, status, remaining] of [['register', 201, '19'], ['auth', 200, '19']] as const) {
-    const res = await fetch(`${base}/api/${path}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signUp) })
+    const res = await fetch(`${base}/api/${path}/`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(signUp),
+    })
     assert.equal(res.status, status, await res.text())
     // One count per client and route, in Redis (a failing store would fail open, with no count to show).
     assert.equal(res.headers.get('x-ratelimit-remaining'), remaining, `${path}: RATE_LIMIT_AUTH_PER_MINUTE (20) counted on the cluster`)
@@ -147,7 +156,9 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
   assert.deepEqual(new Set(contentIds.map((id) => keys.shardOf(id))).size, SHARDS, 'the contents cover every shard')
 
   const random = seededRandom(10)
-  const some = (n: number) => Array.from({ length: n }, () => ({ user: users[random(users.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6) }))
+  const some = (n: number) => Array.from({ length: n }, () => ({
+    user: users[random(users.length)]!, content: contentIds[random(contentIds.length)]!, score: random(6),
+  }))
 
   /** The first two list pages (every content here), as a reader sees them: possibly from the API's page cache. */
   const listPage = async () => {
@@ -155,14 +166,16 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     for (const page of [1, 2]) {
       const res = await fetch(`${base}/api/contents/?page_size=100&page=${page}`)
       assert.equal(res.status, 200, await res.clone().text())
-      for (const c of (await res.json() as { results: { id: number; vote_count: number; locked_until: string | null }[] }).results) shown.set(c.id, c)
+      const { results } = await res.json() as { results: { id: number; vote_count: number; locked_until: string | null }[] }
+      for (const c of results) shown.set(c.id, c)
     }
     return shown
   }
 
   const metric = async (name: string) => Number((await (await fetch(metricsUrl)).text()).match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1])
 
-  await t.test('4000 votes of 150 users over 120 contents: all 202, all in PostgreSQL, audit clean, and the cached list shows the new counts', async () => {
+  await t.test('4000 votes of 150 users over 120 contents: all 202, all in PostgreSQL, audit clean, ' +
+    'and the cached list shows the new counts', async () => {
     // Subscribed on a cluster node: list pages are kept in memory, and only announcements on the cluster make them go.
     assert.equal(await metric('tally_read_changes_subscribed'), 1)
     const cached = await listPage()
@@ -200,13 +213,14 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     const ofShard = contentIds.filter((id) => keys.shardOf(id) === 1)
     const slot = Number(await redis.cluster('KEYSLOT', keys.stream(1)))
     const from = await cluster.masterOf(slot)
-    const masters = await Promise.all(Array.from({ length: SHARDS }, async (_, s) => cluster.masterOf(Number(await redis.cluster('KEYSLOT', keys.stream(s))))))
+    const masters = await Promise.all(Array.from({ length: SHARDS }, async (_, s) =>
+      cluster.masterOf(Number(await redis.cluster('KEYSLOT', keys.stream(s))))))
     const to = masters.find((m) => m.port !== from.port)!
     const answers: Answer[] = []
-    let voting = true
+    const traffic = { voting: true }
     // Half the votes on shard 1, so its keys are written while they move.
     const load = Promise.all(Array.from({ length: 20 }, async (_, worker) => {
-      while (voting) {
+      while (traffic.voting) {
         const [v] = some(1)
         answers.push(await castOne(base, tokens, worker % 2 === 0 ? { ...v!, content: ofShard[random(ofShard.length)]! } : v!))
       }
@@ -215,18 +229,21 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     const { keys: movedKeys } = await cluster.moveSlot(slot, to)
     const movedAt = answers.length
     await waitFor(() => answers.length > movedAt + 300, { what: '300 votes after the move' })
-    voting = false
+    traffic.voting = false
     await load
     assert.equal((await cluster.masterOf(slot)).port, to.port)
-    assert.deepEqual(answers.filter((a) => a.status !== 202).map((a) => `${a.status} ${a.code}`), [], 'a vote during the move is taken, not refused')
+    const notTaken = answers.filter((a) => a.status !== 202).map((a) => `${a.status} ${a.code}`)
+    assert.deepEqual(notTaken, [], 'a vote during the move is taken, not refused')
     await waitForApplied(redis, keys)
     const stored = await storedVersions(db)
     const missing = [...newest202s(answers)].filter(([k, a]) => stored.get(k)?.version !== entryVersion(a.id!)).map(([k]) => k)
     assert.deepEqual(missing, [], 'every newest 202 is the stored vote')
-    t.diagnostic(`slot ${slot} (shard 1) moved from ${from.port} to ${to.port} with ${movedKeys} keys while ${answers.length} votes were cast`)
+    t.diagnostic(`slot ${slot} (shard 1) moved from ${from.port} to ${to.port} with ${movedKeys} keys ` +
+      `while ${answers.length} votes were cast`)
   })
 
-  await t.test('a master SIGKILLed while votes keep coming: its replica takes over, votes are taken again, and only a vote acknowledged in the loss window may be missing', async () => {
+  await t.test('a master SIGKILLed while votes keep coming: its replica takes over, votes are taken again, ' +
+    'and only a vote acknowledged in the loss window may be missing', async () => {
     const masterOfShard = await Promise.all(Array.from({ length: SHARDS }, async (_, shard) =>
       cluster.masterOf(Number(await redis.cluster('KEYSLOT', keys.stream(shard))))))
     // The first start-up node, when it is a master: the API's subscriber connects there first, so its
@@ -235,9 +252,9 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     const shardsOfMaster = masterOfShard.flatMap((m, shard) => (m.port === master.port ? [shard] : []))
 
     const answers: Answer[] = []
-    let voting = true
+    const traffic = { voting: true }
     const load = Promise.all(Array.from({ length: 20 }, async () => {
-      while (voting) {
+      while (traffic.voting) {
         const [v] = some(1)
         answers.push(await castOne(base, tokens, v!))
       }
@@ -248,27 +265,32 @@ test('API and 2 consumers on a 3-master Redis Cluster with 6 shards: every 202 r
     await cluster.waitUntilHealthy({ promoted: replica })
     const promotedAt = Date.now()
     // Voting goes on until a vote of every shard of the dead master has been taken by its replica.
-    await waitFor(() => shardsOfMaster.every((s) => answers.some((a) => a.status === 202 && a.at > promotedAt && keys.shardOf(a.content) === s)),
-      { timeoutMs: 20_000, what: 'the failed-over shards to take votes again' })
-    voting = false
+    const takenAgain = (s: number) => answers.some((a) => a.status === 202 && a.at > promotedAt && keys.shardOf(a.content) === s)
+    await waitFor(() => shardsOfMaster.every(takenAgain), { timeoutMs: 20_000, what: 'the failed-over shards to take votes again' })
+    traffic.voting = false
     await load
 
     await waitForApplied(redis, keys)
     const stored = await storedVersions(db)
     const missing = [...newest202s(answers)].filter(([k, a]) => (stored.get(k)?.version ?? -1n) < entryVersion(a.id!)!).map(([, a]) => a)
     for (const a of missing) {
-      assert.ok(shardsOfMaster.includes(keys.shardOf(a.content)), `a vote on shard ${keys.shardOf(a.content)}, not the dead master's, is missing`)
-      assert.ok(a.at >= killedAt - LOSS_WINDOW_MS && a.at <= promotedAt, `a vote acknowledged ${killedAt - a.at} ms before the kill is missing`)
+      const shard = keys.shardOf(a.content)
+      assert.ok(shardsOfMaster.includes(shard), `a vote on shard ${shard}, not the dead master's, is missing`)
+      const inLossWindow = a.at >= killedAt - LOSS_WINDOW_MS && a.at <= promotedAt
+      assert.ok(inLossWindow, `a vote acknowledged ${killedAt - a.at} ms before the kill is missing`)
     }
     const refused = answers.filter((a) => a.status !== 202)
-    assert.ok(refused.every((a) => a.status === 503), `during the failover votes got ${[...new Set(refused.map((a) => a.status))].join(', ')}`)
+    const refusedWith = [...new Set(refused.map((a) => a.status))].join(', ')
+    assert.ok(refused.every((a) => a.status === 503), `during the failover votes got ${refusedWith}`)
     assert.equal(api.child.exitCode, null, 'the API is still running')
     assert.ok(consumers.every((c) => c.child.exitCode === null), 'both consumers are still running')
     const onDead = answers.filter((a) => shardsOfMaster.includes(keys.shardOf(a.content)))
     const firstRefused = refused.length ? Math.min(...refused.map((a) => a.at)) - killedAt : null
     const lastRefused = refused.length ? Math.max(...refused.map((a) => a.at)) - killedAt : null
-    t.diagnostic(`killed master ${master.port} (shards ${shardsOfMaster.join(',')}); replica ${replica.port} promoted after ${promotedAt - killedAt} ms; ` +
-      `${answers.length} votes, ${onDead.length} on its shards; ${refused.length} refused with 503, from ${firstRefused} to ${lastRefused} ms after the kill; ` +
+    t.diagnostic(`killed master ${master.port} (shards ${shardsOfMaster.join(',')}); ` +
+      `replica ${replica.port} promoted after ${promotedAt - killedAt} ms; ` +
+      `${answers.length} votes, ${onDead.length} on its shards; ` +
+      `${refused.length} refused with 503, from ${firstRefused} to ${lastRefused} ms after the kill; ` +
       `${missing.length} acknowledged votes lost`)
     const audit = await runAudit(t, env)
     assert.equal(audit.code, 0, audit.out)

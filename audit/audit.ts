@@ -1,19 +1,16 @@
 /**
- * `npm run audit`: two invariants, exit 1 when either fails.
+ * The invariants behind `npm run audit` (cli/audit.ts), which fails when either does not hold:
  * - The stored totals: for every content, vote_count and vote_sum equal COUNT(*) and SUM(score) over its
  *   votes rows, and counters.contents equals the number of contents.
- * - The whole path (shared/ledger-check.ts): every entry each stream shard ever took (XINFO STREAM's
+ * - The whole path (audit/ledger-check.ts): every entry each stream shard ever took (XINFO STREAM's
  *   entries-added) is recorded in PostgreSQL as resolved by a consumer, or is still pending or undelivered.
  *   An entry deleted from a stream before it was applied, or a Redis that lost its data, breaks it.
- * `--baseline` (every shard drained) accepts the streams' counts as they are, after an upgrade from before
- * the ledger or once a loss has been looked into.
  */
-import { fileURLToPath } from 'node:url'
 import { sql } from 'drizzle-orm'
-import type { RedisClient } from './redis/client.js'
-import type { Db } from './db/client.js'
-import type { RedisKeys } from './redis/keys.js'
-import { groupInfo } from './redis/stream-info.js'
+import type { RedisClient } from '../shared/redis/client.js'
+import type { Db } from '../shared/db/client.js'
+import type { RedisKeys } from '../shared/redis/keys.js'
+import { groupInfo } from '../shared/redis/stream-info.js'
 import { checkStreamLedger, formatLedgerLines, type StreamLedger } from './ledger-check.js'
 
 export interface AuditReport {
@@ -62,29 +59,8 @@ export function formatReport(r: AuditReport): string {
     ...r.streams.map((s) => `stream ${s.stream}: ${s.length} entries, ${s.pending} pending, ${s.lag ?? 'unknown'} not yet delivered`),
     `dead letters: ${r.deadLetters}`,
     ...formatLedgerLines(r.ledger),
-    ...r.mismatches.map((m) => `  content ${m.id}: vote_count ${m.vote_count} vs ${m.actual_count} rows, vote_sum ${m.vote_sum} vs ${m.actual_sum}`),
+    ...r.mismatches.map((m) =>
+      `  content ${m.id}: vote_count ${m.vote_count} vs ${m.actual_count} rows, vote_sum ${m.vote_sum} vs ${m.actual_sum}`),
   ]
   return lines.join('\n')
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [{ loadConfig }, { createDb }, { createRedis, closeRedis }, { redisKeys }, { redisTarget }] = await Promise.all([
-    import('./config.js'), import('./db/client.js'), import('./redis/client.js'), import('./redis/keys.js'), import('./redis/target.js')])
-  const config = loadConfig()
-  const db = createDb(config.DATABASE_URL, { max: 1 })
-  const redis = createRedis(redisTarget(config), { commandTimeoutMs: 5000 })
-  try {
-    const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
-    if (process.argv.includes('--baseline')) {
-      const { setBaselines } = await import('./ledger-check.js')
-      const streams = Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard))
-      for (const line of await setBaselines(db, redis, streams, config.CONSUMER_GROUP)) console.log(line)
-    }
-    const report = await audit(db, redis, keys, config.CONSUMER_GROUP)
-    console.log(process.argv.includes('--json') ? JSON.stringify(report) : formatReport(report))
-    process.exitCode = report.ok ? 0 : 1
-  } finally {
-    await closeRedis(redis)
-    await db.close()
-  }
 }

@@ -1,5 +1,5 @@
 // The invariant behind `npm run audit`: it holds after real applies, it names the content whose
-// maintained totals drift from its votes rows. The CLI itself, as a process: test/audit-cli.test.ts.
+// maintained totals drift from its votes rows. The CLI itself (cli/audit.ts), as a process: test/audit-cli.test.ts.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
@@ -9,7 +9,7 @@ import { decodeEntry, type Vote } from '../consumer/decode.js'
 import { emptyDatabase } from '../test/helpers.js'
 import { GROUP, addVotes, isolatedPrefix, openDb, openRedis, seedContents, seedUsers } from '../test/consumer-helpers.js'
 import { audit } from './audit.js'
-import { redisKeys } from './redis/keys.js'
+import { redisKeys } from '../shared/redis/keys.js'
 
 const vote = (entryId: string, userId: number, contentId: number, score: number): Vote =>
   decodeEntry('votes', [entryId, ['user', String(userId), 'content', String(contentId), 'score', String(score)]]) as Vote
@@ -49,7 +49,8 @@ test('audit fails when the contents counter disagrees with the number of content
   const redis = openRedis(t)
   await db.execute(sql`update counters set value = value + 5 where name = 'contents'`)
   const report = await audit(db, redis, redisKeys(isolatedPrefix()), GROUP)
-  assert.deepEqual({ ok: report.ok, counterOk: report.counterOk, mismatches: report.mismatches }, { ok: false, counterOk: false, mismatches: [] })
+  assert.deepEqual({ ok: report.ok, counterOk: report.counterOk, mismatches: report.mismatches },
+    { ok: false, counterOk: false, mismatches: [] })
 })
 
 test('audit reports the stream\'s length, pending and undelivered entries, and the dead letters', async (t) => {

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm'
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, Redis } from 'ioredis'
-import { entryVersion } from '../consumer/decode.js'
-import type { Db } from './db/client.js'
-import type { RedisClient } from './redis/client.js'
-import { fieldsToRecord, groupInfo } from './redis/stream-info.js'
-import { arrayLiteral } from './db/array-literal.js'
+import type { Db } from '../shared/db/client.js'
+import { arrayLiteral } from '../shared/db/array-literal.js'
+import { entryVersion } from '../shared/entry-version.js'
+import type { RedisClient } from '../shared/redis/client.js'
+import { fieldsToRecord, groupInfo } from '../shared/redis/stream-info.js'
 
 /**
  * The whole-path check of one stream shard. Every entry the stream ever took is, at any moment, exactly one of:
@@ -55,7 +55,7 @@ async function countAfter(redis: RedisClient, stream: string, lastDelivered: str
   }
 }
 
-/** The versions of the entries pending in the group (those with one: consumer/decode.ts). */
+/** The versions of the entries pending in the group (those with one: shared/entry-version.ts). */
 async function pendingVersions(redis: RedisClient, stream: string, group: string): Promise<bigint[]> {
   const versions: bigint[] = []
   let from = '-'
