@@ -72,14 +72,17 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       limit: { type: 'string' }, period: { type: 'string' }, lock: { type: 'string' },
       'no-auto-pipelining': { type: 'boolean', default: false },
       'drain-votes': { type: 'string' }, 'drain-consumers': { type: 'string' }, 'redis-cluster': { type: 'string' },
-      out: { type: 'string' }, url: { type: 'string' }, compare: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', default: false },
+      out: { type: 'string' }, url: { type: 'string' }, compare: { type: 'string' }, profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   })
   const names = (values.scenario ?? ['all']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
   const scenarios = names.includes('all')
     ? [...SCENARIOS]
     : names.map((name) => {
-      if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`unknown scenario ${JSON.stringify(name)}: expected one of ${SCENARIOS.join(', ')}, all`)
+      if (!(SCENARIOS as readonly string[]).includes(name)) {
+        throw new Error(`unknown scenario ${JSON.stringify(name)}: expected one of ${SCENARIOS.join(', ')}, all`)
+      }
       return name as Scenario
     })
   // The baseline is always measured: every other figure is stated as a ratio to it.

@@ -7,9 +7,19 @@ import { beside, compareRuns, loadRun } from './compare.js'
 import type { BenchRun } from './report.js'
 import type { CpuFigures } from './cpu-meter.js'
 
-const load = (rps: number, p99: number) => ({ requestsPerSecond: rps, latencyMs: { p50: 1, p99, p999: 9, mean: 1.2, max: 20 }, statusCounts: {}, errors: 0, timeouts: 0, total: rps * 10, durationSeconds: 10 })
+const load = (rps: number, p99: number) => ({
+  requestsPerSecond: rps,
+  latencyMs: { p50: 1, p99, p999: 9, mean: 1.2, max: 20 },
+  statusCounts: {},
+  errors: 0,
+  timeouts: 0,
+  total: rps * 10,
+  durationSeconds: 10,
+})
 const group = (usPerUnit: number) => ({ cpuSeconds: 1, usPerUnit, coreShare: 0.1, processes: [] })
-const cpu = (groups: CpuFigures['groups']): CpuFigures => ({ unit: 'request', units: 1000, wallSeconds: 10, clockTicksPerSecond: 100, groups })
+const cpu = (groups: CpuFigures['groups']): CpuFigures => ({
+  unit: 'request', units: 1000, wallSeconds: 10, clockTicksPerSecond: 100, groups,
+})
 const machine = { cores: 2, memoryGiB: 24, cpu: 'test cpu', node: 'v20', postgres: '15', redis: '7' }
 
 // An old file: no CPU anywhere, and a scenario today's run does not have.
@@ -17,13 +27,21 @@ const before: BenchRun = { date: '2026-11-26T08:20:56.238Z', command: 'npm run b
   { name: 'baseline', load: load(40000, 4), extra: {} },
   { name: 'vote-spread', load: load(8000, 40), extra: {} },
   { name: 'vote-hot', load: load(9000, 30), extra: {} },
-  { name: 'drain', extra: { votes: 1000, ceilingPerSecond: 15000, byConsumers: { 1: { seconds: 1, perSecond: 15000, ratioToCeiling: 1 } } } },
+  { name: 'drain', extra: {
+    votes: 1000, ceilingPerSecond: 15000, byConsumers: { 1: { seconds: 1, perSecond: 15000, ratioToCeiling: 1 } },
+  } },
 ] }
 const now: BenchRun = { date: '2026-12-01T10:00:00.000Z', command: 'npm run bench -- --compare x', machine, options: {}, results: [
   { name: 'baseline', load: load(40000, 4), extra: {}, cpu: cpu({ api: group(40), loadgen: group(50) }) },
-  { name: 'vote-spread', load: load(10000, 30), extra: {}, cpu: cpu({ api: group(250), consumers: group(60), redis: group(8.5), postgres: group(90), loadgen: group(97) }) },
+  {
+    name: 'vote-spread', load: load(10000, 30), extra: {},
+    cpu: cpu({ api: group(250), consumers: group(60), redis: group(8.5), postgres: group(90), loadgen: group(97) }),
+  },
   { name: 'read-list', load: load(3000, 50), extra: {} },
-  { name: 'drain', extra: { votes: 1000, ceilingPerSecond: 16000, byConsumers: { 1: { seconds: 1, perSecond: 12000, ratioToCeiling: 0.75, cpu: cpu({ consumers: group(25) }) } } } },
+  { name: 'drain', extra: {
+    votes: 1000, ceilingPerSecond: 16000,
+    byConsumers: { 1: { seconds: 1, perSecond: 12000, ratioToCeiling: 0.75, cpu: cpu({ consumers: group(25) }) } },
+  } },
 ] }
 
 test('a figure beside its earlier value shows the change; a missing side shows – and no change', () => {

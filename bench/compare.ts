@@ -11,7 +11,9 @@ import { DASH, formatUs, summaryRows, usPerUnit, type SummaryRow } from './summa
 /** An earlier run's JSON, refused at once (before any load runs) when it is not one. */
 export function loadRun(path: string): BenchRun {
   const run = JSON.parse(readFileSync(path, 'utf8')) as BenchRun
-  if (!run || typeof run.date !== 'string' || !Array.isArray(run.results)) throw new Error(`${path} is not a bench result JSON (no date or results)`)
+  if (!run || typeof run.date !== 'string' || !Array.isArray(run.results)) {
+    throw new Error(`${path} is not a bench result JSON (no date or results)`)
+  }
   return run
 }
 

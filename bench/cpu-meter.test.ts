@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { cpuFigures, snapshot, startCpuMeter, waitUntilIdle, type Watched } from './cpu-meter.js'
 import type { ProcStat } from './proc-cpu.js'
 
-const proc = (pid: number, ppid: number, cpuTicks: number, startTicks = 1): [number, ProcStat] => [pid, { pid, comm: 'node', ppid, cpuTicks, startTicks }]
+const proc = (pid: number, ppid: number, cpuTicks: number, startTicks = 1): [number, ProcStat] =>
+  [pid, { pid, comm: 'node', ppid, cpuTicks, startTicks }]
 const api: Watched = { group: 'api', name: 'api', pid: 10, withDescendants: true }
 const consumer: Watched = { group: 'consumers', name: 'consumer-1', pid: 20 }
 const opts = { units: 10_000, unit: 'request' as const, wallSeconds: 2, ticksPerSecond: 100 }
@@ -12,7 +13,9 @@ test('an API with cluster workers is one group: the primary and every descendant
   const before = snapshot(new Map([proc(10, 1, 100), proc(11, 10, 50), proc(12, 11, 0), proc(99, 1, 5)]), [api])
   const after = snapshot(new Map([proc(10, 1, 110), proc(11, 10, 150), proc(12, 11, 40), proc(99, 1, 500)]), [api])
   const { groups } = cpuFigures(before, after, opts)
-  assert.deepEqual(groups.api?.processes.map((p) => [p.name, p.cpuSeconds, p.usPerUnit]), [['api', 0.1, 10], ['api/node:11', 1, 100], ['api/node:12', 0.4, 40]])
+  assert.deepEqual(groups.api?.processes.map((p) => [p.name, p.cpuSeconds, p.usPerUnit]), [
+    ['api', 0.1, 10], ['api/node:11', 1, 100], ['api/node:12', 0.4, 40],
+  ])
   assert.equal(groups.api?.cpuSeconds, 1.5)
   assert.equal(groups.api?.usPerUnit, 150, '1.5 s of CPU over 10,000 requests')
   assert.equal(groups.api?.coreShare, 0.75, '1.5 s of CPU in 2 s')

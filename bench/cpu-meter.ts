@@ -54,7 +54,9 @@ export function snapshot(table: ReadonlyMap<number, ProcStat>, watched: readonly
   for (const w of watched) {
     add(w.group, w.pid, () => w.name)
     // Named with their comm: a cluster worker (node) and tsx's esbuild service are both children of the API.
-    if (w.withDescendants) for (const pid of descendantsOf(table, w.pid)) add(w.group, pid, (stat) => `${w.name}/${stat.comm}:${pid}`)
+    if (w.withDescendants) {
+      for (const pid of descendantsOf(table, w.pid)) add(w.group, pid, (stat) => `${w.name}/${stat.comm}:${pid}`)
+    }
   }
   return out
 }
@@ -63,7 +65,9 @@ const round1 = (x: number) => Math.round(x * 10) / 10
 const round3 = (x: number) => Math.round(x * 1000) / 1000
 
 /** Per group and per process: CPU seconds between the snapshots, µs per unit served, share of one core. */
-export function cpuFigures(before: Snapshot, after: Snapshot, o: { units: number; unit: 'request' | 'vote'; wallSeconds: number; ticksPerSecond: number }): CpuFigures {
+export function cpuFigures(
+  before: Snapshot, after: Snapshot, o: { units: number; unit: 'request' | 'vote'; wallSeconds: number; ticksPerSecond: number }
+): CpuFigures {
   const perUnit = (seconds: number) => (o.units > 0 ? round1((seconds * 1e6) / o.units) : null)
   const share = (seconds: number) => (o.wallSeconds > 0 ? round3(seconds / o.wallSeconds) : 0)
   const processes = new Map<CpuGroup, ProcessCpu[]>()
@@ -71,7 +75,10 @@ export function cpuFigures(before: Snapshot, after: Snapshot, o: { units: number
   for (const [key, now] of after) {
     const then = before.get(key)
     const seconds = (now.cpuTicks - (then?.cpuTicks ?? 0)) / o.ticksPerSecond
-    push(now.group, { name: now.name, pid: now.pid, cpuSeconds: round3(seconds), usPerUnit: perUnit(seconds), coreShare: share(seconds), ...(then ? {} : { note: 'started' as const }) })
+    push(now.group, {
+      name: now.name, pid: now.pid, cpuSeconds: round3(seconds), usPerUnit: perUnit(seconds), coreShare: share(seconds),
+      ...(then ? {} : { note: 'started' as const }),
+    })
   }
   for (const [key, then] of before) {
     if (!after.has(key)) push(then.group, { name: then.name, pid: then.pid, cpuSeconds: 0, usPerUnit: null, coreShare: 0, note: 'exited' })
@@ -81,7 +88,10 @@ export function cpuFigures(before: Snapshot, after: Snapshot, o: { units: number
     const list = processes.get(group)
     if (!list) continue
     const seconds = list.reduce((n, p) => n + p.cpuSeconds, 0)
-    groups[group] = { cpuSeconds: round3(seconds), usPerUnit: perUnit(seconds), coreShare: share(seconds), processes: list.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })) }
+    groups[group] = {
+      cpuSeconds: round3(seconds), usPerUnit: perUnit(seconds), coreShare: share(seconds),
+      processes: list.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
+    }
   }
   return { unit: o.unit, units: o.units, wallSeconds: round3(o.wallSeconds), clockTicksPerSecond: o.ticksPerSecond, groups }
 }
@@ -111,13 +121,15 @@ export async function startCpuMeter(sources: CpuSources): Promise<CpuMeter> {
  * a just-started Node process (tsx compiling, cluster workers still loading) would otherwise have
  * its start-up counted as the load's cost. Answers false if they never settle within the timeout.
  */
-export async function waitUntilIdle(watched: readonly Watched[], opts: { idleShare?: number; windowMs?: number; timeoutMs?: number } = {}): Promise<boolean> {
+export async function waitUntilIdle(
+  watched: readonly Watched[], opts: { idleShare?: number; windowMs?: number; timeoutMs?: number } = {}
+): Promise<boolean> {
   const { idleShare = 0.1, windowMs = 300, timeoutMs = 10_000 } = opts
   const ticks = () => [...snapshot(readProcessTable(), watched).values()].reduce((n, r) => n + r.cpuTicks, 0)
   const deadline = Date.now() + timeoutMs
   let last = ticks()
   for (;;) {
-    await new Promise((r) => setTimeout(r, windowMs))
+    await new Promise((resolve) => setTimeout(resolve, windowMs))
     const now = ticks()
     if ((now - last) / clockTicksPerSecond() < idleShare * (windowMs / 1000)) return true
     if (Date.now() > deadline) return false

@@ -35,7 +35,9 @@ const READY_WAIT_MS = 5000
 
 function randomVotes(world: World, users: number, n: number): [number, number, number][] {
   const span = world.contents.last - world.contents.first + 1
-  return Array.from({ length: n }, () => [1 + Math.floor(Math.random() * users), world.contents.first + Math.floor(Math.random() * span), Math.floor(Math.random() * 6)])
+  return Array.from({ length: n }, () => [
+    1 + Math.floor(Math.random() * users), world.contents.first + Math.floor(Math.random() * span), Math.floor(Math.random() * 6),
+  ])
 }
 
 /**
@@ -65,7 +67,9 @@ async function fillStreams(redis: RedisClient, keys: RedisKeys, votes: readonly 
   }
 }
 
-export async function drain(world: World, redis: RedisClient, opts: { votes: number; users: number; consumerCounts: number[]; batchSize: number; cpu: CpuSources; log: (m: string) => void }): Promise<DrainFigures> {
+export async function drain(world: World, redis: RedisClient, opts: {
+  votes: number; users: number; consumerCounts: number[]; batchSize: number; cpu: CpuSources; log: (m: string) => void
+}): Promise<DrainFigures> {
   const db = createDb(world.databaseUrl, { max: 2 })
   const votes = randomVotes(world, opts.users, opts.votes)
   const group = 'bench-drain'
@@ -92,15 +96,18 @@ export async function drain(world: World, redis: RedisClient, opts: { votes: num
       await fillStreams(redis, keys, votes)
       const ports = Array.from({ length: count }, (_, i) => METRICS_PORT + i)
       const consumers = await Promise.all(ports.map((port) => startProcess('consumer/main.ts', {
-        DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards), CONSUMER_GROUP: group, METRICS_HOST: '127.0.0.1',
-        CONSUMER_METRICS_PORT: String(port), CONSUMER_BATCH_SIZE: String(opts.batchSize), LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
+        DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: prefix, VOTE_STREAM_SHARDS: String(world.shards),
+        CONSUMER_GROUP: group, METRICS_HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(port), CONSUMER_BATCH_SIZE: String(opts.batchSize),
+        LOG_LEVEL: 'warn', NODE_ENV: 'production', JWT_SECRET: world.secret,
       })))
       try {
         // The clock starts with the first entry taken, so process start-up is not counted. The CPU meter
         // starts once every consumer serves /metrics (its modules loaded, its loop starting: a consumer's
         // start-up under tsx is over a second of CPU, which one started late would otherwise add), and
         // divides by the votes still to apply then. The clock is not moved: drain times stay comparable.
-        const own = consumers.map((c, i): Watched => ({ group: 'consumers', name: `consumer-${i + 1}`, pid: c.child.pid!, withDescendants: true }))
+        const own = consumers.map((c, i): Watched => ({
+          group: 'consumers', name: `consumer-${i + 1}`, pid: c.child.pid!, withDescendants: true,
+        }))
         const ready = new Set<number>()
         let t0 = 0
         let meter: CpuMeter | undefined
@@ -120,13 +127,16 @@ export async function drain(world: World, redis: RedisClient, opts: { votes: num
               leftAtStart = await shardsBacklog(redis, streams, group)
             }
           }
-          await new Promise((r) => setTimeout(r, 20))
+          await new Promise((resolve) => setTimeout(resolve, 20))
         }
         const seconds = (performance.now() - t0) / 1000
         const cpu = await meter?.stop(leftAtStart, 'vote')
         const perSecond = Math.round(votes.length / seconds)
         figures.byConsumers[String(count)] = {
-          seconds: Math.round(seconds * 100) / 100, perSecond, ratioToCeiling: Math.round((perSecond / figures.ceilingPerSecond) * 100) / 100, ...(cpu ? { cpu } : {}),
+          seconds: Math.round(seconds * 100) / 100,
+          perSecond,
+          ratioToCeiling: Math.round((perSecond / figures.ceilingPerSecond) * 100) / 100,
+          ...(cpu ? { cpu } : {}),
         }
         opts.log(`drain with ${count} consumer(s): ${perSecond} votes/s`)
       } finally {

@@ -51,14 +51,19 @@ function loadLine(r: ScenarioResult): string {
   const l = r.load
   if (!l) return ''
   const statuses = Object.entries(l.statusCounts).map(([c, k]) => `${k.toLocaleString('en-US')} × ${c}`).join(', ')
-  return `<p class="lead"><strong>${l.requestsPerSecond.toLocaleString('en-US')} req/s</strong> over ${l.durationSeconds} s · latency at the client p50 ${l.latencyMs.p50}, p99 ${l.latencyMs.p99}, p99.9 ${l.latencyMs.p999}, max ${l.latencyMs.max} ms · ` +
-    `responses: ${esc(statuses)}${l.errors + l.timeouts > 0 ? ` · <strong class="bad">${l.errors} errors, ${l.timeouts} timeouts</strong>` : ''}</p>`
+  return `<p class="lead"><strong>${l.requestsPerSecond.toLocaleString('en-US')} req/s</strong> over ${l.durationSeconds} s · ` +
+    `latency at the client p50 ${l.latencyMs.p50}, p99 ${l.latencyMs.p99}, p99.9 ${l.latencyMs.p999}, max ${l.latencyMs.max} ms · ` +
+    `responses: ${esc(statuses)}` +
+    `${l.errors + l.timeouts > 0 ? ` · <strong class="bad">${l.errors} errors, ${l.timeouts} timeouts</strong>` : ''}</p>`
 }
 
 function optionsLine(options: Record<string, unknown>): string {
-  const known: [string, string][] = [['durationSeconds', 's per scenario'], ['connections', 'connections'], ['users', 'users'], ['contents', 'contents'],
-    ['consumers', 'consumer(s)'], ['apiProcesses', 'API process(es)'], ['drainVotes', 'votes to drain']]
-  const parts = known.filter(([k]) => typeof options[k] === 'number').map(([k, what]) => `${(options[k] as number).toLocaleString('en-US')} ${what}`)
+  const known: [string, string][] = [
+    ['durationSeconds', 's per scenario'], ['connections', 'connections'], ['users', 'users'], ['contents', 'contents'],
+    ['consumers', 'consumer(s)'], ['apiProcesses', 'API process(es)'], ['drainVotes', 'votes to drain'],
+  ]
+  const parts = known.filter(([k]) => typeof options[k] === 'number')
+    .map(([k, what]) => `${(options[k] as number).toLocaleString('en-US')} ${what}`)
   return parts.length > 0 ? `<p>Options: ${esc(parts.join(', '))}.</p>` : ''
 }
 
@@ -85,7 +90,9 @@ ${markdownToHtml(summary.rates)}
 <p class="note">${esc(summary.cpuNote)}</p>
 <h3>Responses</h3>
 ${markdownToHtml(summary.responses)}
-${summary.processes ? `<details><summary>CPU of every process, per scenario (table)</summary>\n${markdownToHtml(summary.processes)}\n</details>` : ''}
+${summary.processes
+    ? `<details><summary>CPU of every process, per scenario (table)</summary>\n${markdownToHtml(summary.processes)}\n</details>`
+    : ''}
 ${comparison ? `<div class="comparison">\n${markdownToHtml(comparison)}\n</div>` : ''}
 </section>`
   const sections = run.results.map((r) => {

@@ -30,13 +30,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     pipelining: opts.pipelining,
     duration: opts.durationSeconds,
     method: opts.method ?? 'GET',
-    requests: opts.next ? [{
-      setupRequest: (req) => {
-        const n = opts.next!()
-        // Fresh headers: spreading req.headers would carry a content-length over from the previous body.
-        return { ...req, method: n.method ?? opts.method ?? 'GET', path: n.path, headers: n.headers ?? {}, body: n.body }
-      },
-    }] : undefined,
+    requests: opts.next
+      ? [{
+          setupRequest: (req) => {
+            const n = opts.next!()
+            // Fresh headers: spreading req.headers would carry a content-length over from the previous body.
+            return { ...req, method: n.method ?? opts.method ?? 'GET', path: n.path, headers: n.headers ?? {}, body: n.body }
+          },
+        }]
+      : undefined,
   })
   // A progress line while the load runs: the only output for many seconds otherwise. Redrawn in place
   // on a terminal; a log file gets no carriage-return litter.
@@ -53,7 +55,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     if (live) process.stderr.write('\r\x1b[K')
   }
   const statusCounts: Record<string, number> = {}
-  for (const [code, stat] of Object.entries((result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})) {
+  const codes = (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {}
+  for (const [code, stat] of Object.entries(codes)) {
     statusCounts[code] = stat.count
   }
   const lat = result.latency as unknown as Record<string, number>

@@ -4,8 +4,9 @@
  * in the way) on a database of its own, stores one user per kind, and tries a wrong password for every kind in
  * turn, round after round, so load on the machine falls on every kind alike. Prints, per kind, the wall time's median
  * and 10th and 90th percentiles, and the median CPU time of this process (every thread: the password work runs on
- * libuv's pool), in milliseconds. On a shared machine wall time swings with the load; CPU time shows the work. Self-contained (builds every hash here), so it runs against older
- * trees too: the before and after of a change. Drops its database and Redis keys when done.
+ * libuv's pool), in milliseconds. On a shared machine wall time swings with the load; CPU time shows the work.
+ * Self-contained (builds every hash here), so it runs against older trees too: the before and after of a change.
+ * Drops its database and Redis keys when done.
  */
 import { pbkdf2Sync, randomBytes, createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
@@ -45,7 +46,8 @@ const kinds: Record<string, () => Promise<string | null>> = {
   'django pbkdf2_sha256 600k': async () => pbkdf2('sha256', 600_000),
   'django pbkdf2_sha256 260k': async () => pbkdf2('sha256', 260_000),
   'django pbkdf2_sha1 20k': async () => pbkdf2('sha1', 20_000),
-  'django argon2id 100 MiB t=2 p=8': async () => `argon2${await hash(PASSWORD, { algorithm: 2, memoryCost: 102_400, timeCost: 2, parallelism: 8 })}`,
+  'django argon2id 100 MiB t=2 p=8': async () =>
+    `argon2${await hash(PASSWORD, { algorithm: 2, memoryCost: 102_400, timeCost: 2, parallelism: 8 })}`,
   'md5 wrapped in argon2id': async () => wrappedMd5('salt1'),
   'md5 (not wrapped)': async () => `md5$salt1$${md5('salt1')}`,
   'unsalted md5 (not wrapped)': async () => md5(''),
@@ -67,7 +69,8 @@ try {
     names[kind] = username
     const stored = await make()
     if (stored !== null) {
-      await sql`insert into users (username, username_key, password_hash, is_active) values (${username}, ${username}, ${stored}, ${!kind.includes('inactive')})`
+      await sql`insert into users (username, username_key, password_hash, is_active)
+        values (${username}, ${username}, ${stored}, ${!kind.includes('inactive')})`
     }
   }
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(kinds).map((k) => [k, []]))
@@ -92,7 +95,8 @@ try {
   for (const [kind, list] of Object.entries(times)) {
     const sorted = [...list].sort((a, b) => a - b)
     const cpuSorted = [...cpu[kind]!].sort((a, b) => a - b)
-    console.log(`${kind.padEnd(34)} ${at(sorted, 0.5).toFixed(1).padStart(7)}  [${at(sorted, 0.1).toFixed(1)} .. ${at(sorted, 0.9).toFixed(1)}]  cpu ${at(cpuSorted, 0.5).toFixed(1)}`)
+    console.log(`${kind.padEnd(34)} ${at(sorted, 0.5).toFixed(1).padStart(7)}  ` +
+      `[${at(sorted, 0.1).toFixed(1)} .. ${at(sorted, 0.9).toFixed(1)}]  cpu ${at(cpuSorted, 0.5).toFixed(1)}`)
   }
 } finally {
   await app.close()

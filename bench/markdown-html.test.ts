@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { markdownToHtml } from './markdown-html.js'
 
 test('a pipe table becomes a table: header cells, a row header per line, figures aligned right', () => {
-  const html = markdownToHtml('| scenario | req/s | change | responses |\n|---|---|---|---|\n| vote-spread | 5831 | 5215 → 5831 (+12%) | 202: 87453 |\n| drain | – | – | a <b> |')
+  const html = markdownToHtml('| scenario | req/s | change | responses |\n|---|---|---|---|\n' +
+    '| vote-spread | 5831 | 5215 → 5831 (+12%) | 202: 87453 |\n| drain | – | – | a <b> |')
   assert.match(html, /<thead><tr><th scope="col">scenario<\/th><th scope="col">req\/s<\/th>/)
   assert.match(html, /<tr><th scope="row">vote-spread<\/th><td class="num">5831<\/td><td class="num">5215 → 5831 \(\+12%\)<\/td><td>202: 87453<\/td><\/tr>/)
   assert.match(html, /<th scope="row">drain<\/th><td class="num">–<\/td>/)

@@ -22,7 +22,9 @@
         ...s.domain.map((name, i) => Plot.lineY(s.points.filter((p) => p.series === name),
           { x: 'x', y: 'y', stroke: 'series', strokeWidth: [4, 2.5][i] ?? 1.5 })),
         Plot.dot(s.points, { x: 'x', y: 'y', fill: 'series', r: 2 }),
-        Plot.tip(s.points, Plot.pointerX({ x: 'x', y: 'y', stroke: 'series', title: (p) => `${p.series}: ${p.y.toLocaleString('en-US')} at ${p.x} s` })),
+        Plot.tip(s.points, Plot.pointerX({
+          x: 'x', y: 'y', stroke: 'series', title: (p) => `${p.series}: ${p.y.toLocaleString('en-US')} at ${p.x} s`,
+        })),
       ],
     })
   }
@@ -43,13 +45,20 @@
     return Plot.plot({
       title: s.title, subtitle: s.subtitle, width, height: 56 + labels.length * 30, style, marginLeft, marginRight, marginBottom: 42,
       // Room for "30,000" between ticks, however much the labels leave to the bars.
-      x: { label: s.xLabel, labelAnchor: 'center', labelOffset: 36, grid: true, nice: true, ticks: Math.max(2, Math.floor((width - marginLeft - marginRight) / 70)) },
+      x: {
+        label: s.xLabel, labelAnchor: 'center', labelOffset: 36, grid: true, nice: true,
+        ticks: Math.max(2, Math.floor((width - marginLeft - marginRight) / 70)),
+      },
       y: { label: null, domain: labels, padding: 0.25 },
       color: { domain: s.domain, range: s.colors, legend: true },
       marks: [
         Plot.barX(s.bars, { x: 'value', y: 'label', fill: 'group', title: (b) => `${b.label}, ${b.group}: ${b.text}` }),
         // A segment's own figure only where it is wide enough to hold it.
-        stacked ? Plot.text(s.bars, Plot.stackX({ x: 'value', y: 'label', z: 'group', text: (b) => (b.value > max * 0.12 ? b.text : ''), fill: 'white' })) : null,
+        stacked
+          ? Plot.text(s.bars, Plot.stackX({
+            x: 'value', y: 'label', z: 'group', text: (b) => (b.value > max * 0.12 ? b.text : ''), fill: 'white',
+          }))
+          : null,
         Plot.text(ends, { x: 'value', y: 'label', text: 'text', textAnchor: 'start', dx: 5 }),
         Plot.ruleX([0]),
       ],

@@ -8,7 +8,15 @@ import { toMarkdown, writeReports, type BenchRun } from './report.js'
 import type { CpuFigures, GroupCpu } from './cpu-meter.js'
 import type { ChartSpec } from './chart-data.js'
 
-const load = (rps: number) => ({ requestsPerSecond: rps, latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 }, statusCounts: { 202: rps * 10 }, errors: 0, timeouts: 0, total: rps * 10, durationSeconds: 10 })
+const load = (rps: number) => ({
+  requestsPerSecond: rps,
+  latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 },
+  statusCounts: { 202: rps * 10 },
+  errors: 0,
+  timeouts: 0,
+  total: rps * 10,
+  durationSeconds: 10,
+})
 const run: BenchRun = {
   date: '2026-11-25T06:00:00.000Z', command: 'npm run bench', options: {},
   machine: { cores: 2, memoryGiB: 24, cpu: 'test cpu', node: 'v20', postgres: '15', redis: '7' },
@@ -18,9 +26,13 @@ const run: BenchRun = {
 
 const group = (usPerUnit: number, processes: [string, number, number][]): GroupCpu => ({
   cpuSeconds: processes.reduce((n, p) => n + p[2], 0), usPerUnit, coreShare: 0.5,
-  processes: processes.map(([name, pid, cpuSeconds]) => ({ name, pid, cpuSeconds, usPerUnit: usPerUnit / processes.length, coreShare: 0.25 })),
+  processes: processes.map(([name, pid, cpuSeconds]) => ({
+    name, pid, cpuSeconds, usPerUnit: usPerUnit / processes.length, coreShare: 0.25,
+  })),
 })
-const cpu = (groups: CpuFigures['groups'], unit: 'request' | 'vote' = 'request'): CpuFigures => ({ unit, units: 100_000, wallSeconds: 10, clockTicksPerSecond: 100, groups })
+const cpu = (groups: CpuFigures['groups'], unit: 'request' | 'vote' = 'request'): CpuFigures => ({
+  unit, units: 100_000, wallSeconds: 10, clockTicksPerSecond: 100, groups,
+})
 
 test('the summary gives every rate as a ratio to the baseline of the same run, – where no CPU was metered', () => {
   const md = toMarkdown(run)
@@ -32,13 +44,21 @@ test('the summary gives every rate as a ratio to the baseline of the same run, �
 
 test('every row carries CPU µs per request of each group, and each API and consumer process is listed', () => {
   const metered: BenchRun = { ...run, results: [
-    { name: 'baseline', load: load(40000), extra: {}, cpu: cpu({ api: group(41.25, [['baseline-server', 7, 16.5]]), loadgen: group(52, [['bench', 5, 20.8]]) }) },
+    {
+      name: 'baseline', load: load(40000), extra: {},
+      cpu: cpu({ api: group(41.25, [['baseline-server', 7, 16.5]]), loadgen: group(52, [['bench', 5, 20.8]]) }),
+    },
     { name: 'vote-spread', load: load(10000), extra: {}, cpu: cpu({
       api: group(250, [['api', 10, 0.1], ['api/11', 11, 12.4], ['api/12', 12, 12.5]]), consumers: group(60.4, [['consumer-1', 20, 6.04]]),
-      redis: group(8.26, [['redis-server', 3, 0.8]]), postgres: group(90, [['backend/30', 30, 4], ['backend/31', 31, 5]]), loadgen: group(97, [['bench', 5, 9.7]]),
+      redis: group(8.26, [['redis-server', 3, 0.8]]), postgres: group(90, [['backend/30', 30, 4], ['backend/31', 31, 5]]),
+      loadgen: group(97, [['bench', 5, 9.7]]),
     }) },
-    { name: 'drain', extra: { votes: 1000, ceilingPerSecond: 20000, ceilingCpu: cpu({ postgres: group(40, [['backend/40', 40, 0.04]]) }, 'vote'),
-      byConsumers: { 1: { seconds: 0.1, perSecond: 10000, ratioToCeiling: 0.5, cpu: cpu({ consumers: group(25, [['consumer-1', 50, 0.025]]) }, 'vote') } } } },
+    { name: 'drain', extra: {
+      votes: 1000, ceilingPerSecond: 20000, ceilingCpu: cpu({ postgres: group(40, [['backend/40', 40, 0.04]]) }, 'vote'),
+      byConsumers: {
+        1: { seconds: 0.1, perSecond: 10000, ratioToCeiling: 0.5, cpu: cpu({ consumers: group(25, [['consumer-1', 50, 0.025]]) }, 'vote') },
+      },
+    } },
   ] }
   const md = toMarkdown(metered)
   assert.match(md, /\| baseline \| 40000 \| 1 \| 1 \| 4 \| 9 \| 41\.3 \| – \| – \| – \| 52\.0 \|/)
@@ -61,12 +81,21 @@ test('JSON and Markdown files are written with the raw figures', () => {
   }
 })
 
-const sampledRun: BenchRun = { ...run, results: [...run.results, { name: 'mixed', load: load(5000), extra: { drain: { drainedAfterMs: 103, auditOk: true } },
-  samples: [{ t: 1, requestsPerSecond: 0, p50Ms: NaN, p99Ms: NaN, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 3, pending: 20, rssMiB: { api: 90, 'consumer-1': 70 } },
-    { t: 2, requestsPerSecond: 5100, p50Ms: 2.5, p99Ms: 11, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10, rssMiB: { api: 91, 'consumer-1': 70 } }] },
-{ name: 'read-list', load: load(6000), extra: {},
-  samples: [{ t: 1, requestsPerSecond: 0, p50Ms: NaN, p99Ms: NaN, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0, rssMiB: { api: 90 } },
-    { t: 2, requestsPerSecond: 6000, p50Ms: 1, p99Ms: 5, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0, rssMiB: { api: 90 } }] }] }
+const sampledRun: BenchRun = { ...run, results: [
+  ...run.results,
+  { name: 'mixed', load: load(5000), extra: { drain: { drainedAfterMs: 103, auditOk: true } },
+    samples: [
+      { t: 1, requestsPerSecond: 0, p50Ms: NaN, p99Ms: NaN, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 3, pending: 20,
+        rssMiB: { api: 90, 'consumer-1': 70 } },
+      { t: 2, requestsPerSecond: 5100, p50Ms: 2.5, p99Ms: 11, acceptedPerSecond: 950, appliedPerSecond: 940, lag: 0, pending: 10,
+        rssMiB: { api: 91, 'consumer-1': 70 } }] },
+  { name: 'read-list', load: load(6000), extra: {},
+    samples: [
+      { t: 1, requestsPerSecond: 0, p50Ms: NaN, p99Ms: NaN, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0,
+        rssMiB: { api: 90 } },
+      { t: 2, requestsPerSecond: 6000, p50Ms: 1, p99Ms: 5, acceptedPerSecond: 0, appliedPerSecond: 0, lag: 0, pending: 0,
+        rssMiB: { api: 90 } }] },
+] }
 
 function htmlOf(r: BenchRun, comparison = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
@@ -104,11 +133,14 @@ test('the HTML report carries d3 and Observable Plot inline and loads nothing fr
 })
 
 test('each scenario has its section with its charts, the drain too, and the comparison as a table', () => {
-  const comparison = '### Compared with before.json (2026-11-24T06:00:00.000Z)\n\n| scenario | req/s |\n|---|---|\n| vote-spread | 9000 → 10000 (+11%) |\n'
+  const comparison = '### Compared with before.json (2026-11-24T06:00:00.000Z)\n\n' +
+    '| scenario | req/s |\n|---|---|\n| vote-spread | 9000 → 10000 (+11%) |\n'
   const html = htmlOf(sampledRun, comparison)
   const specs = chartSpecs(html)
   const titles = (name: string) => [...section(html, name).matchAll(/data-chart="(\d+)"/g)].map((m) => specs[Number(m[1])]!.title)
-  assert.deepEqual(titles('mixed'), ['Throughput, each second', 'API latency, each second', 'Vote backlog, each second', 'Resident memory, each process'])
+  assert.deepEqual(titles('mixed'), [
+    'Throughput, each second', 'API latency, each second', 'Vote backlog, each second', 'Resident memory, each process',
+  ])
   assert.deepEqual(titles('read-list'), ['Throughput, each second', 'API latency, each second', 'Resident memory, each process'])
   assert.deepEqual(titles('drain'), ['Drain: votes applied per second'])
   assert.match(section(html, 'vote-spread'), /<strong>10,000 req\/s<\/strong> over 10 s/)

@@ -26,11 +26,13 @@ export function summaryMarkdown(run: BenchRun): SummaryMarkdown {
     return `| ${cells.join(' | ')} |`
   })
   const responses = rows.filter((r) => r.load).map((r) =>
-    `| ${r.name} | ${r.load!.errors} | ${r.load!.timeouts} | ${Object.entries(r.load!.statusCounts).map(([c, n]) => `${c}: ${n}`).join(', ')} |`)
+    `| ${r.name} | ${r.load!.errors} | ${r.load!.timeouts} | ` +
+    `${Object.entries(r.load!.statusCounts).map(([c, n]) => `${c}: ${n}`).join(', ')} |`)
   return {
     machine: machineLine(run.machine),
     rates: [
-      '| scenario | req/s | × baseline | p50 ms | p99 ms | p99.9 ms | api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
+      '| scenario | req/s | × baseline | p50 ms | p99 ms | p99.9 ms | ' +
+        'api µs/req | consumers µs/req | redis µs/req | postgres µs/req | loadgen µs/req |',
       '|---|---|---|---|---|---|---|---|---|---|---|',
       ...main,
     ].join('\n'),
@@ -46,8 +48,9 @@ function baselineNote(run: BenchRun): string {
   if (!start || !end) return ''
   const { rps, apiUs, drift } = baselineOf(run)
   return `× baseline: to the mean of the bare route's rate before the scenarios (${start.requestsPerSecond} req/s) and after them ` +
-    `(${end.requestsPerSecond} req/s): ${Math.round(rps)} req/s${apiUs === null ? '' : `, ${formatUs(apiUs)} µs of CPU per request`}; the two differ by ` +
-    `${Math.round((drift ?? 0) * 100)}%${(drift ?? 0) > 0.15 ? ', so the machine\'s speed changed during the run and the ratios are rough' : ''}.`
+    `(${end.requestsPerSecond} req/s): ${Math.round(rps)} req/s${apiUs === null ? '' : `, ${formatUs(apiUs)} µs of CPU per request`}; ` +
+    `the two differ by ${Math.round((drift ?? 0) * 100)}%` +
+    `${(drift ?? 0) > 0.15 ? ', so the machine\'s speed changed during the run and the ratios are rough' : ''}.`
 }
 
 export interface SummaryMarkdown { machine: string; rates: string; cpuNote: string; responses: string; processes: string }
@@ -75,16 +78,20 @@ export function toMarkdown(run: BenchRun): string {
 }
 
 const machineLine = (m: Machine): string =>
-  `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. Load generator on the same machine.`
+  `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. ` +
+  'Load generator on the same machine.'
 
 /** Per process: the API primary and each worker, each consumer; PostgreSQL's backends as one line. */
 function processTable(rows: SummaryRow[]): string[] {
   const lines = rows.flatMap((r) => {
     if (!r.cpu) return []
     const groups = r.cpu.groups
-    const line = (name: string, pid: number | string, g: { cpuSeconds: number; coreShare: number; usPerUnit: number | null }, note = '') =>
-      `| ${r.name} | ${name} | ${pid} | ${g.cpuSeconds} | ${Math.round(g.coreShare * 100)}% | ${g.usPerUnit === null ? DASH : formatUs(g.usPerUnit)} | ${note} |`
-    const each = (['api', 'consumers'] as const).flatMap((name) => (groups[name]?.processes ?? []).map((p) => line(p.name, p.pid, p, p.note ?? '')))
+    const line = (name: string, pid: number | string, g: { cpuSeconds: number; coreShare: number; usPerUnit: number | null },
+      note = '') =>
+      `| ${r.name} | ${name} | ${pid} | ${g.cpuSeconds} | ${Math.round(g.coreShare * 100)}% | ` +
+      `${g.usPerUnit === null ? DASH : formatUs(g.usPerUnit)} | ${note} |`
+    const each = (['api', 'consumers'] as const)
+      .flatMap((name) => (groups[name]?.processes ?? []).map((p) => line(p.name, p.pid, p, p.note ?? '')))
     const pg = groups.postgres
     // Backends the API's pool opens as the load ramps up are "started" (counted from 0): a count, not a list.
     const notes = (['started', 'exited'] as const).map((n) => [n, (pg?.processes ?? []).filter((p) => p.note === n).length] as const)
@@ -92,7 +99,8 @@ function processTable(rows: SummaryRow[]): string[] {
     return [
       ...each,
       ...(pg ? [line(`postgres: ${pg.processes.length} backend${pg.processes.length === 1 ? '' : 's'}`, DASH, pg, notes)] : []),
-      ...(['redis', 'loadgen'] as const).flatMap((name) => (groups[name]?.processes ?? []).map((p) => line(`${name}: ${p.name}`, p.pid, p, p.note ?? ''))),
+      ...(['redis', 'loadgen'] as const)
+        .flatMap((name) => (groups[name]?.processes ?? []).map((p) => line(`${name}: ${p.name}`, p.pid, p, p.note ?? ''))),
     ]
   })
   if (lines.length === 0) return []
@@ -103,7 +111,9 @@ function processTable(rows: SummaryRow[]): string[] {
  * JSON (every raw figure), Markdown, HTML with charts, and the summary SVG (an image the README can
  * show, where no script runs); `comparison` (from --compare) goes under the summary.
  */
-export function writeReports(run: BenchRun, outDir: string, comparison = ''): { json: string; markdown: string; html: string; svg: string } {
+export function writeReports(
+  run: BenchRun, outDir: string, comparison = ''
+): { json: string; markdown: string; html: string; svg: string } {
   mkdirSync(outDir, { recursive: true })
   const stamp = run.date.replace(/[:.]/g, '-')
   const measured = run.results.map((r) => r.name).filter((n) => !isBaseline(n))

@@ -5,7 +5,15 @@ import type { CpuFigures, CpuGroup, GroupCpu } from './cpu-meter.js'
 import { configurationOf, describeConfiguration, drainCeilings, scalingMarkdown, scalingRows, scalingTable } from './scaling-table.js'
 
 const machine = { cores: 2, memoryGiB: 24, cpu: 'test cpu', node: 'v20', postgres: '15', redis: '7' }
-const load = (rps: number) => ({ requestsPerSecond: rps, latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 }, statusCounts: { 202: rps * 10 }, errors: 0, timeouts: 0, total: rps * 10, durationSeconds: 10 })
+const load = (rps: number) => ({
+  requestsPerSecond: rps,
+  latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 },
+  statusCounts: { 202: rps * 10 },
+  errors: 0,
+  timeouts: 0,
+  total: rps * 10,
+  durationSeconds: 10,
+})
 const group = (usPerUnit: number, coreShare: number): GroupCpu => ({ cpuSeconds: 1, usPerUnit, coreShare, processes: [] })
 const cpu = (groups: Partial<Record<CpuGroup, [number, number]>>, unit: 'request' | 'vote' = 'request'): CpuFigures => ({
   unit, units: 100_000, wallSeconds: 10, clockTicksPerSecond: 100,
@@ -16,10 +24,15 @@ const single: BenchRun = {
   date: '2026-12-01T10:00:00.000Z', command: 'npm run bench', machine, options: { redisCluster: 0, shards: 1, apiProcesses: 1 },
   results: [
     { name: 'baseline', load: load(40000), extra: {}, cpu: cpu({ api: [17.5, 0.7], loadgen: [22, 0.88] }) },
-    { name: 'vote-spread', load: load(10000), extra: {}, cpu: cpu({ api: [60, 0.6], consumers: [9, 0.09], redis: [16.8, 0.17], postgres: [29, 0.29], loadgen: [31, 0.31] }) },
+    {
+      name: 'vote-spread', load: load(10000), extra: {},
+      cpu: cpu({ api: [60, 0.6], consumers: [9, 0.09], redis: [16.8, 0.17], postgres: [29, 0.29], loadgen: [31, 0.31] }),
+    },
     { name: 'drain', extra: { votes: 300000, ceilingPerSecond: 36000, ceilingCpu: cpu({ postgres: [25, 0.9] }, 'vote'), byConsumers: {
-      1: { seconds: 9, perSecond: 33000, ratioToCeiling: 0.92, cpu: cpu({ consumers: [6, 0.2], redis: [2, 0.07], postgres: [26, 0.86] }, 'vote') },
-      2: { seconds: 8, perSecond: 39000, ratioToCeiling: 1.08, cpu: cpu({ consumers: [6.5, 0.25], redis: [2, 0.08], postgres: [26, 1.01] }, 'vote') },
+      1: { seconds: 9, perSecond: 33000, ratioToCeiling: 0.92,
+        cpu: cpu({ consumers: [6, 0.2], redis: [2, 0.07], postgres: [26, 0.86] }, 'vote') },
+      2: { seconds: 8, perSecond: 39000, ratioToCeiling: 1.08,
+        cpu: cpu({ consumers: [6.5, 0.25], redis: [2, 0.08], postgres: [26, 1.01] }, 'vote') },
     } } },
   ],
 }
@@ -34,7 +47,8 @@ const cluster: BenchRun = {
 test('each run is named by its Redis, shards and API processes, read from its own options', () => {
   assert.equal(configurationOf(single), 'one Redis, 1 shard, API ×1')
   assert.equal(configurationOf(cluster), 'cluster of 3, 6 shards, API ×2')
-  assert.equal(configurationOf({ ...single, options: {} }), 'one Redis, 1 shard, API ×1', 'an older file without the options is taken as the defaults')
+  assert.equal(configurationOf({ ...single, options: {} }), 'one Redis, 1 shard, API ×1',
+    'an older file without the options is taken as the defaults')
   assert.equal(describeConfiguration({ redisCluster: 1, shards: 2, apiProcesses: 1 }), 'cluster of 1, 2 shards, API ×1')
 })
 
@@ -70,8 +84,14 @@ test('the report lists every run with its command and time, marks a failed one, 
     date: '2026-12-01T10:00:00.000Z', minutes: 6.2, invocation: 'npm run bench:scaling', machine,
     runs: [single, { ...cluster, options: { ...cluster.options, shardsPerNode: { 'a:1': 1, 'b:2': 3, 'c:3': 2 } } }],
     steps: [
-      { configuration: 'one Redis, 1 shard, API ×1', command: 'VOTE_STREAM_SHARDS=1 npm run bench -- --scenario vote-spread,drain', exitCode: 0, seconds: 80, json: 'bench/results/x/1/a.json' },
-      { configuration: 'cluster of 3, 6 shards, API ×2', command: 'VOTE_STREAM_SHARDS=6 npm run bench -- --redis-cluster 3', exitCode: 1, seconds: 49, json: 'bench/results/x/2/b.json' },
+      {
+        configuration: 'one Redis, 1 shard, API ×1', command: 'VOTE_STREAM_SHARDS=1 npm run bench -- --scenario vote-spread,drain',
+        exitCode: 0, seconds: 80, json: 'bench/results/x/1/a.json',
+      },
+      {
+        configuration: 'cluster of 3, 6 shards, API ×2', command: 'VOTE_STREAM_SHARDS=6 npm run bench -- --redis-cluster 3',
+        exitCode: 1, seconds: 49, json: 'bench/results/x/2/b.json',
+      },
     ],
   })
   assert.match(md, /`npm run bench:scaling`: 2 bench runs, one after another, 6\.2 min in all/)

@@ -45,8 +45,9 @@ export function scalingRows(runs: readonly BenchRun[]): ScalingRow[] {
         if (group?.usPerUnit != null) cpu[g] = { us: group.usPerUnit, cores: group.coreShare }
       }
       return {
-        configuration: configurationOf(run), scenario: r.name, rate: Math.round(r.rate), unit: r.name === 'vote-spread' ? 'req/s' : 'votes/s',
-        ratio: r.name === 'vote-spread' ? r.ratio : null, cpu, coresBusy: round(Object.values(cpu).reduce((n, c) => n + c.cores, 0)), baseline,
+        configuration: configurationOf(run), scenario: r.name, rate: Math.round(r.rate),
+        unit: r.name === 'vote-spread' ? 'req/s' : 'votes/s', ratio: r.name === 'vote-spread' ? r.ratio : null,
+        cpu, coresBusy: round(Object.values(cpu).reduce((n, c) => n + c.cores, 0)), baseline,
       }
     })
   })
@@ -56,10 +57,12 @@ const cell = (c: { us: number; cores: number } | undefined) => (c ? `${formatUs(
 
 export function scalingTable(rows: readonly ScalingRow[]): string {
   return [
-    `| configuration | scenario | rate | × baseline | ${CPU_GROUPS.map((g) => `${g} µs/vote (cores)`).join(' | ')} | cores busy | baseline req/s | baseline api µs/req |`,
+    `| configuration | scenario | rate | × baseline | ${CPU_GROUPS.map((g) => `${g} µs/vote (cores)`).join(' | ')} ` +
+      '| cores busy | baseline req/s | baseline api µs/req |',
     `|${' --- |'.repeat(CPU_GROUPS.length + 7)}`,
     ...rows.map((r) => `| ${[
-      r.configuration, r.scenario, `${r.rate} ${r.unit}`, r.ratio === null ? DASH : r.ratio.toFixed(2), ...CPU_GROUPS.map((g) => cell(r.cpu[g])),
+      r.configuration, r.scenario, `${r.rate} ${r.unit}`, r.ratio === null ? DASH : r.ratio.toFixed(2),
+      ...CPU_GROUPS.map((g) => cell(r.cpu[g])),
       r.coresBusy.toFixed(2), r.baseline.rate, r.baseline.apiUs === null ? DASH : formatUs(r.baseline.apiUs),
     ].join(' | ')} |`),
   ].join('\n')
@@ -76,7 +79,9 @@ export function drainCeilings(runs: readonly BenchRun[]): { configuration: strin
 export interface ScalingStep { configuration: string; command: string; exitCode: number | null; seconds: number; json?: string }
 
 /** The whole report: machine, each run's command and time, the table, what the columns mean, the ceilings, the shards' spread. */
-export function scalingMarkdown(o: { date: string; minutes: number; invocation: string; machine?: Machine; steps: readonly ScalingStep[]; runs: readonly BenchRun[] }): string {
+export function scalingMarkdown(o: {
+  date: string; minutes: number; invocation: string; machine?: Machine; steps: readonly ScalingStep[]; runs: readonly BenchRun[]
+}): string {
   const ceilings = drainCeilings(o.runs)
   const spread = o.runs.flatMap((r) => {
     const perNode = (r.options as { shardsPerNode?: Record<string, number> }).shardsPerNode
@@ -86,10 +91,14 @@ export function scalingMarkdown(o: { date: string; minutes: number; invocation: 
   return [
     `## tally scaling, ${o.date}`,
     '',
-    ...(m ? [`Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. Load generator on the same machine.`, ''] : []),
+    ...(m
+      ? [`Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, PostgreSQL ${m.postgres}, Redis ${m.redis}. ` +
+        'Load generator on the same machine.', '']
+      : []),
     `\`${o.invocation}\`: ${o.steps.length} bench runs, one after another, ${o.minutes} min in all:`,
     '',
-    ...o.steps.map((s, i) => `${i + 1}. \`${s.command}\`: ${s.seconds} s${s.exitCode === 0 ? '' : `, **exit ${s.exitCode}**`}${s.json ? ` → ${s.json}` : ', no result'}`),
+    ...o.steps.map((s, i) => `${i + 1}. \`${s.command}\`: ${s.seconds} s` +
+      `${s.exitCode === 0 ? '' : `, **exit ${s.exitCode}**`}${s.json ? ` → ${s.json}` : ', no result'}`),
     '',
     scalingTable(scalingRows(o.runs)),
     '',
@@ -98,7 +107,10 @@ export function scalingMarkdown(o: { date: string; minutes: number; invocation: 
       'loadgen: the bench itself, autocannon included), from /proc over the load (vote-spread: per request, each one a vote; drain: ' +
       'per vote applied); in brackets the share of one core it kept busy. cores busy: all of them together, out of ' +
       `${m?.cores ?? '?'}. The baseline is each run's bare Fastify route, for the ratio.`,
-    ...(ceilings.length ? ['', `Drain ceiling (the consumer's apply in-process, one connection, no Redis): ${ceilings.map((c) => `${c.perSecond} votes/s (${c.configuration})`).join(', ')}.`] : []),
+    ...(ceilings.length
+      ? ['', "Drain ceiling (the consumer's apply in-process, one connection, no Redis): " +
+        `${ceilings.map((c) => `${c.perSecond} votes/s (${c.configuration})`).join(', ')}.`]
+      : []),
     ...(spread.length ? ['', `Where the shards landed: ${spread.join('; ')}.`] : []),
     '',
   ].join('\n')

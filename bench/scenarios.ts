@@ -32,20 +32,25 @@ export interface Stack {
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!
 
 /** The API (and consumers) on this bench's world; `env` overrides thresholds and the like. */
-export async function startStack(world: World, opts: BenchOptions, port: number, shared: CpuSources, env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  world: World, opts: BenchOptions, port: number, shared: CpuSources, env: Record<string, string> = {}
+): Promise<Stack> {
   const common = {
-    NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: world.prefix, VOTE_STREAM_SHARDS: String(world.shards), JWT_SECRET: world.secret,
-    LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', REDIS_AUTO_PIPELINING: String(opts.autoPipelining), ...env,
+    NODE_ENV: 'production', DATABASE_URL: world.databaseUrl, ...world.redisEnv, REDIS_PREFIX: world.prefix,
+    VOTE_STREAM_SHARDS: String(world.shards), JWT_SECRET: world.secret, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000',
+    REDIS_AUTO_PIPELINING: String(opts.autoPipelining), ...env,
   }
   const url = `http://127.0.0.1:${port}`
   const nodeArgs = profileArgs(opts.profileDir)
   // The API's metrics have a listener of their own (its primary's, with API_PROCESSES > 1), beside the port under load.
   const apiMetricsPort = port + 1
   const api = await startProcess('server/main.ts', {
-    ...common, HOST: '127.0.0.1', PORT: String(port), METRICS_HOST: '127.0.0.1', METRICS_PORT: String(apiMetricsPort), API_PROCESSES: String(opts.apiProcesses),
+    ...common, HOST: '127.0.0.1', PORT: String(port), METRICS_HOST: '127.0.0.1', METRICS_PORT: String(apiMetricsPort),
+    API_PROCESSES: String(opts.apiProcesses),
   }, `${url}/health/ready`, [], nodeArgs)
   const consumerPorts = Array.from({ length: opts.consumers }, (_, i) => port + 1000 + i)
-  const consumers = await Promise.all(consumerPorts.map((p) => startProcess('consumer/main.ts', { ...common, METRICS_HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) }, undefined, [], nodeArgs)))
+  const consumers = await Promise.all(consumerPorts.map((p) =>
+    startProcess('consumer/main.ts', { ...common, METRICS_HOST: '127.0.0.1', CONSUMER_METRICS_PORT: String(p) }, undefined, [], nodeArgs)))
   const targets = {
     api: { name: 'api', url: `http://127.0.0.1:${apiMetricsPort}/metrics` },
     consumers: consumerPorts.map((p, i) => ({ name: `consumer-${i + 1}`, url: `http://127.0.0.1:${p}/metrics` })),
@@ -56,7 +61,9 @@ export async function startStack(world: World, opts: BenchOptions, port: number,
     ...consumers.map((c, i): Watched => ({ group: 'consumers', name: `consumer-${i + 1}`, pid: c.child.pid!, withDescendants: true })),
   ]
   // Ready is not done: cluster workers still loading, JIT and tsx still compiling. Their start-up is no request's cost.
-  if (!(await waitUntilIdle(own))) console.error('bench: the API and consumers were still busy 10 s after start; their CPU figures include start-up')
+  if (!(await waitUntilIdle(own))) {
+    console.error('bench: the API and consumers were still busy 10 s after start; their CPU figures include start-up')
+  }
   return { url, api, consumers, targets, cpu: withProcesses(shared, own), stop }
 }
 
@@ -90,14 +97,22 @@ export async function voteSpread(world: World, opts: BenchOptions, stack: Stack)
       body: `{"content":${first + Math.floor(Math.random() * (last - first + 1))},"score":${Math.floor(Math.random() * 6)}}`,
     }),
   })
-  return { name: 'vote-spread', load, extra: { accepted: load.statusCounts['202'] ?? 0, acceptedPerSecond: Math.round((load.statusCounts['202'] ?? 0) / load.durationSeconds) } }
+  return {
+    name: 'vote-spread', load,
+    extra: {
+      accepted: load.statusCounts['202'] ?? 0,
+      acceptedPerSecond: Math.round((load.statusCounts['202'] ?? 0) / load.durationSeconds),
+    },
+  }
 }
 
 /**
  * Everyone votes on a few contents with real thresholds: the lock must engage exactly (at most LIMIT
  * accepted per content per window, checked from the stream itself), and refusals must be as fast as acceptances.
  */
-export async function voteHot(world: World, opts: BenchOptions, stack: Stack, redis: RedisClient, hotIds: number[]): Promise<ScenarioResult> {
+export async function voteHot(
+  world: World, opts: BenchOptions, stack: Stack, redis: RedisClient, hotIds: number[]
+): Promise<ScenarioResult> {
   const keys = redisKeys(world.prefix, world.shards)
   // Each hot content's votes are in its own shard's stream: one XRANGE per stream (one slot each on a cluster).
   const streams = [...new Set(hotIds.map((id) => keys.stream(keys.shardOf(id))))]
@@ -137,12 +152,17 @@ export async function voteHot(world: World, opts: BenchOptions, stack: Stack, re
   const exact = seen === accepted ? worst <= opts.limit : accepted <= bound
   return {
     name: 'vote-hot', load,
-    extra: { hotContents: hotIds.length, accepted, refused: locked, maxAcceptedInOneWindow: seen === accepted ? worst : null, acceptedBound: bound, checkedBy, limit: opts.limit, exact, windowSpanMs: spanMs },
+    extra: {
+      hotContents: hotIds.length, accepted, refused: locked, maxAcceptedInOneWindow: seen === accepted ? worst : null,
+      acceptedBound: bound, checkedBy, limit: opts.limit, exact, windowSpanMs: spanMs,
+    },
   }
 }
 
 /** Sample the stack once a second while `work` runs; returns the samples and each process's memory growth. */
-export async function sampled<T>(stack: Stack, work: () => Promise<T>): Promise<{ value: T; samples: Sample[]; memoryGrowth: Record<string, number> }> {
+export async function sampled<T>(
+  stack: Stack, work: () => Promise<T>
+): Promise<{ value: T; samples: Sample[]; memoryGrowth: Record<string, number> }> {
   const sampler = startSampler(stack.targets.api, stack.targets.consumers)
   let samples: Sample[] = []
   let value: T
@@ -164,7 +184,10 @@ export async function read(world: World, opts: BenchOptions, stack: Stack): Prom
     ['read-list', () => ({ path: '/api/contents/' })],
     ['read-list-token', () => ({ path: '/api/contents/', headers: { authorization: `Bearer ${pick(world.tokens)}` } })],
     ['read-deep-keyset', () => ({ path: `/api/contents/?cursor=${deepCursor}` })],
-    ['read-detail', () => ({ path: `/api/contents/${first + Math.floor(Math.random() * (last - first + 1))}/`, headers: { authorization: `Bearer ${pick(world.tokens)}` } })],
+    ['read-detail', () => ({
+      path: `/api/contents/${first + Math.floor(Math.random() * (last - first + 1))}/`,
+      headers: { authorization: `Bearer ${pick(world.tokens)}` },
+    })],
   ]
   const results: ScenarioResult[] = []
   for (const [name, next] of kinds) {
@@ -185,7 +208,13 @@ export async function mixed(world: World, opts: BenchOptions, stack: Stack): Pro
     next: (): Request => {
       const token = pick(world.tokens)
       const r = Math.random()
-      if (r < 0.2) return { path: '/api/vote/', method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: `{"content":${randomId()},"score":${Math.floor(Math.random() * 6)}}` }
+      if (r < 0.2) {
+        return {
+          path: '/api/vote/', method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: `{"content":${randomId()},"score":${Math.floor(Math.random() * 6)}}`,
+        }
+      }
       if (r < 0.6) return { path: '/api/contents/', headers: { authorization: `Bearer ${token}` } }
       return { path: `/api/contents/${randomId()}/`, headers: { authorization: `Bearer ${token}` } }
     },
@@ -195,6 +224,9 @@ export async function mixed(world: World, opts: BenchOptions, stack: Stack): Pro
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0)
   return {
     name: 'mixed', load, samples,
-    extra: { backlogFirstQuarter: round(mean(lags.slice(0, quarter)), 1), backlogLastQuarter: round(mean(lags.slice(-quarter)), 1), maxBacklog: Math.max(0, ...lags), memoryGrowth },
+    extra: {
+      backlogFirstQuarter: round(mean(lags.slice(0, quarter)), 1), backlogLastQuarter: round(mean(lags.slice(-quarter)), 1),
+      maxBacklog: Math.max(0, ...lags), memoryGrowth,
+    },
   }
 }

@@ -50,7 +50,9 @@ export function summaryRows(run: BenchRun): SummaryRow[] {
     if (r.name !== 'drain') return []
     const d = r.extra as Partial<DrainFigures>
     const ceiling: SummaryRow[] = d.ceilingPerSecond
-      ? [{ name: 'drain ceiling (in-process apply)', rate: d.ceilingPerSecond, ratio: null, ...(d.ceilingCpu ? { cpu: d.ceilingCpu } : {}) }]
+      ? [{
+          name: 'drain ceiling (in-process apply)', rate: d.ceilingPerSecond, ratio: null, ...(d.ceilingCpu ? { cpu: d.ceilingCpu } : {}),
+        }]
       : []
     return [...ceiling, ...Object.entries(d.byConsumers ?? {}).map(([n, f]) => ({
       name: `drain, ${n} consumer${n === '1' ? '' : 's'}`, rate: f.perSecond, ratio: null, ...(f.cpu ? { cpu: f.cpu } : {}),

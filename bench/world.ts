@@ -31,7 +31,8 @@ export interface World {
 }
 
 export async function createWorld(opts: {
-  adminUrl: string; redis: RedisTarget; redisEnv: Record<string, string>; shards: number; users: number; contents: number; log: (m: string) => void
+  adminUrl: string; redis: RedisTarget; redisEnv: Record<string, string>; shards: number; users: number; contents: number
+  log: (m: string) => void
   /** Given, before anything is made, what removes the world: an interrupted bench calls it even mid-seeding. */
   removable?: (remove: () => Promise<void>) => void
 }): Promise<World> {

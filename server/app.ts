@@ -64,12 +64,16 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
   limitBodiesBySchema(app, BODY_LIMIT_BYTES)
   await app.register(securityHeaders)
   await app.register(dbPlugin, { url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE })
-  await app.register(redisPlugin, { target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING })
+  await app.register(redisPlugin, {
+    target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING,
+  })
   await app.register(readsPlugin, {
     target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}`, readCacheMs: config.READ_CACHE_MS,
   })
   await app.register(authPlugin, {
-    secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL, legacySecret: config.JWT_LEGACY_SECRET,
+    secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL,
+    legacySecret: config.JWT_LEGACY_SECRET,
     legacyLifetimeSeconds: config.JWT_LEGACY_REFRESH_TTL,
   })
   await app.register(loginPasswordsPlugin)

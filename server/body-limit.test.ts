@@ -25,14 +25,18 @@ const post = (app: App, url: string, type: string, payload: string) =>
   app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload })
 
 test('a body\'s largest size counts every character of its longest fields at 12 bytes; unbounded fields are refused at start-up', () => {
-  const schema = Type.Object({ a: Type.String({ maxLength: 10 }), n: Type.Integer(), e: Type.Union([Type.Literal(''), Type.String({ maxLength: 3 })]) })
+  const schema = Type.Object({
+    a: Type.String({ maxLength: 10 }), n: Type.Integer(), e: Type.Union([Type.Literal(''), Type.String({ maxLength: 3 })]),
+  })
   assert.equal(largestBody(schema), 2 + (4 + 12 + 2 + 120) + (4 + 12 + 24) + (4 + 12 + 2 + 36))
   assert.equal(bodyLimitOf(schema, 16 * 1024), 16 * 1024, 'never below the default')
-  assert.equal(bodyLimitOf(Type.Object({ d: Type.String({ maxLength: 10_000 }) }), 16 * 1024), 119 * 1024, '120,020 bytes and the slack, in whole KiB')
+  assert.equal(bodyLimitOf(Type.Object({ d: Type.String({ maxLength: 10_000 }) }), 16 * 1024), 119 * 1024,
+    '120,020 bytes and the slack, in whole KiB')
   assert.throws(() => largestBody(Type.Object({ free: Type.String() })), /body\.free is a string without maxLength/)
 })
 
-test('a description of 10,000 é, 日 or 😀 and a title of 255 are accepted in raw JSON, escaped JSON and form encoding, and read back equal', async (t) => {
+test('a description of 10,000 é, 日 or 😀 and a title of 255 are accepted in raw JSON, escaped JSON and form encoding, ' +
+  'and read back equal', async (t) => {
   const app = await buildTestApp(t)
   for (const character of ['é', '日', '😀']) {
     const fields = { title: character.repeat(255), description: character.repeat(10_000) }
@@ -46,7 +50,8 @@ test('a description of 10,000 é, 日 or 😀 and a title of 255 are accepted in
   }
 })
 
-test('registration with every field at its maximum, in characters of up to 4 UTF-8 bytes, is accepted in each encoding and logs in', async (t) => {
+test('registration with every field at its maximum, in characters of up to 4 UTF-8 bytes, is accepted in each encoding ' +
+  'and logs in', async (t) => {
   const app = await buildTestApp(t)
   // The local part's punctuation is percent-encoded in a form (3 bytes each); an address has no non-ASCII form.
   const email = `${"!#$%&'*+/=?^_`{|}~-".repeat(4).slice(0, 64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`
@@ -73,7 +78,8 @@ test('a body over its route\'s limit is 413 body_too_large naming the limit, and
   const app = await buildTestApp(t)
   const api = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8').replace(/\s+/g, ' ')
   for (const url of ['/api/contents/', '/api/register/', '/api/auth/refresh/', '/api/auth/']) {
-    const huge = await post(app, url, 'application/json', JSON.stringify({ title: uniqueName(), username: 'x', description: 'x'.repeat(300_000) }))
+    const huge = await post(app, url, 'application/json',
+      JSON.stringify({ title: uniqueName(), username: 'x', description: 'x'.repeat(300_000) }))
     assert.equal(huge.statusCode, 413, url)
     assert.equal(huge.json().code, 'body_too_large', url)
     const limit = Number(/^body exceeds this route's limit of (\d+) bytes$/.exec(huge.json().message)?.[1])
@@ -81,7 +87,10 @@ test('a body over its route\'s limit is 413 body_too_large naming the limit, and
     const stated = limit === 16 * 1024 ? 'every other route 16,384 bytes' : `\`POST ${url}\` ${limit.toLocaleString('en')} bytes`
     assert.ok(api.includes(stated), `docs/api.md states ${url}'s limit, ${limit} bytes`)
     // Exactly the limit is read (and refused by validation: the field is too long); one byte more is not.
-    const sized = (bytes: number) => { const head = '{"title":"t","description":"'; return `${head}${'x'.repeat(bytes - head.length - 2)}"}` }
+    const sized = (bytes: number) => {
+      const head = '{"title":"t","description":"'
+      return `${head}${'x'.repeat(bytes - head.length - 2)}"}`
+    }
     assert.equal((await post(app, url, 'application/json', sized(limit))).json().code, 'invalid_request', url)
     assert.equal((await post(app, url, 'application/json', sized(limit + 1))).json().code, 'body_too_large', url)
   }

@@ -50,11 +50,14 @@ export function largestBody(schema: BodySchema, path = 'body'): number {
     case 'boolean':
     case 'null': return WORD_BYTES
     case 'array':
-      if (schema.maxItems === undefined || !schema.items) throw new Error(`${path} is an array without maxItems: its route's body limit cannot be derived`)
+      if (schema.maxItems === undefined || !schema.items) {
+        throw new Error(`${path} is an array without maxItems: its route's body limit cannot be derived`)
+      }
       return 2 + schema.maxItems * (largestBody(schema.items, `${path}[]`) + 1)
     case 'object':
       // Per field: its quoted name, a colon and a comma around the value.
-      return 2 + Object.entries(schema.properties ?? {}).reduce((n, [name, s]) => n + 2 + text(name.length) + 2 + largestBody(s, `${path}.${name}`), 0)
+      return 2 + Object.entries(schema.properties ?? {})
+        .reduce((n, [name, s]) => n + 2 + text(name.length) + 2 + largestBody(s, `${path}.${name}`), 0)
   }
   throw new Error(`${path} has a type the body limit does not know (${JSON.stringify(schema.type)})`)
 }

@@ -72,7 +72,8 @@ function readGroups(ip: string, from: number, to: number, groups: number[], at: 
       groups[n++] = value
       value = 0
     } else if (c === DOT) {
-      const [a, b, c2, d] = ip.slice(Math.max(from, ip.lastIndexOf(':', i) + 1), to).split('.').map(Number) as [number, number, number, number]
+      const [a, b, c2, d] = ip.slice(Math.max(from, ip.lastIndexOf(':', i) + 1), to).split('.')
+        .map(Number) as [number, number, number, number]
       groups[n++] = (a << 8) | b
       groups[n] = (c2 << 8) | d
       return

@@ -14,7 +14,9 @@ const throttledApp = (t: TestContext, env: Record<string, string> = {}) =>
 /** Registers only: a login would make the registering address a known network of the account. */
 async function newAccount(app: App): Promise<string> {
   const username = uniqueName('victim')
-  const res = await app.inject({ method: 'POST', url: '/api/register/', remoteAddress: '192.0.2.250', payload: { username, password: PASSWORD } })
+  const res = await app.inject({
+    method: 'POST', url: '/api/register/', remoteAddress: '192.0.2.250', payload: { username, password: PASSWORD },
+  })
   assert.equal(res.statusCode, 201)
   return username
 }

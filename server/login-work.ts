@@ -55,7 +55,9 @@ function ownOf(stored: string, password: string): Own | undefined {
   if (stored.startsWith('$')) {
     try {
       const o = parseOptions(stored)
-      const shape = { algorithm: o.algorithm, version: o.version, memoryCost: o.memoryCost, timeCost: o.timeCost, parallelism: o.parallelism }
+      const shape = {
+        algorithm: o.algorithm, version: o.version, memoryCost: o.memoryCost, timeCost: o.timeCost, parallelism: o.parallelism,
+      }
       return { slot: 'argon2', key: keyOf(shape), shape, verify: () => verifyArgon2(stored, password) }
     } catch {
       return undefined
@@ -76,7 +78,8 @@ function ownOf(stored: string, password: string): Own | undefined {
 }
 
 const covers = (census: Census, own: Own | undefined) =>
-  own === undefined || own.slot === 'free' || (own.slot === 'argon2' ? census.argon2.has(own.key) : census.pbkdf2[own.digest] >= own.iterations)
+  own === undefined || own.slot === 'free' ||
+  (own.slot === 'argon2' ? census.argon2.has(own.key) : census.pbkdf2[own.digest] >= own.iterations)
 
 export function createLoginPasswords(opts: { readStoredKinds: () => Promise<StoredKinds>; refreshMs: number }): LoginPasswords {
   // A dummy hash per argon2 shape, made once: a dummy verification is the very call a real one makes.
@@ -87,7 +90,10 @@ export function createLoginPasswords(opts: { readStoredKinds: () => Promise<Stor
     if (!dummy) dummies.set(key, dummy = hash(randomBytes(16).toString('hex'), shape))
     return dummy
   }
-  const tallyShape: Argon2Shape = { algorithm: ARGON2ID.algorithm, version: ARGON2ID.version, memoryCost: ARGON2ID.memoryCost, timeCost: ARGON2ID.timeCost, parallelism: ARGON2ID.parallelism }
+  const tallyShape: Argon2Shape = {
+    algorithm: ARGON2ID.algorithm, version: ARGON2ID.version, memoryCost: ARGON2ID.memoryCost, timeCost: ARGON2ID.timeCost,
+    parallelism: ARGON2ID.parallelism,
+  }
 
   let census: Census | undefined
   let reading: Promise<Census> | undefined

@@ -5,7 +5,10 @@ import { argon2ShapeProblem, PBKDF2_ITERATIONS, type Argon2Shape } from '../shar
 /** The costly kinds of password hash stored now: every argon2 shape, and the most PBKDF2 iterations per digest (0: none). */
 export interface StoredKinds { argon2: Argon2Shape[]; pbkdf2: { sha256: number; sha1: number } }
 
-type Row = { algorithm: string; iterations: string | null; variant: string | null; version: string | null; m: string | null; t: string | null; p: string | null }
+type Row = {
+  algorithm: string; iterations: string | null; variant: string | null; version: string | null; m: string | null; t: string | null
+  p: string | null
+}
 
 /**
  * What the users table holds besides tally's own argon2id: one row per distinct cost, not per user. Hashes starting
@@ -31,10 +34,15 @@ export async function readStoredKinds(db: Db): Promise<StoredKinds> {
     if (row.algorithm === 'pbkdf2_sha256' || row.algorithm === 'pbkdf2_sha1') {
       const iterations = Number(row.iterations)
       const digest = row.algorithm === 'pbkdf2_sha256' ? 'sha256' : 'sha1'
-      if (iterations >= PBKDF2_ITERATIONS.min && iterations <= PBKDF2_ITERATIONS.max) kinds.pbkdf2[digest] = Math.max(kinds.pbkdf2[digest], iterations)
+      if (iterations >= PBKDF2_ITERATIONS.min && iterations <= PBKDF2_ITERATIONS.max) {
+        kinds.pbkdf2[digest] = Math.max(kinds.pbkdf2[digest], iterations)
+      }
     } else if (row.variant !== null && row.m !== null && row.t !== null && row.p !== null) {
       // Django's argon2 and the wrapped digests; a PHC string without v= is version 0x10.
-      const shape = { algorithm: row.variant === 'argon2id' ? 2 : 1, version: row.version === '19' ? 1 : 0, memoryCost: Number(row.m), timeCost: Number(row.t), parallelism: Number(row.p) }
+      const shape = {
+        algorithm: row.variant === 'argon2id' ? 2 : 1, version: row.version === '19' ? 1 : 0,
+        memoryCost: Number(row.m), timeCost: Number(row.t), parallelism: Number(row.p),
+      }
       if (argon2ShapeProblem(shape) === null) kinds.argon2.push(shape)
     }
   }

@@ -45,7 +45,9 @@ export const ContentItemSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   vote_count: Type.Integer(),
   average_vote: Type.Union([Type.Number(), Type.Null()], { description: 'mean of current scores, null without votes' }),
-  user_vote: Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], { description: "the caller's own score; null when anonymous or not voted" }),
+  user_vote: Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], {
+    description: "the caller's own score; null when anonymous or not voted",
+  }),
   locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'votes are refused until then' }),
 }, { $id: 'ContentItem', title: 'ContentItem' })
 export type ContentItem = Static<typeof ContentItemSchema>
@@ -63,7 +65,9 @@ export const Account = Type.Object({ id: Type.Integer(), username: Type.String()
 export const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() }, { $id: 'TokenPair', title: 'TokenPair' })
 export const AccessToken = Type.Object({
   access: Type.String(),
-  refresh: Type.Optional(Type.String({ description: 'only when a refresh token of the Django service was traded: the tally refresh token to use from now on' })),
+  refresh: Type.Optional(Type.String({
+    description: 'only when a refresh token of the Django service was traded: the tally refresh token to use from now on',
+  })),
 }, { $id: 'AccessToken', title: 'AccessToken' })
 
 export const VoteAccepted = Type.Object({
@@ -82,7 +86,9 @@ export const Liveness = Type.Object({ status: Type.Literal('ok') }, { $id: 'Live
 export const Readiness = Type.Object({ status: Check, postgres: Check, redis: Check }, { $id: 'Readiness', title: 'Readiness' })
 
 /** Every named component, in the order /docs/json lists them. */
-export const COMPONENTS: readonly TSchema[] = [ErrorReply, ContentItemSchema, ContentPageSchema, Account, TokenPair, AccessToken, VoteAccepted, Liveness, Readiness]
+export const COMPONENTS: readonly TSchema[] = [
+  ErrorReply, ContentItemSchema, ContentPageSchema, Account, TokenPair, AccessToken, VoteAccepted, Liveness, Readiness,
+]
 
 const RETRY_AFTER = Type.Integer({ minimum: 1 })
 
@@ -105,7 +111,8 @@ export function errors(...codes: ErrorCode[]) {
       const info = ERROR_CODES[code]
       return 'retryAfter' in info ? [`with \`${code}\`: ${info.retryAfter}`] : []
     })
-    const description = `seconds to wait before retrying; ${sent.length > 0 ? sent.join('; ') : `not sent with ${list.map((c) => `\`${c}\``).join(', ')}: retry after a short back-off`}`
+    const description = 'seconds to wait before retrying; ' +
+      `${sent.length > 0 ? sent.join('; ') : `not sent with ${list.map((c) => `\`${c}\``).join(', ')}: retry after a short back-off`}`
     return [status, { ...reply, headers: { 'Retry-After': { ...RETRY_AFTER, description } } }]
   }))
 }

@@ -27,7 +27,9 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     const checked = ((data: Record<string, unknown> | null, ctx?: never) => {
       const bad = integers.find((name) => typeof data?.[name] === 'string' && !DECIMAL.test(data[name] as string))
       if (bad !== undefined) {
-        checked.errors = [{ instancePath: `/${bad}`, schemaPath: '#/type', keyword: 'type', params: { type: 'integer' }, message: 'must be integer' } as ErrorObject]
+        checked.errors = [{
+          instancePath: `/${bad}`, schemaPath: '#/type', keyword: 'type', params: { type: 'integer' }, message: 'must be integer',
+        } as ErrorObject]
         return false
       }
       const ok = validate(data, ctx)

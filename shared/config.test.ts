@@ -29,7 +29,9 @@ test('an empty environment gets the documented defaults', () => {
 })
 
 test('numeric and boolean strings are converted to numbers and booleans', () => {
-  const config = loadConfig({ PORT: '9000', VOTE_THRESHOLD_COUNT_LIMIT: '25', LOCK_DURATION: '30', REDIS_AUTO_PIPELINING: 'false', JWT_SECRET: SECRET })
+  const config = loadConfig({
+    PORT: '9000', VOTE_THRESHOLD_COUNT_LIMIT: '25', LOCK_DURATION: '30', REDIS_AUTO_PIPELINING: 'false', JWT_SECRET: SECRET,
+  })
   assert.equal(config.PORT, 9000)
   assert.equal(config.VOTE_THRESHOLD_COUNT_LIMIT, 25)
   assert.equal(config.LOCK_DURATION, 30)

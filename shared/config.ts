@@ -19,24 +19,49 @@ export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { default: 'development' }),
   HOST: Type.String({ minLength: 1, default: '::', description: 'address the API listens on (:: = every IPv4 and IPv6 address)' }),
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8003 }),
-  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: "port of the API's /metrics, apart from PORT; 0 = no metrics endpoint" }),
-  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: "address the API's and the consumers' metrics endpoints listen on (loopback unless set)" }),
+  METRICS_PORT: Type.Integer({
+    minimum: 0, maximum: 65535, default: 9464, description: "port of the API's /metrics, apart from PORT; 0 = no metrics endpoint",
+  }),
+  METRICS_HOST: Type.String({
+    minLength: 1, default: '127.0.0.1',
+    description: "address the API's and the consumers' metrics endpoints listen on (loopback unless set)",
+  }),
   API_PROCESSES: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_API_PROCESSES })], {
     default: 1, description: 'API processes serving PORT; auto = one per core; more than 1 runs them as a node:cluster',
   }),
-  TRUST_PROXY: Type.String({ default: 'false', description: 'which X-Forwarded-For entry is the client: false (none), a hop count, or the proxies\' addresses/CIDRs, comma-separated (shared/trust-proxy.ts)' }),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    description: 'which X-Forwarded-For entry is the client: false (none), a hop count, ' +
+      'or the proxies\' addresses/CIDRs, comma-separated (shared/trust-proxy.ts)',
+  }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://', default: DEFAULT_DATABASE_URL }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: DEFAULT_REDIS_URL }),
-  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ description: 'Redis Cluster start-up nodes, comma-separated host:port or redis[s]:// URLs; set, it replaces REDIS_URL (docs/scaling.md)' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({
+    description: 'Redis Cluster start-up nodes, comma-separated host:port or redis[s]:// URLs; ' +
+      'set, it replaces REDIS_URL (docs/scaling.md)',
+  })),
   REDIS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9:_.-]*$', default: 'tally:' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
-  VOTE_STREAM_SHARDS: Type.Integer({ minimum: 1, maximum: 1024, default: 1, description: 'vote streams a content maps to by id % shards; change only upward, after draining (docs/operations.md)' }),
-  REDIS_AUTO_PIPELINING: Type.Boolean({ default: true, description: 'batch concurrent Redis commands of the API into pipelines (ioredis enableAutoPipelining)' }),
-  READ_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000, description: 'longest a content list page is served from the API process memory; 0 turns the cache off' }),
+  VOTE_STREAM_SHARDS: Type.Integer({
+    minimum: 1, maximum: 1024, default: 1,
+    description: 'vote streams a content maps to by id % shards; change only upward, after draining (docs/operations.md)',
+  }),
+  REDIS_AUTO_PIPELINING: Type.Boolean({
+    default: true, description: 'batch concurrent Redis commands of the API into pipelines (ioredis enableAutoPipelining)',
+  }),
+  READ_CACHE_MS: Type.Integer({
+    minimum: 0, maximum: 600_000, default: 30_000,
+    description: 'longest a content list page is served from the API process memory; 0 turns the cache off',
+  }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_LEGACY_SECRET: Type.Optional(Type.String({ minLength: 1, description: "the Django service's SECRET_KEY: its access tokens are accepted until they expire, its refresh tokens traded once (docs/django-import.md)" })),
-  JWT_LEGACY_REFRESH_TTL: Seconds(86_400, "the Django service's refresh token lifetime (simplejwt's REFRESH_TOKEN_LIFETIME) in seconds: no token of the old service is honoured for longer after the import's cut-over (docs/django-import.md)"),
+  JWT_LEGACY_SECRET: Type.Optional(Type.String({
+    minLength: 1,
+    description: "the Django service's SECRET_KEY: its access tokens are accepted until they expire, " +
+      'its refresh tokens traded once (docs/django-import.md)',
+  })),
+  JWT_LEGACY_REFRESH_TTL: Seconds(86_400, "the Django service's refresh token lifetime (simplejwt's REFRESH_TOKEN_LIFETIME) in seconds: " +
+    "no token of the old service is honoured for longer after the import's cut-over (docs/django-import.md)"),
   JWT_ACCESS_TTL: Seconds(900, 'access token lifetime in seconds'),
   JWT_REFRESH_TTL: Seconds(86_400, 'refresh token lifetime in seconds'),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -45,24 +70,44 @@ export const EnvSchema = Type.Object({
   LOCK_DURATION: Seconds(120, 'how long a content stays locked after a burst, in seconds'),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 3000 }),
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 20 }),
-  LOGIN_FAILURES_PER_ACCOUNT: Type.Integer({ minimum: 2, maximum: 100_000_000, default: 10, description: 'failed logins of one account per 10 minutes from networks it has not logged in from; each network gets half (server/login-throttle.ts)' }),
+  LOGIN_FAILURES_PER_ACCOUNT: Type.Integer({
+    minimum: 2, maximum: 100_000_000, default: 10,
+    description: 'failed logins of one account per 10 minutes from networks it has not logged in from; ' +
+      'each network gets half (server/login-throttle.ts)',
+  }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   CONSUMERS: Type.Integer({ minimum: 0, maximum: 64, default: 1, description: 'consumer processes npm start runs beside the API' }),
   CONSUMER_GROUP: Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', default: 'tally-consumers' }),
   CONSUMER_NAME: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9:_.-]+$', description: 'unique per process; default <host>-<pid>' })),
   CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 50_000, default: 1000 }),
-  CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'batches a consumer applies at once, each on its own PostgreSQL connection' }),
+  CONSUMER_CONCURRENCY: Type.Integer({
+    minimum: 1, maximum: 16, default: 2, description: 'batches a consumer applies at once, each on its own PostgreSQL connection',
+  }),
   CONSUMER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
-  CONSUMER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 25, description: 'after a short read, wait this long to fill the batch (0: never)' }),
-  CONSUMER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 3000, description: 'entries a consumer has not renewed for this long are taken over by the others (a live one renews every third of it)' }),
+  CONSUMER_LINGER_MS: Type.Integer({
+    minimum: 0, maximum: 10_000, default: 25, description: 'after a short read, wait this long to fill the batch (0: never)',
+  }),
+  CONSUMER_CLAIM_IDLE_MS: Type.Integer({
+    minimum: 100, maximum: 86_400_000, default: 3000,
+    description: 'entries a consumer has not renewed for this long are taken over by the others (a live one renews every third of it)',
+  }),
   CONSUMER_MAX_DELIVERIES: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   CONSUMER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9465, description: '0 = no metrics endpoint' }),
-  SUPERVISOR_RESTARTS: Type.Integer({ minimum: 0, default: 0, description: 'set by npm start for the processes it runs: how often it restarted this one before; shown as tally_supervisor_restarts_total' }),
+  SUPERVISOR_RESTARTS: Type.Integer({
+    minimum: 0, default: 0,
+    description: 'set by npm start for the processes it runs: how often it restarted this one before; ' +
+      'shown as tally_supervisor_restarts_total',
+  }),
 })
 
 export type Env = Static<typeof EnvSchema>
 // API_PROCESSES is resolved at load time: `auto` becomes this machine's core count.
-export type Config = Readonly<Omit<Env, 'API_PROCESSES' | 'TRUST_PROXY'> & { API_PROCESSES: number; TRUST_PROXY: TrustProxy; JWT_SECRET: string; warnings: readonly string[] }>
+export type Config = Readonly<Omit<Env, 'API_PROCESSES' | 'TRUST_PROXY'> & {
+  API_PROCESSES: number
+  TRUST_PROXY: TrustProxy
+  JWT_SECRET: string
+  warnings: readonly string[]
+}>
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -89,7 +134,10 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     } catch (err) {
       throw new ConfigError(`invalid REDIS_CLUSTER_NODES: ${(err as Error).message} (got ${JSON.stringify(env.REDIS_CLUSTER_NODES)})`)
     }
-    if (valid.VOTE_STREAM_SHARDS === 1) warnings.push('REDIS_CLUSTER_NODES is set with VOTE_STREAM_SHARDS=1: every vote goes to one master; set VOTE_STREAM_SHARDS to a multiple of the masters')
+    if (valid.VOTE_STREAM_SHARDS === 1) {
+      warnings.push('REDIS_CLUSTER_NODES is set with VOTE_STREAM_SHARDS=1: every vote goes to one master; ' +
+        'set VOTE_STREAM_SHARDS to a multiple of the masters')
+    }
   }
   if (valid.METRICS_PORT === valid.PORT) throw new ConfigError(`invalid METRICS_PORT: must differ from PORT (both ${valid.PORT})`)
   let trustProxy: TrustProxy
@@ -107,16 +155,20 @@ export function loadConfig(env: Record<string, string | undefined> = readProcess
     secret = randomBytes(32).toString('base64url')
     warnings.push('JWT_SECRET is missing or short: using a random one, tokens will not survive a restart')
   }
-  // availableParallelism: the cores this process may run on: its CPU affinity and, on Node 22 (libuv >= 1.49), a
-  // cgroup CPU quota rounded down, so `auto` follows a container's `cpus:` too (Node 20 counted the affinity only).
+  // availableParallelism: the cores this process may run on: its CPU affinity and a cgroup CPU quota rounded down
+  // (libuv >= 1.49, in Node 22), so `auto` follows a container's `cpus:` too.
   const apiProcesses = valid.API_PROCESSES === 'auto' ? Math.min(MAX_API_PROCESSES, availableParallelism()) : valid.API_PROCESSES
-  return Object.freeze({ ...valid, API_PROCESSES: apiProcesses, TRUST_PROXY: trustProxy, JWT_SECRET: secret, warnings: Object.freeze(warnings) })
+  return Object.freeze({
+    ...valid, API_PROCESSES: apiProcesses, TRUST_PROXY: trustProxy, JWT_SECRET: secret, warnings: Object.freeze(warnings),
+  })
 }
 
 /** TypeBox says only "Expected union value" for a union of a word and a number: spell the choices out. */
 function expected(schema: TSchema): string | undefined {
   if (!schema.anyOf || !schema.anyOf.some((s: TSchema) => s.type === 'integer')) return undefined
-  return `expected ${schema.anyOf.map((s: TSchema) => (s.type === 'integer' ? `a whole number from ${s.minimum} to ${s.maximum}` : JSON.stringify(s.const))).join(' or ')}`
+  return `expected ${schema.anyOf
+    .map((s: TSchema) => (s.type === 'integer' ? `a whole number from ${s.minimum} to ${s.maximum}` : JSON.stringify(s.const)))
+    .join(' or ')}`
 }
 
 const DECIMAL_INTEGER = /^[0-9]+$/

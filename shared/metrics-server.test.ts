@@ -26,7 +26,8 @@ test('the listener answers its routes, 404 on other paths, 405 on other methods,
     '/broken': async () => { throw new Error('worker 42 did not answer') },
   })
   const ok = await get('/metrics?x=1')
-  assert.deepEqual([ok.status, ok.headers.get('content-type'), await ok.text()], [200, 'text/plain; version=0.0.4; charset=utf-8', 'tally_votes_total{outcome="accepted"} 3\n'])
+  assert.deepEqual([ok.status, ok.headers.get('content-type'), await ok.text()],
+    [200, 'text/plain; version=0.0.4; charset=utf-8', 'tally_votes_total{outcome="accepted"} 3\n'])
   assert.equal((await get('/metrics', { method: 'HEAD' })).status, 200)
   for (const path of ['/', '/nothing', '/constructor', '/__proto__']) assert.equal((await get(path)).status, 404, path)
   const post = await get('/metrics', { method: 'POST' })

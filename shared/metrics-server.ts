@@ -25,12 +25,20 @@ export const metricsRoute = (scrape: () => Promise<string>): Route => async () =
  * a path of `routes`; another path is 404, another method 405, a route that fails 503 with its reason.
  * A port that cannot be had costs the endpoint, never the process: it is logged and the process goes on.
  */
-export function startMetricsServer(routes: Record<string, Route>, opts: { host: string; port: number; log: Pick<BaseLogger, 'info' | 'warn'> }): MetricsServer {
+export function startMetricsServer(
+  routes: Record<string, Route>, opts: { host: string; port: number; log: Pick<BaseLogger, 'info' | 'warn'> }
+): MetricsServer {
   const paths = new Map(Object.entries(routes))
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end()
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
+      return
+    }
     const route = paths.get(req.url?.split('?')[0] ?? '')
-    if (!route) return void res.writeHead(404).end()
+    if (!route) {
+      res.writeHead(404).end()
+      return
+    }
     route().then((answer) => res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body), (err: Error) => {
       opts.log.warn({ err: err.message }, 'metrics scrape failed')
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`${err.message}\n`)

@@ -16,7 +16,8 @@ const series = async (registry: ReturnType<typeof createRegistry>, name: string)
 
 test('Node\'s process metrics carry their standard names, labelled with the service', async () => {
   const text = await createRegistry('consumer').metrics()
-  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_p99_seconds']) {
     assert.match(text, new RegExp(`^${name}\\{service="consumer"\\} `, 'm'), name)
   }
   assert.doesNotMatch(text, /^tally_\w*process/m, 'no prefixed copies')

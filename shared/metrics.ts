@@ -62,7 +62,8 @@ export function countRedisErrors(registry: Registry, service: Service, clients: 
   const counter = (registry.getSingleMetric('tally_redis_command_errors_total') as Counter<'service' | 'client' | 'kind'> | undefined) ??
     new Counter({
       name: 'tally_redis_command_errors_total',
-      help: 'Redis commands that failed, by client and kind: timeout (no answer in time), connection (none to send on, or it closed), reply (an error from Redis)',
+      help: 'Redis commands that failed, by client and kind: timeout (no answer in time), ' +
+        'connection (none to send on, or it closed), reply (an error from Redis)',
       labelNames: ['service', 'client', 'kind'],
       registers: [registry],
     })

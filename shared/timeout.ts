@@ -14,7 +14,7 @@ export class TimeoutError extends Error {
 /** `promise`'s value or error, or a TimeoutError naming `what` once `ms` have passed without either. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms) })
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new TimeoutError(what, ms)), ms) })
   try {
     return await Promise.race([promise, late])
   } finally {

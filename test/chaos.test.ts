@@ -2,7 +2,7 @@
 // a Redis (AOF) of its own, votes from 200 users over 200 contents through HTTP, injects one fault while the
 // votes come, heals it, and requires every 202 in PostgreSQL, nothing counted twice, `npm run audit` clean and
 // no process left. The last test proves the checks can fail: entries deleted on purpose are caught.
-// A master failover of a Redis Cluster is in test/cluster-system.test.ts (npm run test:cluster).
+// A master failover of a Redis Cluster is in test/redis-cluster-system.test.ts (npm run test:cluster).
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chaosWorld, rows, TABLE_HEAD, tableRow } from './chaos-harness.js'
@@ -37,7 +37,7 @@ test('PostgreSQL stopped for 3 s while votes come: votes are still taken, and ev
   await world.votesPass(VOTES_BEFORE)
   await world.pg.stop()
   const during = world.answers.length
-  await new Promise((r) => setTimeout(r, 3000))
+  await new Promise((resolve) => setTimeout(resolve, 3000))
   assert.ok(world.answers.slice(during).some((a) => a.status === 202), 'votes were taken while PostgreSQL was away')
   await world.pg.start()
   const healedAt = Date.now()
@@ -60,7 +60,8 @@ test('Redis SIGKILLed and restarted from its AOF while votes come: nothing it ac
   assert.match(row.refused, /503/, 'votes were refused, not taken, while Redis was down')
 })
 
-test('the API SIGKILLed while votes come and started again: every 202 it gave is applied, and nothing else but what got no answer', async (t) => {
+test('the API SIGKILLed while votes come and started again: every 202 it gave is applied, ' +
+  'and nothing else but what got no answer', async (t) => {
   const world = await chaosWorld(t)
   world.startVoting()
   await world.votesPass(VOTES_BEFORE)
@@ -72,7 +73,8 @@ test('the API SIGKILLed while votes come and started again: every 202 it gave is
   await world.assertSurvived(t, 'API SIGKILL', healedAt)
 })
 
-test('the checks can fail: 25 accepted entries deleted from the stream before any consumer read them are caught as lost and unaccounted', async (t) => {
+test('the checks can fail: 25 accepted entries deleted from the stream before any consumer read them ' +
+  'are caught as lost and unaccounted', async (t) => {
   const world = await chaosWorld(t)
   for (const c of world.consumers) await stopProcess(c, 'SIGTERM')
   world.startVoting()
@@ -80,7 +82,10 @@ test('the checks can fail: 25 accepted entries deleted from the stream before an
   await world.stopVoting()
   // The only 202 of 25 (user, content) pairs, gone before it was applied: a lost vote the client was told was taken.
   const byPair = new Map<string, string[]>()
-  for (const a of world.answers) if (a.status === 202) byPair.set(`${a.user}:${a.content}`, [...(byPair.get(`${a.user}:${a.content}`) ?? []), a.id!])
+  for (const a of world.answers) {
+    const pair = `${a.user}:${a.content}`
+    if (a.status === 202) byPair.set(pair, [...(byPair.get(pair) ?? []), a.id!])
+  }
   const victims = [...byPair.values()].filter((ids) => ids.length === 1).slice(0, 25).map(([id]) => id!)
   assert.equal(await world.redis.xdel(world.keys.stream(0), ...victims), 25)
   for (let i = 0; i < 3; i++) world.consumers[i] = world.startConsumer(`chaos-${i + 1}`)

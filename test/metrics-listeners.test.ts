@@ -33,7 +33,8 @@ test('the API serves its metrics on METRICS_PORT, on loopback only; its own port
   const { PATH, HOME } = process.env
   const api = startNode(t, 'server/main.ts', {
     env: {
-      PATH, HOME, NODE_ENV: 'test', DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, REDIS_PREFIX: isolatedPrefix(),
+      PATH, HOME, NODE_ENV: 'test', DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL,
+      REDIS_PREFIX: isolatedPrefix(),
       HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '5000',
     },
   })
@@ -45,8 +46,12 @@ test('the API serves its metrics on METRICS_PORT, on loopback only; its own port
 
   const username = uniqueName()
   assert.equal((await fetch(`${base}/api/register/`, json({ username, password: 'correct horse battery' }))).status, 201)
-  const { access } = await (await fetch(`${base}/api/auth/`, json({ username, password: 'correct horse battery' }))).json() as { access: string }
-  const authorized = (body: unknown) => { const req = json(body); return { ...req, headers: { ...req.headers, authorization: `Bearer ${access}` } } }
+  const login = await fetch(`${base}/api/auth/`, json({ username, password: 'correct horse battery' }))
+  const { access } = await login.json() as { access: string }
+  const authorized = (body: unknown) => {
+    const req = json(body)
+    return { ...req, headers: { ...req.headers, authorization: `Bearer ${access}` } }
+  }
   const content = await (await fetch(`${base}/api/contents/`, authorized({ title: uniqueName('t') }))).json() as { id: number }
   assert.equal((await fetch(`${base}/api/vote/`, authorized({ content: content.id, score: 4 }))).status, 202)
 
@@ -71,11 +76,15 @@ test('a consumer serves its metrics and probes on loopback by default, on every 
   for (const host of ['', '0.0.0.0']) {
     const port = await freePort()
     // HOST blank too: it is the API's address, and a consumer's listener used to follow it (:: by default).
-    const consumer = startConsumer(t, process.env.DATABASE_URL!, isolatedPrefix(), { CONSUMER_METRICS_PORT: String(port), HOST: '', METRICS_HOST: host })
+    const consumer = startConsumer(t, process.env.DATABASE_URL!, isolatedPrefix(), {
+      CONSUMER_METRICS_PORT: String(port), HOST: '', METRICS_HOST: host,
+    })
     await waitFor(async () => {
       if (consumer.child.exitCode !== null) throw new Error(`the consumer exited early:\n${consumer.output()}`)
       return (await fetch(`http://127.0.0.1:${port}/health/live`)).ok
     }, { timeoutMs: 20_000, what: 'the consumer\'s /health/live' })
-    if (outside) assert.equal(await takesConnections(outside, port), host === '0.0.0.0', `METRICS_HOST=${host || '(unset)'}: open on ${outside}`)
+    if (outside) {
+      assert.equal(await takesConnections(outside, port), host === '0.0.0.0', `METRICS_HOST=${host || '(unset)'}: open on ${outside}`)
+    }
   }
 })

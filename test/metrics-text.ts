@@ -37,7 +37,9 @@ export function metricNames(text: string): Set<string> {
   return names
 }
 
-const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'inf', 'nan'])
+const PROMQL_WORDS = new Set([
+  'and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'offset', 'bool', 'inf', 'nan',
+])
 
 /**
  * The metric names a PromQL expression selects: identifiers that are not functions (followed by "("),

@@ -30,19 +30,23 @@ async function exposedNames(t: Parameters<typeof openRedis>[0]): Promise<Set<str
 }
 
 test('the name reader finds the metrics of an expression, not its functions, labels, keywords or durations', () => {
-  assert.deepEqual([...promqlMetricNames('histogram_quantile(0.99, sum by (le, route) (rate(x_seconds_bucket{route!="/m", a=~"b|c"}[5m] offset 1h)))')], ['x_seconds_bucket'])
-  assert.deepEqual([...promqlMetricNames('max by (stream) (a_lag) > 1e3 and on () sum(rate(b_total[$__rate_interval])) == 0')].sort(), ['a_lag', 'b_total'])
+  const histogram = 'histogram_quantile(0.99, sum by (le, route) (rate(x_seconds_bucket{route!="/m", a=~"b|c"}[5m] offset 1h)))'
+  assert.deepEqual([...promqlMetricNames(histogram)], ['x_seconds_bucket'])
+  const alert = 'max by (stream) (a_lag) > 1e3 and on () sum(rate(b_total[$__rate_interval])) == 0'
+  assert.deepEqual([...promqlMetricNames(alert)].sort(), ['a_lag', 'b_total'])
 })
 
 test('every metric the alert rules and the dashboard name is one the API or the consumer exposes', async (t) => {
   const exposed = await exposedNames(t)
-  assert.ok(exposed.has('tally_votes_total') && exposed.has('tally_group_lag') && exposed.has('process_cpu_seconds_total'), 'both scrapes were read')
+  assert.ok(exposed.has('tally_votes_total') && exposed.has('tally_group_lag') && exposed.has('process_cpu_seconds_total'),
+    'both scrapes were read')
   const queries = [
     ...rules().map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
     ...panels(dashboard().panels).flatMap((p) => (p.targets ?? []).map((target) => ({ where: `panel "${p.title}"`, expr: target.expr }))),
   ]
   assert.ok(queries.length > 20, `${queries.length} queries read`)
-  const unknown = queries.flatMap(({ where, expr }) => [...promqlMetricNames(expr)].filter((n) => !exposed.has(n)).map((n) => `${where}: ${n}`))
+  const unknown = queries.flatMap(({ where, expr }) =>
+    [...promqlMetricNames(expr)].filter((n) => !exposed.has(n)).map((n) => `${where}: ${n}`))
   assert.deepEqual(unknown, [])
 })
 
@@ -65,6 +69,7 @@ test('the dashboard\'s panels have unique ids and a title, and query the Prometh
   assert.equal(new Set(all.map((p) => p.id)).size, all.length, 'unique panel ids')
   for (const p of all) {
     assert.ok(p.title, `panel ${p.id} has a title`)
+    // eslint-disable-next-line no-template-curly-in-string -- Grafana's datasource variable, written as the dashboard JSON holds it
     if (p.type !== 'row') assert.equal((p as { datasource?: { uid?: string } }).datasource?.uid, '${datasource}', `panel "${p.title}"`)
   }
 })

@@ -179,8 +179,8 @@ export async function pgProxy(t: TestContext, url: string): Promise<PgProxy> {
       let statement: Matched | undefined
       let held!: () => void
       let answered!: () => void
-      const heldP = new Promise<void>((r) => { held = r })
-      const answeredP = new Promise<void>((r) => { answered = r })
+      const heldP = new Promise<void>((resolve) => { held = resolve })
+      const answeredP = new Promise<void>((resolve) => { answered = resolve })
       triggers.push({ sql, onMatch: (s) => { statement = s; s.hold(answered); held() } })
       return { held: heldP, answered: answeredP, release: () => statement?.release() }
     },

@@ -11,7 +11,9 @@ test('with Redis gone a vote fails fast with 503 queue_unavailable, reads keep w
   const app = await buildTestApp(t, { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '500' })
   const user = await registerUser(app)
   const content = await createContent(app)
-  const vote = () => app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(user.access), payload: { content: content.id, score: 2 } })
+  const vote = () => app.inject({
+    method: 'POST', url: '/api/vote/', headers: bearer(user.access), payload: { content: content.id, score: 2 },
+  })
   assert.equal((await vote()).statusCode, 202)
 
   await redis.stop()
@@ -46,7 +48,9 @@ test('after Redis loses its data, real contents are still accepted and unknown o
     const res = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(user.access), payload: { content: id, score: 5 } })
     assert.equal(res.statusCode, 202, `content ${id}`)
   }
-  const unknown = await app.inject({ method: 'POST', url: '/api/vote/', headers: bearer(user.access), payload: { content: after.id + 1000, score: 5 } })
+  const unknown = await app.inject({
+    method: 'POST', url: '/api/vote/', headers: bearer(user.access), payload: { content: after.id + 1000, score: 5 },
+  })
   assert.equal(unknown.statusCode, 404)
   assert.equal(await admin.xlen(app.keys.stream(0)), 2)
 })

@@ -5,7 +5,9 @@ import type { App } from '../app.js'
 import { ERROR_CODES, type ErrorCode } from '../errors.js'
 
 interface Reply { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> }
-interface Operation { operationId?: string; description?: string; requestBody?: { content: Record<string, unknown> }; responses: Record<string, Reply> }
+interface Operation {
+  operationId?: string; description?: string; requestBody?: { content: Record<string, unknown> }; responses: Record<string, Reply>
+}
 interface Doc { components: { schemas: Record<string, unknown> }; paths: Record<string, Record<string, Operation>> }
 
 const ERROR_REPLY = '#/components/schemas/ErrorReply'
@@ -19,7 +21,8 @@ async function openapi(t: Parameters<typeof buildTestApp>[0]): Promise<Doc> {
 }
 
 const operations = (doc: Doc) =>
-  Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })))
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })))
 /** The codes an error reply's description names, as `- \`code\`: meaning` lines. */
 const codesOf = (reply: Reply) => [...reply.description.matchAll(/^- `([a-z_]+)`:/gm)].map((m) => m[1] as ErrorCode)
 
@@ -29,7 +32,8 @@ test('/docs/json names its reply schemas as components, and the routes refer to 
   assert.deepEqual(Object.keys(doc.components.schemas).sort(), [...names].sort())
   const page = doc.components.schemas.ContentPage as { properties: { results: { items: { $ref: string } } } }
   assert.equal(page.properties.results.items.$ref, '#/components/schemas/ContentItem')
-  const refOf = (path: string, method: string, status: string) => doc.paths[path]![method]!.responses[status]!.content!['application/json']!.schema.$ref
+  const refOf = (path: string, method: string, status: string) =>
+    doc.paths[path]![method]!.responses[status]!.content!['application/json']!.schema.$ref
   assert.equal(refOf('/api/contents/', 'get', '200'), '#/components/schemas/ContentPage')
   assert.equal(refOf('/api/contents/{id}/', 'get', '200'), '#/components/schemas/ContentItem')
   assert.equal(refOf('/api/auth/', 'post', '200'), '#/components/schemas/TokenPair')

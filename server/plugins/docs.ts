@@ -34,6 +34,7 @@ export default fp(async (app) => {
     staticCSP: true,
     // The default policy asks browsers to upgrade every asset to https: served over plain http on any
     // host but localhost (as compose publishes it), the page then loads nothing.
-    transformStaticCSP: (header: string) => header.split(';').map((d) => d.trim()).filter((d) => d !== 'upgrade-insecure-requests').join('; '),
+    transformStaticCSP: (header: string) =>
+      header.split(';').map((d) => d.trim()).filter((d) => d !== 'upgrade-insecure-requests').join('; '),
   })
 }, { name: 'docs' })

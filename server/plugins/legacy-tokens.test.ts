@@ -28,10 +28,13 @@ function oldToken({ type = 'access', userId, iat = nowSeconds() - 120, lifetime 
 }
 
 /** An app on a database of its own, with the old service's key, and an import recorded `cutOverAgo` seconds ago. */
-async function appAfterImport(t: TestContext, { cutOverAgo = 60, env = {} }: { cutOverAgo?: number | null; env?: Record<string, string> } = {}) {
+async function appAfterImport(
+  t: TestContext, { cutOverAgo = 60, env = {} }: { cutOverAgo?: number | null; env?: Record<string, string> } = {}
+) {
   const app = await buildTestApp(t, { DATABASE_URL: await emptyDatabase(t), JWT_LEGACY_SECRET: DJANGO_SECRET, ...env })
   if (cutOverAgo !== null) {
-    await app.db.insert(legacyImports).values({ sourceReadAt: new Date(Date.now() - cutOverAgo * 1000), usersLastId: 1000, contentsLastId: 1000 })
+    await app.db.insert(legacyImports)
+      .values({ sourceReadAt: new Date(Date.now() - cutOverAgo * 1000), usersLastId: 1000, contentsLastId: 1000 })
   }
   return app
 }
@@ -40,7 +43,8 @@ async function appAfterImport(t: TestContext, { cutOverAgo = 60, env = {} }: { c
 async function importedUser(app: App, isActive = true): Promise<number> {
   const username = uniqueName('old')
   const hash = 'pbkdf2_sha256$1000$seasalt$Su9dfSsH4wvWyOW04PCozUlraloIqPr3DBwOYLtli4o='
-  const [row] = await app.db.insert(users).values({ username, usernameKey: username, passwordHash: hash, isActive }).returning({ id: users.id })
+  const [row] = await app.db.insert(users).values({ username, usernameKey: username, passwordHash: hash, isActive })
+    .returning({ id: users.id })
   await app.db.insert(legacyAccounts).values({
     userId: row!.id, sourceHash: hash, writtenHash: hash, isActive, username, email: '', firstName: '', lastName: '',
   })
@@ -75,7 +79,8 @@ test('an imported, active account\'s old access token votes, and its old refresh
   assertRefused(again, 'traded twice')
   assert.match(again.json().message, /already traded/)
   assert.equal((await refreshWith(app, pair.refresh)).json().refresh, undefined, 'tally\'s own refresh token renews only the access token')
-  assertRefused(await refreshWith(app, oldToken({ type: 'refresh', userId, jti: '' })), 'a refresh token without a jti could be traded for ever')
+  assertRefused(await refreshWith(app, oldToken({ type: 'refresh', userId, jti: '' })),
+    'a refresh token without a jti could be traded for ever')
   assertRefused(await voteWith(app, oldToken({ type: 'refresh', userId })), 'a refresh token is not an access token')
 })
 
@@ -90,7 +95,8 @@ test('an old token for the id of an account born in tally, or of nobody, is refu
   assert.equal((await voteWith(app, newcomer.access)).statusCode, 202, 'the newcomer\'s own token still works')
 })
 
-test('an old token issued after the cut-over, or with no iat, or claiming a longer life than the old service gave, is refused', async (t) => {
+test('an old token issued after the cut-over, or with no iat, or claiming a longer life than the old service gave, ' +
+  'is refused', async (t) => {
   const app = await appAfterImport(t, { cutOverAgo: HOUR, env: { JWT_LEGACY_REFRESH_TTL: String(2 * HOUR) } })
   const userId = await importedUser(app)
   const cases: [string, OldToken][] = [

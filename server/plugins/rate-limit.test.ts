@@ -5,7 +5,9 @@ import { buildTestApp, uniqueName } from '../../test/helpers.js'
 const read = (app: Awaited<ReturnType<typeof buildTestApp>>, ip: string) =>
   app.inject({ method: 'GET', url: '/api/contents/?page_size=1', remoteAddress: ip })
 const login = (app: Awaited<ReturnType<typeof buildTestApp>>, ip: string) =>
-  app.inject({ method: 'POST', url: '/api/auth/', remoteAddress: ip, payload: { username: uniqueName('nobody'), password: 'not-the-password' } })
+  app.inject({
+    method: 'POST', url: '/api/auth/', remoteAddress: ip, payload: { username: uniqueName('nobody'), password: 'not-the-password' },
+  })
 
 test('reads past RATE_LIMIT_PER_MINUTE are refused with 429 rate_limited and Retry-After, per client', async (t) => {
   const app = await buildTestApp(t, { RATE_LIMIT_PER_MINUTE: '3' })
@@ -59,7 +61,8 @@ test('addresses of one IPv6 /64 share the login limit, other /64s do not', async
 test('registrations and logins are counted apart: registering does not use up the login budget', async (t) => {
   const app = await buildTestApp(t, { RATE_LIMIT_AUTH_PER_MINUTE: '2', REDIS_PREFIX: `${process.env.REDIS_PREFIX}${uniqueName()}:` })
   const register = () => app.inject({
-    method: 'POST', url: '/api/register/', remoteAddress: '10.3.3.3', payload: { username: uniqueName(), password: 'correct horse battery' },
+    method: 'POST', url: '/api/register/', remoteAddress: '10.3.3.3',
+    payload: { username: uniqueName(), password: 'correct horse battery' },
   })
   assert.equal((await register()).statusCode, 201)
   assert.equal((await register()).statusCode, 201)

@@ -22,7 +22,9 @@ export interface RedisPluginOptions {
 export default fp<RedisPluginOptions>(async (app, opts) => {
   // No offline queue: while Redis is away a vote fails at once (503) and the rate limiter fails open,
   // instead of requests piling up behind a reconnect.
-  const redis = createRedis(opts.target, { commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, autoPipelining: opts.autoPipelining, name: 'tally-api' })
+  const redis = createRedis(opts.target, {
+    commandTimeoutMs: opts.commandTimeoutMs, offlineQueue: false, autoPipelining: opts.autoPipelining, name: 'tally-api',
+  })
   let wasReady = false
   redis.on('ready', () => {
     app.log.info({ redis: describeTarget(opts.target) }, wasReady ? 'redis connection restored' : 'redis connected')

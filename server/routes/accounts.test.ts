@@ -93,7 +93,8 @@ test('a body over the route\'s limit is refused with 413 body_too_large', async 
 test('a text/plain body is refused with 415 unsupported_media_type', async (t) => {
   const app = await buildTestApp(t)
   const res = await app.inject({
-    method: 'POST', url: '/api/register/', headers: { 'content-type': 'text/plain' }, payload: `username=${uniqueName()}&password=${PASSWORD}`,
+    method: 'POST', url: '/api/register/', headers: { 'content-type': 'text/plain' },
+    payload: `username=${uniqueName()}&password=${PASSWORD}`,
   })
   assert.equal(res.statusCode, 415)
   assert.equal(res.json().code, 'unsupported_media_type')
@@ -144,8 +145,10 @@ test('a wrong password and an unknown username get the same 401 invalid_credenti
 
 test('an empty login body field is refused with 400 invalid_request', async (t) => {
   const app = await buildTestApp(t)
-  for (const payload of [{ username: '', password: PASSWORD }, { username: uniqueName() }, { username: uniqueName(), password: PASSWORD, extra: 1 },
-    { username: 'a\u0000b', password: PASSWORD }]) {
+  for (const payload of [
+    { username: '', password: PASSWORD }, { username: uniqueName() }, { username: uniqueName(), password: PASSWORD, extra: 1 },
+    { username: 'a\u0000b', password: PASSWORD },
+  ]) {
     const res = await login(app, payload)
     assert.equal(res.statusCode, 400, JSON.stringify(payload))
     assert.equal(res.json().code, 'invalid_request')
@@ -178,7 +181,9 @@ test('neither passwords nor their hashes reach the logs, even at debug level and
   await login(app, { username, password })
   await login(app, { username, password: `${password}-wrong` })
   await register(app, { username: `${username} bad`, password })
-  await app.inject({ method: 'POST', url: '/api/register/', headers: json, payload: `{"username":"${username}","password":"${password}",}` })
+  await app.inject({
+    method: 'POST', url: '/api/register/', headers: json, payload: `{"username":"${username}","password":"${password}",}`,
+  })
   await app.inject({ method: 'POST', url: '/api/auth/', headers: json, payload: `{"username":"${username}","password":"${password}"` })
   assert.ok(lines.length > 0, 'the app logged something at debug level')
   const leaked = lines.filter((line) => line.includes(password) || line.includes('$argon2'))

@@ -38,7 +38,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'registerAccount',
       summary: 'Create an account',
       description: 'Usernames are unique after NFKC normalisation and case folding, and stored as typed. ' +
-        'The password is stored as an Argon2id hash and never returned. Limited per client network (an IPv4 address or an IPv6 /64; RATE_LIMIT_AUTH_PER_MINUTE), counted apart from log-ins.',
+        'The password is stored as an Argon2id hash and never returned. ' +
+        'Limited per client network (an IPv4 address or an IPv6 /64; RATE_LIMIT_AUTH_PER_MINUTE), counted apart from log-ins.',
       consumes: BODY_MEDIA_TYPES,
       body: RegisterBody,
       response: {
@@ -48,11 +49,11 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (req, reply) => {
-    const { username, password, email = '', first_name = '', last_name = '' } = req.body
+    const { username, password, email = '', first_name: firstName = '', last_name: lastName = '' } = req.body
     const passwordHash = await hashPassword(password)
     try {
       const [row] = await app.db.insert(users)
-        .values({ username, usernameKey: usernameKey(username), passwordHash, email, firstName: first_name, lastName: last_name })
+        .values({ username, usernameKey: usernameKey(username), passwordHash, email, firstName, lastName })
         .returning({ id: users.id, username: users.username })
       return reply.code(201).send(row!)
     } catch (err) {
@@ -90,7 +91,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // A hash the Django service wrote, kept by the import: replaced by argon2id now that the password is known.
       // Only if it is still the one verified: a concurrent login or password change wins.
       const upgraded = await hashPassword(req.body.password)
-      await app.db.update(users).set({ passwordHash: upgraded }).where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
+      await app.db.update(users).set({ passwordHash: upgraded })
+        .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
     }
     return app.issueTokens(user.id)
   })
@@ -101,15 +103,17 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['accounts'],
       operationId: 'refreshAccessToken',
       summary: 'Trade a refresh token for a new access token',
-      description: 'The refresh token itself is not replaced. An access token is refused here, as a refresh token is refused elsewhere, ' +
-        'and so is the refresh token of an account that is no longer active. With JWT_LEGACY_SECRET set, a refresh token of the Django ' +
-        'service, for an account the import brought over and issued before the cut-over, is traded once for an access and a refresh token of tally.',
+      description: 'The refresh token itself is not replaced. ' +
+        'An access token is refused here, as a refresh token is refused elsewhere, ' +
+        'and so is the refresh token of an account that is no longer active. ' +
+        'With JWT_LEGACY_SECRET set, a refresh token of the Django service, for an account the import brought over ' +
+        'and issued before the cut-over, is traded once for an access and a refresh token of tally.',
       consumes: BODY_MEDIA_TYPES,
       body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
       response: {
         200: ref(AccessToken, 'a new access token'),
-        ...errors('invalid_request', 'malformed_json', 'token_invalid', 'body_too_large', 'unsupported_media_type', 'rate_limited', 'internal_error',
-          'service_unavailable'),
+        ...errors('invalid_request', 'malformed_json', 'token_invalid', 'body_too_large', 'unsupported_media_type', 'rate_limited',
+          'internal_error', 'service_unavailable'),
       },
     },
   }, async (req) => {
@@ -117,7 +121,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { userId, legacyJti } = await app.verifyRefreshToken(req.body.refresh)
     if (legacyJti === null) return { access: app.issueAccessToken(userId) }
     // A refresh token of the Django service: traded once for a pair of tally's, then refused.
-    const traded = await app.db.insert(legacyRefreshTokens).values({ jti: legacyJti, userId }).onConflictDoNothing().returning({ jti: legacyRefreshTokens.jti })
+    const traded = await app.db.insert(legacyRefreshTokens).values({ jti: legacyJti, userId }).onConflictDoNothing()
+      .returning({ jti: legacyRefreshTokens.jti })
     if (traded.length === 0) throw tokenInvalid('this refresh token of the previous service was already traded')
     return app.issueTokens(userId)
   })

@@ -14,14 +14,16 @@ import { buildTestApp, emptyDatabase, registerUser, uniqueName } from '../../tes
 // Made with Python's hashlib as Django's PBKDF2PasswordHasher makes it: password "1234".
 const DJANGO_1234 = 'pbkdf2_sha256$1000$seasalt$Su9dfSsH4wvWyOW04PCozUlraloIqPr3DBwOYLtli4o='
 const pbkdf2Hash = (password: string, digest: 'sha256' | 'sha1', iterations: number) =>
-  `pbkdf2_${digest}$${iterations}$salt${iterations}$${pbkdf2Sync(password, `salt${iterations}`, iterations, digest === 'sha256' ? 32 : 20, digest).toString('base64')}`
+  `pbkdf2_${digest}$${iterations}$salt${iterations}$` +
+  pbkdf2Sync(password, `salt${iterations}`, iterations, digest === 'sha256' ? 32 : 20, digest).toString('base64')
 
 async function insertUser(app: App, passwordHash: string, isActive = true): Promise<string> {
   const username = uniqueName('django')
   await app.db.insert(users).values({ username, usernameKey: username, passwordHash, isActive })
   return username
 }
-const logIn = (app: App, username: string, password: string) => app.inject({ method: 'POST', url: '/api/auth/', payload: { username, password } })
+const logIn = (app: App, username: string, password: string) =>
+  app.inject({ method: 'POST', url: '/api/auth/', payload: { username, password } })
 const storedHash = async (app: App, username: string) =>
   (await app.db.select({ h: users.passwordHash }).from(users).where(eq(users.username, username)))[0]!.h
 
@@ -122,7 +124,8 @@ test('stored Django parameters are not trusted: a 1-byte digest, 10M iterations 
   const res = await logIn(app, oneByte, password)
   assert.equal(res.statusCode, 401)
   assert.equal(res.json().code, 'invalid_credentials')
-  assert.equal((await logIn(app, await insertUser(app, DJANGO_1234.replace('$1000$', '$10000000$')), '1234')).statusCode, 401, '10M iterations')
+  const tenMillion = await insertUser(app, DJANGO_1234.replace('$1000$', '$10000000$'))
+  assert.equal((await logIn(app, tenMillion, '1234')).statusCode, 401, '10M iterations')
   const huge = `argon2${(await hash('pw', { algorithm: 2, memoryCost: 1024, timeCost: 1 })).replace(/m=1024/, 'm=4194304')}`
   assert.equal((await logIn(app, await insertUser(app, huge), 'pw')).statusCode, 401, '4 GiB of memory')
 })

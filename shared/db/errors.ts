@@ -31,7 +31,8 @@ export function isDbUnavailable(err: unknown): boolean {
   for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code
     if (typeof code !== 'string') continue
-    if (UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true
+    if (UNREACHABLE.has(code) || code.startsWith('08') ||
+      code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true
   }
   return false
 }

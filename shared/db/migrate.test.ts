@@ -32,7 +32,8 @@ function freshDatabase(t: TestContext): string {
 async function tablesOf(url: string): Promise<string[]> {
   const sql = postgres(url, { max: 1, onnotice: () => {} })
   try {
-    const rows = await sql<{ table_name: string }[]>`select table_name from information_schema.tables where table_schema = 'public' order by 1`
+    const rows = await sql<{ table_name: string }[]>`
+      select table_name from information_schema.tables where table_schema = 'public' order by 1`
     return rows.map((r) => r.table_name)
   } finally {
     await sql.end()
