@@ -3,6 +3,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { Placeholder, type SQL } from 'drizzle-orm'
 import * as schema from './schema.js'
+import { backoffMs } from '../backoff.js'
 
 export type Db = PostgresJsDatabase<typeof schema> & {
   close(): Promise<void>
@@ -33,7 +34,8 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     // Between failed connection attempts postgres.js waits up to 20 s by default, and queries wait with it:
     // with PostgreSQL down a read took 15 s to get its 503. A short, capped wait keeps answers prompt;
     // the consumer's own retry loop does the backing off that matters.
-    backoff: (attempt: number) => Math.min(0.05 * attempt, 0.25),
+    // postgres.js counts attempts from 1 and wants seconds.
+    backoff: (attempt: number) => backoffMs(attempt - 1, { baseMs: 50, maxMs: 250 }) / 1000,
     onnotice: () => {},
     ...(opts.name ? { connection: { application_name: opts.name } } : {}),
     // bigint columns (vote_sum; version, int8 since migration 0004) stay exact: postgres.js hands them back as strings by default.
