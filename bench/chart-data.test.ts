@@ -4,6 +4,7 @@ import { drainCharts, scenarioCharts, summaryCharts, type BarChart, type ChartSp
 import type { CpuFigures, GroupCpu } from './cpu-meter.js'
 import type { Sample } from './sampler.js'
 import type { BenchRun } from './report.js'
+import { loadResult } from './load-fixture.js'
 
 const sample = (t: number, votes: number, p50Ms: number | null = 2): Sample => ({
   t, requestsPerSecond: t === 1 ? 0 : 5000, p50Ms: p50Ms as number, p99Ms: p50Ms === null ? (null as unknown as number) : 9,
@@ -18,15 +19,7 @@ const group = (usPerUnit: number, processes: [string, number][]): GroupCpu => ({
 const cpu = (groups: CpuFigures['groups'], unit: 'request' | 'vote' = 'request'): CpuFigures => ({
   unit, units: 50_000, wallSeconds: 10, clockTicksPerSecond: 100, groups,
 })
-const load = (rps: number) => ({
-  requestsPerSecond: rps,
-  latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 },
-  statusCounts: { 202: rps },
-  errors: 0,
-  timeouts: 0,
-  total: rps,
-  durationSeconds: 10,
-})
+const load = (rps: number) => loadResult(rps, { statusCounts: { 202: rps }, total: rps })
 const titled = (charts: ChartSpec[], start: string) => charts.find((c) => c.title.startsWith(start))
 const seriesOf = (c: ChartSpec | undefined) => [...new Set((c as LineChart).points.map((p) => p.series))]
 

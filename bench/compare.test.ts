@@ -6,16 +6,10 @@ import { join } from 'node:path'
 import { beside, compareRuns, loadRun } from './compare.js'
 import type { BenchRun } from './report.js'
 import type { CpuFigures } from './cpu-meter.js'
+import { loadResult } from './load-fixture.js'
 
-const load = (rps: number, p99: number) => ({
-  requestsPerSecond: rps,
-  latencyMs: { p50: 1, p99, p999: 9, mean: 1.2, max: 20 },
-  statusCounts: {},
-  errors: 0,
-  timeouts: 0,
-  total: rps * 10,
-  durationSeconds: 10,
-})
+const load = (rps: number, p99: number) =>
+  loadResult(rps, { latencyMs: { p50: 1, p99, p999: 9, mean: 1.2, max: 20 }, statusCounts: {} })
 const group = (usPerUnit: number) => ({ cpuSeconds: 1, usPerUnit, coreShare: 0.1, processes: [] })
 const cpu = (groups: CpuFigures['groups']): CpuFigures => ({
   unit: 'request', units: 1000, wallSeconds: 10, clockTicksPerSecond: 100, groups,

@@ -7,16 +7,9 @@ import { Script } from 'node:vm'
 import { toMarkdown, writeReports, type BenchRun } from './report.js'
 import type { CpuFigures, GroupCpu } from './cpu-meter.js'
 import type { ChartSpec } from './chart-data.js'
+import { loadResult } from './load-fixture.js'
 
-const load = (rps: number) => ({
-  requestsPerSecond: rps,
-  latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 },
-  statusCounts: { 202: rps * 10 },
-  errors: 0,
-  timeouts: 0,
-  total: rps * 10,
-  durationSeconds: 10,
-})
+const load = (rps: number) => loadResult(rps)
 const run: BenchRun = {
   date: '2026-11-25T06:00:00.000Z', command: 'npm run bench', options: {},
   machine: { cores: 2, memoryGiB: 24, cpu: 'test cpu', node: 'v20', postgres: '15', redis: '7' },

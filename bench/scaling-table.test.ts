@@ -3,17 +3,10 @@ import assert from 'node:assert/strict'
 import type { BenchRun } from './report.js'
 import type { CpuFigures, CpuGroup, GroupCpu } from './cpu-meter.js'
 import { configurationOf, describeConfiguration, drainCeilings, scalingMarkdown, scalingRows, scalingTable } from './scaling-table.js'
+import { loadResult } from './load-fixture.js'
 
 const machine = { cores: 2, memoryGiB: 24, cpu: 'test cpu', node: 'v20', postgres: '15', redis: '7' }
-const load = (rps: number) => ({
-  requestsPerSecond: rps,
-  latencyMs: { p50: 1, p99: 4, p999: 9, mean: 1.2, max: 20 },
-  statusCounts: { 202: rps * 10 },
-  errors: 0,
-  timeouts: 0,
-  total: rps * 10,
-  durationSeconds: 10,
-})
+const load = (rps: number) => loadResult(rps)
 const group = (usPerUnit: number, coreShare: number): GroupCpu => ({ cpuSeconds: 1, usPerUnit, coreShare, processes: [] })
 const cpu = (groups: Partial<Record<CpuGroup, [number, number]>>, unit: 'request' | 'vote' = 'request'): CpuFigures => ({
   unit, units: 100_000, wallSeconds: 10, clockTicksPerSecond: 100,
