@@ -37,11 +37,35 @@ test('audit reports ok when every content\'s count and sum match its votes rows'
 test('audit fails and names the content whose vote_count drifted from its votes rows', async (t) => {
   const { db, contents: [a, b] } = await consistentWorld(t)
   const redis = openRedis(t)
-  await db.execute(sql`update contents set vote_count = vote_count + 1 where id = ${b}`)
+  await db.execute(sql`update contents set vote_count = vote_count + 1, votes_0 = votes_0 + 1 where id = ${b}`)
   const report = await audit(db, redis, redisKeys(isolatedPrefix()), GROUP)
   assert.equal(report.ok, false)
-  assert.deepEqual(report.mismatches, [{ id: b, vote_count: 2, vote_sum: 1, actual_count: 1, actual_sum: 1 }])
+  assert.deepEqual(report.mismatches, [{
+    id: b, vote_count: 2, vote_sum: 1, histogram: [1, 1, 0, 0, 0, 0], actual_count: 1, actual_sum: 1, actual_histogram: [0, 1, 0, 0, 0, 0],
+  }])
   assert.ok(!report.mismatches.some((m) => m.id === a), 'the consistent content is not blamed')
+})
+
+test('audit names a content whose histogram moved a vote between scores, count and sum left as they were', async (t) => {
+  const { db, contents: [a] } = await consistentWorld(t)
+  const redis = openRedis(t)
+  // Content a holds a 2 and a 3: one 2 → 1 and one 3 → 4 keeps the count and the sum.
+  await db.execute(sql`update contents set votes_1 = votes_1 + 1, votes_2 = votes_2 - 1, votes_3 = votes_3 - 1, votes_4 = votes_4 + 1
+    where id = ${a}`)
+  const report = await audit(db, redis, redisKeys(isolatedPrefix()), GROUP)
+  assert.equal(report.ok, false)
+  assert.deepEqual(report.mismatches.map((m) => [m.id, m.histogram, m.actual_histogram]), [[a, [0, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 0]]])
+})
+
+test('audit fails when the global histogram disagrees with the contents\' histograms', async (t) => {
+  const { db } = await consistentWorld(t)
+  const redis = openRedis(t)
+  const ok = await audit(db, redis, redisKeys(isolatedPrefix()), GROUP)
+  assert.deepEqual([ok.globalOk, ok.globalHistogram], [true, [0, 1, 1, 1, 0, 0]], 'the applies kept it: a 1, a 2 and a 3')
+  await db.execute(sql`update score_totals set votes_5 = votes_5 + 1 where slot = (select min(slot) from score_totals)`)
+  const report = await audit(db, redis, redisKeys(isolatedPrefix()), GROUP)
+  assert.deepEqual({ ok: report.ok, globalOk: report.globalOk, mismatches: report.mismatches },
+    { ok: false, globalOk: false, mismatches: [] })
 })
 
 test('audit fails when the contents counter disagrees with the number of contents', async (t) => {

@@ -48,7 +48,9 @@ function randomVotes(world: World, users: number, n: number): [number, number, n
  */
 async function resetVotes(db: Db): Promise<void> {
   await db.execute(sql`truncate votes`)
-  await db.execute(sql`update contents set vote_count = 0, vote_sum = 0 where vote_count <> 0`)
+  await db.execute(sql`update contents set vote_count = 0, vote_sum = 0, votes_0 = 0, votes_1 = 0, votes_2 = 0, votes_3 = 0, votes_4 = 0,
+    votes_5 = 0 where vote_count <> 0`)
+  await db.execute(sql`truncate score_totals`)
   await db.execute(sql`vacuum analyze contents, votes`)
 }
 

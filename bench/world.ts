@@ -69,11 +69,21 @@ export async function createWorld(opts: {
       from generate_series(1, ${opts.contents}::int) g on conflict do nothing`)
     // Each content is written once, with its counts: inserting the rows and then updating their counts
     // would leave the table (and its primary key) twice the size a live table has, half of it dead rows.
-    await db.execute(sql`insert into contents (id, title, description, vote_count, vote_sum) overriding system value
-      select g, 'bench content ' || g, 'a content made by the benchmark', coalesce(v.n, 0), coalesce(v.s, 0)
+    await db.execute(sql`insert into contents (id, title, description, vote_count, vote_sum, votes_0, votes_1, votes_2, votes_3, votes_4,
+      votes_5) overriding system value
+      select g, 'bench content ' || g, 'a content made by the benchmark', coalesce(v.n, 0), coalesce(v.s, 0), coalesce(v.h0, 0),
+        coalesce(v.h1, 0), coalesce(v.h2, 0), coalesce(v.h3, 0), coalesce(v.h4, 0), coalesce(v.h5, 0)
       from generate_series(1, ${opts.contents}::int) g
-      left join (select content_id, count(*)::int as n, sum(score) as s from votes group by content_id) v on v.content_id = g
+      left join (select content_id, count(*)::int as n, sum(score) as s, count(*) filter (where score = 0)::int as h0,
+        count(*) filter (where score = 1)::int as h1, count(*) filter (where score = 2)::int as h2,
+        count(*) filter (where score = 3)::int as h3, count(*) filter (where score = 4)::int as h4,
+        count(*) filter (where score = 5)::int as h5 from votes group by content_id) v on v.content_id = g
       order by g`)
+    // The global histogram, as the consumers would have kept it had they applied these votes.
+    await db.execute(sql`insert into score_totals (slot, votes_0, votes_1, votes_2, votes_3, votes_4, votes_5)
+      select 0, sum(votes_0), sum(votes_1), sum(votes_2), sum(votes_3), sum(votes_4), sum(votes_5) from contents
+      on conflict (slot) do update set votes_0 = excluded.votes_0, votes_1 = excluded.votes_1, votes_2 = excluded.votes_2,
+        votes_3 = excluded.votes_3, votes_4 = excluded.votes_4, votes_5 = excluded.votes_5`)
     await db.execute(sql`select setval(pg_get_serial_sequence('contents', 'id'), ${opts.contents}::int)`)
     await db.execute(sql`vacuum analyze`)
     const [range] = await db.execute<{ first: number; last: number }>(sql`select min(id) as first, max(id) as last from contents`)

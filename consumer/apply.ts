@@ -5,7 +5,7 @@ import type { Rejected } from './dead-letters.js'
 import { rejectVote, type Vote } from './decode.js'
 import { countedOf, ledgerCtes, type LedgerEntry } from './ledger.js'
 import { arrayLiteral } from '../shared/db/array-literal.js'
-import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
+import { LOCKED_COLUMNS, VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
 
 export interface ApplyResult {
   /** Votes that changed a row (new, or newer than the stored one). */
@@ -54,7 +54,7 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
   // No votes, no statement: a batch with nothing to apply is recorded by recordOnly (consumer/ledger.ts).
   if (votes.length === 0) return { applied: 0, stale: 0, rejected: [] }
   const n = votes.length
-  const users = new Array<number>(n); const contents = new Array<number>(n); const scores = new Array<number>(n)
+  const users = new Array<number>(n); const contents = new Array<number>(n); const scores = new Array<number | null>(n)
   const ms = new Array<number>(n); const seqs = new Array<number>(n)
   for (let i = 0; i < n; i++) {
     const v = votes[i]!
@@ -73,7 +73,7 @@ export async function applyVotes(db: Db, votes: readonly Vote[], ledger?: Ledger
   type Row = { applied: number; missing_contents: number[] | null; missing_users: number[] | null; ledger_counted?: number }
   const [row] = await db.queryPrepared<Row>(sql`
     with locked as (
-      select id, vote_count, vote_sum from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
+      select ${sql.raw(LOCKED_COLUMNS)} from contents where id = any(${sql.param(contentIds)}::int[]) order by id for no key update
     ), known as (
       select id from users where id = any(${sql.param(userIds)}::int[])
     ), upserted as (

@@ -20,7 +20,8 @@ export interface Vote {
   seq: number
   userId: number
   contentId: number
-  score: number
+  /** 0..5, or null: the voter took their vote back (DELETE /api/vote/{id}/; on the stream as score "-"). */
+  score: number | null
 }
 
 /** Where decodeEntry reads each entry's id: one object for every entry, since it runs for every vote. */
@@ -36,6 +37,10 @@ function isName(f: Field, name: string): boolean {
   for (let i = 0; i < name.length; i++) if (f[i] !== name.charCodeAt(i)) return false
   return true
 }
+
+/** A retraction's score on the stream: "-" (vote.lua writes what the API sends). */
+export const RETRACTION = '-'
+const RETRACTION_CODE = RETRACTION.charCodeAt(0)
 
 const firstCode = (f: Field): number => (typeof f === 'string' ? f.charCodeAt(0) : f[0] ?? NaN)
 
@@ -73,7 +78,9 @@ export function decodeEntry(stream: string, entry: StreamEntry): Vote | Rejected
   if (userId < 0) return rejected(stream, entryId, fields, 'bad_user')
   const contentId = positiveId(content)
   if (contentId < 0) return rejected(stream, entryId, fields, 'bad_content')
-  const s = score.length === 1 ? firstCode(score) - 48 : -1
+  const code = score.length === 1 ? firstCode(score) : -1
+  if (code === RETRACTION_CODE) return { stream, entryId, ms, seq, userId, contentId, score: null }
+  const s = code - 48
   if (s < 0 || s > 5) return rejected(stream, entryId, fields, 'bad_score')
   return { stream, entryId, ms, seq, userId, contentId, score: s }
 }
@@ -92,5 +99,5 @@ export function decodeAll(stream: string, entries: readonly StreamEntry[]): { vo
 /** A decoded vote turned back into a dead letter, with its fields as they were on the stream. */
 export const rejectVote = (vote: Vote, reason: DeadLetterReason): Rejected => ({
   stream: vote.stream, entryId: vote.entryId, reason,
-  fields: ['user', String(vote.userId), 'content', String(vote.contentId), 'score', String(vote.score)],
+  fields: ['user', String(vote.userId), 'content', String(vote.contentId), 'score', vote.score === null ? RETRACTION : String(vote.score)],
 })

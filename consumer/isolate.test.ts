@@ -31,7 +31,7 @@ test('a vote PostgreSQL refuses is dead-lettered alone with its SQLSTATE, and ev
     sql`select count(*)::int as n, sum(score)::text as sum from votes where content_id = ${content!}`)
   assert.deepEqual([row!.n, Number(row!.sum)], [6, 0 + 1 + 2 + 3 + 5 + 0])
   assert.ok(commits.length > 1, 'the halves commit separately')
-  assert.deepEqual(commits.flat().map((v) => v.entryId).sort(), votes.filter((v) => v.score <= 5).map((v) => v.entryId).sort(),
+  assert.deepEqual(commits.flat().map((v) => v.entryId).sort(), votes.filter((v) => (v.score ?? 0) <= 5).map((v) => v.entryId).sort(),
     'each committed vote is announced once, the refused one never')
 })
 

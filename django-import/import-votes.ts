@@ -1,5 +1,5 @@
 import { eachBatch, progress, type ImportContext } from './import-context.js'
-import { VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
+import { LOCKED_COLUMNS, VOTE_TOTALS_CTES, VOTE_UPSERT_TAIL } from '../shared/db/vote-totals.js'
 
 /**
  * api_vote into votes: the newest (highest id) of each user and content, of an imported user on an imported
@@ -47,7 +47,7 @@ export async function importVotes(ctx: ImportContext): Promise<void> {
       select n.* from newest n left join votes v on v.user_id = n.user_id and v.content_id = n.content_id
       where v.version is null or v.version < n.id
     ), locked as (
-      select id, vote_count, vote_sum from contents where id in (select content_id from changing) order by id for no key update
+      select ${target.unsafe(LOCKED_COLUMNS)} from contents where id in (select content_id from changing) order by id for no key update
     ), upserted as (
       insert into votes as v (user_id, content_id, score, version, updated_at)
       select user_id, content_id, score, id, now() from changing where content_id in (select id from locked)

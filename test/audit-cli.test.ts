@@ -23,17 +23,18 @@ test('npm run audit exits 1 and names the drifted content; 0 once it is repaired
   const [content] = await seedContents(db, 1)
   await applyVotes(db, collapse([decodeEntry('votes', ['1-0', ['user', String(user), 'content', String(content), 'score', '1']]) as Vote]))
   const prefix = isolatedPrefix()
-  await db.execute(sql`update contents set vote_sum = vote_sum + 3 where id = ${content}`)
+  await db.execute(sql`update contents set vote_sum = vote_sum + 3, votes_1 = votes_1 - 1, votes_4 = votes_4 + 1 where id = ${content}`)
   const failed = await runAuditCli(t, url, prefix)
   assert.equal(failed.code, 1, failed.output)
   assert.match(failed.output, /invariant: FAILED/)
-  assert.match(failed.output, new RegExp(`content ${content}: vote_count 1 vs 1 rows, vote_sum 4 vs 1`))
+  assert.match(failed.output,
+    new RegExp(`content ${content}: vote_count 1 vs 1 rows, vote_sum 4 vs 1, histogram \\[0, 0, 0, 0, 1, 0\\] vs \\[0, 1, 0, 0, 0, 0\\]`))
 
   const json = await runAuditCli(t, url, prefix, ['--json'])
   assert.equal(json.code, 1)
   assert.deepEqual(JSON.parse(json.output).mismatches.map((m: { id: number }) => m.id), [content])
 
-  await db.execute(sql`update contents set vote_sum = vote_sum - 3 where id = ${content}`)
+  await db.execute(sql`update contents set vote_sum = vote_sum - 3, votes_1 = votes_1 + 1, votes_4 = votes_4 - 1 where id = ${content}`)
   const repaired = await runAuditCli(t, url, prefix)
   assert.equal(repaired.code, 0, repaired.output)
   assert.match(repaired.output, /invariant: OK/)

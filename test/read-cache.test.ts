@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { sql } from 'drizzle-orm'
 import { bearer, buildTestApp, createContent, emptyDatabase, registerUser, waitFor } from './helpers.js'
 import { isolatedPrefix, openDb, startConsumer } from './consumer-helpers.js'
+import type { Db } from '../shared/db/client.js'
 import { announceVotesChanged } from '../shared/read-changes.js'
 import type { App } from '../server/app.js'
 
@@ -26,6 +27,13 @@ const list = async (app: App, token?: string) => {
   const res = await app.inject({ url: '/api/contents/', headers: token ? bearer(token) : {} })
   assert.equal(res.statusCode, 200)
   return res.json() as { count: number; results: Item[] }
+}
+
+/** A content's votes as the consumer would have left them: its histogram, and the count and sum it gives. */
+async function setHistogram(db: Db, id: number, h: readonly number[]) {
+  const [n, sum] = [h.reduce((a, b) => a + b, 0), h.reduce((a, b, k) => a + k * b, 0)]
+  await db.execute(sql`update contents set vote_count = ${n}, vote_sum = ${sum}, votes_0 = ${h[0]}, votes_1 = ${h[1]}, votes_2 = ${h[2]},
+    votes_3 = ${h[3]}, votes_4 = ${h[4]}, votes_5 = ${h[5]} where id = ${id}`)
 }
 
 test('a content created after the list was read shows in the next list at once', async (t) => {
@@ -52,7 +60,7 @@ test('a committed change shows once its writer announces it; until then, and aft
     // The creations' own announcements come back to this process too: let them arrive first.
     await announcementsArrived(app)
     assert.equal((await list(app)).results[1]!.vote_count, 0)
-    await db.execute(sql`update contents set vote_count = 2, vote_sum = 7 where id = ${item.id}`)
+    await setHistogram(db, item.id, [0, 0, 0, 1, 1, 0])
     await announceVotesChanged(app.redis, app.keys.readChanges, [other.id + 1000])
     await announcementsArrived(app)
     assert.equal((await list(app)).results[1]!.vote_count, 0, 'served from the cache: nothing announced a change on this page')
@@ -66,7 +74,7 @@ test('with READ_CACHE_MS=0 every list is read from PostgreSQL', async (t) => {
   const { app, db } = await cachedWorld(t, { READ_CACHE_MS: '0' })
   const item = await createContent(app)
   assert.equal((await list(app)).results[0]!.vote_count, 0)
-  await db.execute(sql`update contents set vote_count = 1, vote_sum = 5 where id = ${item.id}`)
+  await setHistogram(db, item.id, [0, 0, 0, 0, 0, 1])
   assert.equal((await list(app)).results[0]!.vote_count, 1)
 })
 
@@ -76,7 +84,7 @@ test('every caller sees their own user_vote on a page the cache serves to all', 
   const item = await createContent(app)
   await db.execute(sql`insert into votes (user_id, content_id, score, version)
     values (${ann.id}, ${item.id}, 4, 1), (${ben.id}, ${item.id}, 1, 2)`)
-  await db.execute(sql`update contents set vote_count = 2, vote_sum = 5 where id = ${item.id}`)
+  await setHistogram(db, item.id, [0, 0, 1, 1, 0, 0])
   await announceVotesChanged(app.redis, app.keys.readChanges, [item.id])
   await announcementsArrived(app)
   assert.equal((await list(app)).results[0]!.user_vote, null, 'anonymous')
@@ -101,7 +109,7 @@ test('after the process loses its subscription (announcements may be lost), list
   const { app, db, prefix } = await cachedWorld(t)
   const item = await createContent(app)
   assert.equal((await list(app)).results[0]!.vote_count, 0)
-  await db.execute(sql`update contents set vote_count = 1, vote_sum = 2 where id = ${item.id}`)
+  await setHistogram(db, item.id, [0, 0, 1, 0, 0, 0])
   const clients = String(await app.redis.client('LIST'))
   const line = clients.split('\n').find((l) => l.includes(` name=tally-api:reads:${prefix} `))
   const id = /^id=(\d+) /.exec(line ?? '')?.[1]
@@ -139,7 +147,7 @@ test('an item shows a committed change on the next read, and each caller sees on
   assert.equal((await detail(app, item.id, ann.access)).user_vote, null)
   assert.equal((await detail(app, item.id)).vote_count, 0)
   await db.execute(sql`insert into votes (user_id, content_id, score, version) values (${ann.id}, ${item.id}, 4, 1)`)
-  await db.execute(sql`update contents set vote_count = 1, vote_sum = 4 where id = ${item.id}`)
+  await setHistogram(db, item.id, [0, 0, 0, 0, 1, 0])
   const mine = await detail(app, item.id, ann.access)
   assert.deepEqual([mine.vote_count, mine.average_vote, mine.user_vote], [1, 4, 4])
   assert.equal((await detail(app, item.id, ben.access)).user_vote, null, 'another caller does not see Ann\'s score')

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
-  bigint, boolean, check, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar,
+  bigint, boolean, check, doublePrecision, index, integer, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, varchar,
 } from 'drizzle-orm/pg-core'
 
 export const users = pgTable('users', {
@@ -22,10 +22,14 @@ export const users = pgTable('users', {
   index('users_legacy_hash_idx').on(t.passwordHash).where(sql`${t.passwordHash} not like '$%'`),
 ])
 
-// vote_count and vote_sum are maintained by the consumer in the transaction that changes votes,
-// so a read never aggregates votes. Newest first is id order: ids are handed out at insert.
+// vote_count, vote_sum and the histogram (votes_0 … votes_5: how many current votes give each score) are
+// maintained by the consumer in the statement that changes votes (shared/db/vote-totals.ts), so a read never
+// aggregates votes; CHECKs hold the three to each other. Newest first is id order: ids are handed out at insert.
 // Pages keep 15% free (fillfactor 85, migration 0006: drizzle has no table option for it), so those
-// updates stay on their page as heap-only tuples and touch no index.
+// updates stay on their page as heap-only tuples and touch no index: that is why the orderings' sort keys
+// (rank_*) are separate columns, indexed, and rewritten by the re-ranker (consumer/rankings.ts) once per
+// changed content per RANKING_REFRESH_MS rather than by every vote: an index on a column every vote moves
+// made each vote's update insert into every index of the table (about 2.5× the statement's cost, measured).
 export const contents = pgTable('contents', {
   id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
   title: varchar('title', { length: 255 }).notNull(),
@@ -34,18 +38,43 @@ export const contents = pgTable('contents', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   voteCount: integer('vote_count').notNull().default(0),
   voteSum: bigint('vote_sum', { mode: 'number' }).notNull().default(0),
+  votes0: integer('votes_0').notNull().default(0),
+  votes1: integer('votes_1').notNull().default(0),
+  votes2: integer('votes_2').notNull().default(0),
+  votes3: integer('votes_3').notNull().default(0),
+  votes4: integer('votes_4').notNull().default(0),
+  votes5: integer('votes_5').notNull().default(0),
+  // The sort keys of the orderings, as of the last re-rank (null average: -1, so it sorts after every mean).
+  // New contents get theirs from the prior in force (trigger of migration 0014).
+  rankVoteCount: integer('rank_vote_count').notNull().default(0),
+  rankAverageVote: doublePrecision('rank_average_vote').notNull().default(-1),
+  rankBayesianAverage: doublePrecision('rank_bayesian_average').notNull().default(0),
+  rankRatingLowerBound: doublePrecision('rank_rating_lower_bound').notNull().default(0),
 }, (t) => [
   index('contents_author_id_idx').on(t.authorId),
+  index('contents_rank_vote_count_idx').on(t.rankVoteCount.desc(), t.id.desc()),
+  index('contents_rank_average_vote_idx').on(t.rankAverageVote.desc(), t.id.desc()),
+  index('contents_rank_bayesian_average_idx').on(t.rankBayesianAverage.desc(), t.id.desc()),
+  index('contents_rank_rating_lower_bound_idx').on(t.rankRatingLowerBound.desc(), t.id.desc()),
   check('contents_vote_count_nonnegative', sql`${t.voteCount} >= 0`),
   check('contents_vote_sum_in_range', sql`${t.voteSum} >= 0 and ${t.voteSum} <= 5 * ${t.voteCount}::bigint`),
+  check('contents_histogram_nonnegative',
+    sql`least(${t.votes0}, ${t.votes1}, ${t.votes2}, ${t.votes3}, ${t.votes4}, ${t.votes5}) >= 0`),
+  check('contents_histogram_counts',
+    sql`${t.voteCount} = ${t.votes0} + ${t.votes1} + ${t.votes2} + ${t.votes3} + ${t.votes4} + ${t.votes5}`),
+  check('contents_histogram_sums',
+    // eslint-disable-next-line @stylistic/max-len -- one line, as drizzle-kit wrote it into migration 0015
+    sql`${t.voteSum} = ${t.votes1} + 2 * ${t.votes2}::bigint + 3 * ${t.votes3}::bigint + 4 * ${t.votes4}::bigint + 5 * ${t.votes5}::bigint`),
 ])
 
 // One row per (user, content), written only by the consumer (consumer/apply.ts), which holds the row lock of
-// the vote's content while it does. version is the stream entry id "<ms>-<seq>" as ms * 2^21 + seq: one int8
-// that orders like the ids (ms < 2^42, i.e. until the year 2109; seq < 2^21, or decode refuses the entry), so
-// "apply only if newer" is one comparison. prev_score is the score the row held before its last change (null:
-// never changed): the upsert writes it from the row it replaces, so its RETURNING yields the exact old score
-// even when another transaction changed the row after this statement's snapshot.
+// the vote's content while it does. score null: the voter took the vote back (DELETE /api/vote/{id}/); the row
+// stays, with its version, so a retraction delivered late or replayed cannot let an older vote back in.
+// version is the stream entry id "<ms>-<seq>" as ms * 2^21 + seq: one int8 that orders like the ids (ms < 2^42,
+// i.e. until the year 2109; seq < 2^21, or decode refuses the entry), so "apply only if newer" is one comparison.
+// prev_score is the score the row held before its last change (null: a new row, or a vote taken back): the upsert
+// writes it from the row it replaces, so its RETURNING yields the exact old score even when another transaction
+// changed the row after this statement's snapshot.
 // No foreign keys: apply checks users and contents in the statement that writes votes, set-based, instead of
 // the two per-vote look-ups the foreign keys ran (contents are locked there anyway), and the triggers of
 // migration 0005 delete a deleted user's or content's votes as ON DELETE CASCADE did, with no window for a
@@ -54,7 +83,7 @@ export const contents = pgTable('contents', {
 export const votes = pgTable('votes', {
   userId: integer('user_id').notNull(),
   contentId: integer('content_id').notNull(),
-  score: smallint('score').notNull(),
+  score: smallint('score'),
   version: bigint('version', { mode: 'bigint' }).notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   prevScore: smallint('prev_score'),
@@ -70,6 +99,31 @@ export const counters = pgTable('counters', {
   name: text('name').primaryKey(),
   value: bigint('value', { mode: 'number' }).notNull(),
 })
+
+// The histogram of every vote in the service, kept like contents' own by the statements that change votes,
+// in 16 rows (slot = the writing backend's pid % 16), summed when read: one row every consumer's statement
+// updated would make each wait for the others' COMMIT. Read by the re-ranker for the prior mean C.
+export const scoreTotals = pgTable('score_totals', {
+  slot: smallint('slot').primaryKey(),
+  votes0: bigint('votes_0', { mode: 'number' }).notNull().default(0),
+  votes1: bigint('votes_1', { mode: 'number' }).notNull().default(0),
+  votes2: bigint('votes_2', { mode: 'number' }).notNull().default(0),
+  votes3: bigint('votes_3', { mode: 'number' }).notNull().default(0),
+  votes4: bigint('votes_4', { mode: 'number' }).notNull().default(0),
+  votes5: bigint('votes_5', { mode: 'number' }).notNull().default(0),
+})
+
+// The prior the rank keys were computed with: one row. mean is C (the mean of every vote, from score_totals),
+// weight is m (RANKING_PRIOR_WEIGHT), z the lower bound's (RANKING_LOWER_BOUND_Z). Written by the re-ranker when
+// C moved by more than RANKING_PRIOR_TOLERANCE or a setting changed; every rank key is then computed again.
+export const rankingPrior = pgTable('ranking_prior', {
+  id: boolean('id').primaryKey().default(true),
+  mean: doublePrecision('mean').notNull(),
+  weight: doublePrecision('weight').notNull(),
+  z: doublePrecision('z').notNull(),
+  votes: bigint('votes', { mode: 'number' }).notNull(),
+  refreshedAt: timestamp('refreshed_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [check('ranking_prior_one_row', sql`${t.id}`)])
 
 // The whole-path ledger `npm run audit` checks (audit/audit.ts): per stream (shard) and consumer, how many
 // entries that consumer resolved (applied, found stale, superseded by a newer one in its batch, or

@@ -1,0 +1,3 @@
+ALTER TABLE "contents" ADD CONSTRAINT "contents_histogram_nonnegative" CHECK (least("contents"."votes_0", "contents"."votes_1", "contents"."votes_2", "contents"."votes_3", "contents"."votes_4", "contents"."votes_5") >= 0);--> statement-breakpoint
+ALTER TABLE "contents" ADD CONSTRAINT "contents_histogram_counts" CHECK ("contents"."vote_count" = "contents"."votes_0" + "contents"."votes_1" + "contents"."votes_2" + "contents"."votes_3" + "contents"."votes_4" + "contents"."votes_5");--> statement-breakpoint
+ALTER TABLE "contents" ADD CONSTRAINT "contents_histogram_sums" CHECK ("contents"."vote_sum" = "contents"."votes_1" + 2 * "contents"."votes_2"::bigint + 3 * "contents"."votes_3"::bigint + 4 * "contents"."votes_4"::bigint + 5 * "contents"."votes_5"::bigint);
