@@ -11,6 +11,7 @@ import { applyIsolating } from './isolate.js'
 import { createLanes } from './lanes.js'
 import { ledgerFor, recordOnly, type LedgerEntry } from './ledger.js'
 import type { ConsumerMetrics } from './metrics.js'
+import type { Reranker } from './rankings.js'
 import { Aborted, withRetry } from './retry.js'
 import { ack, holdEntries, type Batch, type StreamSettings } from './stream.js'
 
@@ -28,6 +29,8 @@ export interface StepDeps {
   redis: RedisClient
   /** Where each commit's changed contents are announced, so the API's cached pages showing them go. */
   readChangesChannel: string
+  /** Told each commit's contents, to re-rank them at its next tick (consumer/rankings.ts). */
+  rankings?: Pick<Reranker, 'changed'>
   settings: StreamSettings
   metrics: ConsumerMetrics
   log: Logger
@@ -140,7 +143,9 @@ async function processBatch(deps: StepDeps, batch: Batch, lane: number): Promise
     // nothing), and announced then. Every content of the batch, applied or not: a superset is safe.
     committed: (some, done) => {
       metrics.committed(some, done, Date.now())
-      return announceVotesChanged(deps.redis, deps.readChangesChannel, [...new Set(some.map((v) => v.contentId))])
+      const contents = [...new Set(some.map((v) => v.contentId))]
+      deps.rankings?.changed(contents)
+      return announceVotesChanged(deps.redis, deps.readChangesChannel, contents)
     },
   })
   // Nothing of the batch reached a COMMIT (every vote dead, or none at all): it is recorded on its own.

@@ -16,8 +16,10 @@ import { stopWhenSupervisorExits } from '../shared/supervised.js'
 import { checkReadiness } from '../shared/readiness.js'
 import { createConsumerMetrics, logProgress, serveMetrics } from './metrics.js'
 import { runLoop } from './loop.js'
-import { consumerSettings, PROGRESS_INTERVAL_MS } from './settings.js'
+import { consumerSettings, rankingSettings, PROGRESS_INTERVAL_MS } from './settings.js'
 import { leaveGroup } from './stream.js'
+import { createReranker } from './rankings.js'
+import { announceAllChanged } from '../shared/read-changes.js'
 
 const config = loadConfigOrExit('tally-consumer')
 
@@ -25,8 +27,8 @@ const log = pino(loggerOptions(config.LOG_LEVEL, 'tally-consumer'))
 const consumer = config.CONSUMER_NAME ?? `${hostname()}-${process.pid}`
 const keys = redisKeys(config.REDIS_PREFIX, config.VOTE_STREAM_SHARDS)
 const { streams, settings, claimIntervalMs, trimIntervalMs, lanes } = consumerSettings(config, consumer, keys)
-// One connection per lane, and one for the trim's ledger horizon and the readiness check beside them.
-const db = createDb(config.DATABASE_URL, { max: lanes + 1, name: 'tally-consumer' })
+// One connection per lane, one for the trim's ledger horizon and the readiness check beside them, one for re-ranking.
+const db = createDb(config.DATABASE_URL, { max: lanes + 2, name: 'tally-consumer' })
 const target = redisTarget(config)
 const redis = createRedis(target, { name: `tally-consumer:${consumer}` })
 const blocking = createRedis(target, { name: `tally-consumer:${consumer}:read` })
@@ -37,6 +39,10 @@ const metrics = createConsumerMetrics({
 const metricsServer = config.CONSUMER_METRICS_PORT > 0
   ? serveMetrics(metrics, { port: config.CONSUMER_METRICS_PORT, host: config.METRICS_HOST, log, ready: () => checkReadiness(db, redis) })
   : undefined
+
+const rankings = createReranker({
+  db, log, settings: rankingSettings(config), announce: () => announceAllChanged(redis, keys.readChanges),
+})
 
 const controller = new AbortController()
 stopOnSignals({
@@ -60,10 +66,12 @@ const stopProgress = logProgress(metrics, log, PROGRESS_INTERVAL_MS)
 log.info({
   consumer, group: config.CONSUMER_GROUP, redis: describeTarget(target), streams, batchSize: config.CONSUMER_BATCH_SIZE, lanes,
 }, 'consumer started')
+rankings.start()
 await runLoop({
   db, redis, blocking, streams, metrics, log, signal: controller.signal, readChangesChannel: keys.readChanges,
-  claimIntervalMs, trimIntervalMs, settings, lanes,
+  claimIntervalMs, trimIntervalMs, settings, lanes, rankings,
 })
+await rankings.stop()
 
 await leaveGroup(redis, streams, config.CONSUMER_GROUP, consumer)
 stopProgress()

@@ -1,3 +1,4 @@
+import type { RankingSettings } from './rankings.js'
 import type { Config } from '../shared/config.js'
 import type { RedisKeys } from '../shared/redis/keys.js'
 import type { StreamSettings } from './stream.js'
@@ -61,3 +62,9 @@ export function consumerSettings(config: Config, consumer: string, keys: RedisKe
     },
   }
 }
+
+/** The re-ranker's settings (consumer/rankings.ts). */
+export const rankingSettings = (config: Config): RankingSettings => ({
+  weight: config.RANKING_PRIOR_WEIGHT, z: config.RANKING_LOWER_BOUND_Z, tolerance: config.RANKING_PRIOR_TOLERANCE,
+  refreshMs: config.RANKING_REFRESH_MS,
+})

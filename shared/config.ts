@@ -54,6 +54,22 @@ export const EnvSchema = Type.Object({
     minimum: 0, maximum: 600_000, default: 30_000,
     description: 'longest a content list page is served from the API process memory; 0 turns the cache off',
   }),
+  RANKING_PRIOR_WEIGHT: Type.Number({
+    minimum: 0, maximum: 1_000_000, default: 10,
+    description: 'm of bayesian_average = (m·C + sum) / (m + count): how many votes of the mean C every content starts with',
+  }),
+  RANKING_LOWER_BOUND_Z: Type.Number({
+    minimum: 0, maximum: 10, default: 1.65, description: 'z of rating_lower_bound (1.65: a one-sided 95% bound; 1.96: 97.5%)',
+  }),
+  RANKING_REFRESH_MS: Type.Integer({
+    minimum: 100, maximum: 3_600_000, default: 10_000,
+    description: 'how often a consumer re-ranks the contents its votes changed and refreshes the prior mean C: ' +
+      'the orderings lag the votes by at most about this much',
+  }),
+  RANKING_PRIOR_TOLERANCE: Type.Number({
+    minimum: 0, maximum: 5, default: 0.01,
+    description: 'how far the mean of all votes must move from the C in force before C is replaced and every rank key computed again',
+  }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
   JWT_LEGACY_SECRET: Type.Optional(Type.String({
     minLength: 1,

@@ -1,0 +1,165 @@
+import { sql } from 'drizzle-orm'
+import type { Logger } from 'pino'
+import type { Db } from '../shared/db/client.js'
+import { priorMean, type Histogram, type RankingPrior } from '../shared/ranking.js'
+
+/*
+ * The re-ranker: keeps the orderings' sort keys (contents.rank_*) and the prior they are computed with
+ * (ranking_prior) up to date, off the votes' path. The apply statement changes only unindexed columns, so its
+ * update stays a heap-only tuple; an indexed key moved by every vote cost 2.5× the statement (schema.ts). Here a
+ * content changed by any number of votes is re-ranked once per RANKING_REFRESH_MS, in id-ordered chunks.
+ *
+ * Every tick: read the global histogram (score_totals summed) for C. If C moved past the tolerance, or m or z are
+ * not this process's settings, one consumer (a transaction-level advisory lock) writes the new prior and sweeps
+ * every content; otherwise the contents this process's commits changed are re-ranked. At start, one sweep catches
+ * what a consumer that died before its tick left behind. A sweep updates only the rows whose keys differ.
+ */
+
+export interface RankingSettings {
+  weight: number
+  z: number
+  tolerance: number
+  refreshMs: number
+}
+
+// Contents re-ranked per statement: each holds its rows' locks until it commits, and votes for them wait that long.
+const CHUNK = 2000
+// Contents per statement a sweep walks by id range (most need no change and are only read).
+const SWEEP_RANGE = 20_000
+// pg_try_advisory_xact_lock key of the prior's replacement: 'tally' as bytes, then 1.
+const PRIOR_LOCK = 0x74616c6c79_01
+
+/** The rank keys of the locked rows, from their newest version, where they differ; the row locks in id order. */
+const rerank = (where: ReturnType<typeof sql>) => sql`
+  with p as (select mean, weight, z from ranking_prior), keys as (
+    select c.id, c.vote_count as k1, case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count else -1 end as k2,
+      tally_bayesian_average(c.vote_sum, c.vote_count, p.mean, p.weight) as k3,
+      tally_rating_lower_bound(c.votes_0, c.votes_1, c.votes_2, c.votes_3, c.votes_4, c.votes_5, p.z) as k4
+    from contents c, p where ${where}
+  ), locked as (
+    select c.id from contents c join keys k on k.id = c.id
+    where (c.rank_vote_count, c.rank_average_vote, c.rank_bayesian_average, c.rank_rating_lower_bound)
+      is distinct from (k.k1, k.k2, k.k3, k.k4)
+    order by c.id for no key update of c
+  ), updated as (
+    update contents c set rank_vote_count = c.vote_count,
+      rank_average_vote = case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count else -1 end,
+      rank_bayesian_average = tally_bayesian_average(c.vote_sum, c.vote_count, p.mean, p.weight),
+      rank_rating_lower_bound = tally_rating_lower_bound(c.votes_0, c.votes_1, c.votes_2, c.votes_3, c.votes_4, c.votes_5, p.z)
+    from locked l, p where c.id = l.id
+    returning c.id
+  )
+  select count(*)::int as changed from updated`
+
+/** Re-rank these contents; returns how many keys changed. */
+export async function rerankContents(db: Db, ids: readonly number[]): Promise<number> {
+  const sorted = [...ids].sort((a, b) => a - b)
+  let changed = 0
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const chunk = `{${sorted.slice(i, i + CHUNK).join(',')}}`
+    const [row] = await db.execute<{ changed: number }>(rerank(sql`c.id = any(${chunk}::int[])`))
+    changed += row!.changed
+  }
+  return changed
+}
+
+/** Re-rank every content whose keys differ from what its votes and the prior give; returns how many changed. */
+export async function sweepRankings(db: Db): Promise<number> {
+  const [range] = await db.execute<{ low: number | null; high: number | null }>(sql`select min(id) as low, max(id) as high from contents`)
+  if (range?.low === null || range?.low === undefined) return 0
+  let changed = 0
+  for (let from = range.low; from <= range.high!; from += SWEEP_RANGE) {
+    const [row] = await db.execute<{ changed: number }>(rerank(sql`c.id between ${from} and ${from + SWEEP_RANGE - 1}`))
+    changed += row!.changed
+  }
+  return changed
+}
+
+/** The prior in force (ranking_prior). */
+export async function readPrior(db: Db): Promise<RankingPrior> {
+  const [row] = await db.execute<{ mean: number; weight: number; z: number }>(sql`select mean, weight, z from ranking_prior`)
+  return row ?? { mean: 2.5, weight: 10, z: 1.65 }
+}
+
+/**
+ * Replace the prior when C moved past the tolerance or m and z are not the settings'; true when this call replaced it
+ * (and its caller must sweep). One consumer at a time decides: the others find the prior already replaced.
+ */
+export async function refreshPrior(db: Db, settings: RankingSettings): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [lock] = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${PRIOR_LOCK}) as ok`)
+    if (!lock?.ok) return false
+    const [row] = await tx.execute<{ mean: number; weight: number; z: number; h: string[] | null }>(sql`
+      select p.mean, p.weight, p.z,
+        (select array[sum(votes_0), sum(votes_1), sum(votes_2), sum(votes_3), sum(votes_4), sum(votes_5)]::text[] from score_totals) as h
+      from ranking_prior p`)
+    const h = (row?.h ?? []).map((n) => Number(n ?? 0))
+    const histogram = (h.length === 6 ? h : [0, 0, 0, 0, 0, 0]) as unknown as Histogram
+    const mean = priorMean(histogram)
+    const votes = histogram.reduce((a, b) => a + b, 0)
+    if (row && Math.abs(row.mean - mean) <= settings.tolerance && row.weight === settings.weight && row.z === settings.z) return false
+    await tx.execute(sql`insert into ranking_prior (id, mean, weight, z, votes, refreshed_at)
+      values (true, ${mean}, ${settings.weight}, ${settings.z}, ${votes}, now())
+      on conflict (id) do update set mean = excluded.mean, weight = excluded.weight, z = excluded.z, votes = excluded.votes,
+        refreshed_at = excluded.refreshed_at`)
+    return true
+  })
+}
+
+/**
+ * The re-ranker of one consumer process: `changed` after each commit (the contents its votes touched), a tick every
+ * refreshMs. `announce` tells the API processes that orderings moved (their cached pages go).
+ */
+export function createReranker(deps: { db: Db; settings: RankingSettings; log: Logger; announce: () => Promise<void> }) {
+  const { db, settings, log } = deps
+  let dirty = new Set<number>()
+  let needsSweep = true
+  let running: Promise<void> | undefined
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+  const once = () => (running ??= tick().finally(() => { running = undefined }))
+
+  async function tick(): Promise<void> {
+    try {
+      if (await refreshPrior(db, settings)) needsSweep = true
+      let changed = 0
+      if (needsSweep) {
+        needsSweep = false
+        dirty = new Set()
+        changed = await sweepRankings(db)
+      } else if (dirty.size > 0) {
+        const ids = [...dirty]
+        dirty = new Set()
+        changed = await rerankContents(db, ids).catch((err: unknown) => {
+          for (const id of ids) dirty.add(id)
+          throw err
+        })
+      }
+      if (changed > 0) await deps.announce()
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 're-ranking failed; trying again at the next tick')
+    }
+  }
+
+  return {
+    changed(contentIds: Iterable<number>) { for (const id of contentIds) dirty.add(id) },
+    /** One tick now (tests; the timer runs them otherwise). */
+    tick: once,
+    start() {
+      const next = () => {
+        if (stopped) return
+        timer = setTimeout(() => { void once().then(next) }, settings.refreshMs)
+        timer.unref()
+      }
+      void once().then(next)
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      timer = undefined
+      await running
+    },
+  }
+}
+
+export type Reranker = ReturnType<typeof createReranker>
