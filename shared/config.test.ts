@@ -26,6 +26,7 @@ test('an empty environment gets the documented defaults', () => {
   assert.ok(config.RATE_LIMIT_AUTH_PER_MINUTE >= 1 && config.RATE_LIMIT_AUTH_PER_MINUTE <= 20)
   assert.match(config.DATABASE_URL, /^postgres(ql)?:\/\//)
   assert.match(config.REDIS_URL, /^rediss?:\/\//)
+  assert.equal(config.PENDING_VOTES_MAX, 200_000)
 })
 
 test('numeric and boolean strings are converted to numbers and booleans', () => {
@@ -83,6 +84,8 @@ test('a bad value is refused with a ConfigError naming the variable', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+    [{ PENDING_VOTES_MAX: '0' }, 'PENDING_VOTES_MAX'],
+    [{ PENDING_VOTES_MAX: '20000000' }, 'PENDING_VOTES_MAX'],
   ]
   for (const [env, variable] of cases) assertRefused(env, variable)
 })

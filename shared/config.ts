@@ -54,6 +54,11 @@ export const EnvSchema = Type.Object({
     minimum: 0, maximum: 600_000, default: 30_000,
     description: 'longest a content list page is served from the API process memory; 0 turns the cache off',
   }),
+  PENDING_VOTES_MAX: Type.Integer({
+    minimum: 1, maximum: 10_000_000, default: 200_000,
+    description: 'votes accepted and not yet applied each API process keeps in memory to show voters at once ' +
+      '(about 270 bytes each); past it the oldest show as PostgreSQL has them (server/pending-votes/store.ts)',
+  }),
   RANKING_PRIOR_WEIGHT: Type.Number({
     minimum: 0, maximum: 1_000_000, default: 10,
     description: 'm of bayesian_average = (m·C + sum) / (m + count): how many votes of the mean C every content starts with',
