@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Db } from '../shared/db/client.js'
-import { priorMean, type Histogram, type RankingPrior } from '../shared/ranking.js'
+import { PRIOR_WITHOUT_VOTES } from '../shared/ranking.js'
 
 /*
  * The re-ranker: keeps the orderings' sort keys (contents.rank_*) and the prior they are computed with
@@ -75,35 +75,28 @@ export async function sweepRankings(db: Db): Promise<number> {
   return changed
 }
 
-/** The prior in force (ranking_prior). */
-export async function readPrior(db: Db): Promise<RankingPrior> {
-  const [row] = await db.execute<{ mean: number; weight: number; z: number }>(sql`select mean, weight, z from ranking_prior`)
-  return row ?? { mean: 2.5, weight: 10, z: 1.65 }
-}
-
 /**
  * Replace the prior when C moved past the tolerance or m and z are not the settings'; true when this call replaced it
- * (and its caller must sweep). One consumer at a time decides: the others find the prior already replaced.
+ * (and its caller must sweep). One statement, so no transaction stays open between round trips (a consumer frozen
+ * in one would hold back the ledger's horizon: consumer/ledger.ts). One consumer at a time decides, under a
+ * transaction-level advisory lock; the others find the prior already replaced, or the lock taken.
  */
 export async function refreshPrior(db: Db, settings: RankingSettings): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const [lock] = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${PRIOR_LOCK}) as ok`)
-    if (!lock?.ok) return false
-    const [row] = await tx.execute<{ mean: number; weight: number; z: number; h: string[] | null }>(sql`
-      select p.mean, p.weight, p.z,
-        (select array[sum(votes_0), sum(votes_1), sum(votes_2), sum(votes_3), sum(votes_4), sum(votes_5)]::text[] from score_totals) as h
-      from ranking_prior p`)
-    const h = (row?.h ?? []).map((n) => Number(n ?? 0))
-    const histogram = (h.length === 6 ? h : [0, 0, 0, 0, 0, 0]) as unknown as Histogram
-    const mean = priorMean(histogram)
-    const votes = histogram.reduce((a, b) => a + b, 0)
-    if (row && Math.abs(row.mean - mean) <= settings.tolerance && row.weight === settings.weight && row.z === settings.z) return false
-    await tx.execute(sql`insert into ranking_prior (id, mean, weight, z, votes, refreshed_at)
-      values (true, ${mean}, ${settings.weight}, ${settings.z}, ${votes}, now())
-      on conflict (id) do update set mean = excluded.mean, weight = excluded.weight, z = excluded.z, votes = excluded.votes,
-        refreshed_at = excluded.refreshed_at`)
-    return true
-  })
+  const [row] = await db.execute<{ replaced: boolean }>(sql`
+    with lock as (select pg_try_advisory_xact_lock(${PRIOR_LOCK}) as ok), totals as (
+      select coalesce(sum(votes_0 + votes_1 + votes_2 + votes_3 + votes_4 + votes_5), 0) as n,
+        coalesce(sum(votes_1 + 2 * votes_2 + 3 * votes_3 + 4 * votes_4 + 5 * votes_5), 0) as s
+      from score_totals
+    ), next as (
+      select case when n > 0 then s::float8 / n else ${PRIOR_WITHOUT_VOTES}::float8 end as mean, n from totals
+    ), replaced as (
+      update ranking_prior p set mean = next.mean, weight = ${settings.weight}, z = ${settings.z}, votes = next.n, refreshed_at = now()
+      from lock, next
+      where lock.ok and (abs(p.mean - next.mean) > ${settings.tolerance} or p.weight <> ${settings.weight} or p.z <> ${settings.z})
+      returning 1
+    )
+    select exists (select 1 from replaced) as replaced`)
+  return row?.replaced === true
 }
 
 /**

@@ -11,6 +11,7 @@ import dbPlugin from './plugins/db.js'
 import redisPlugin from './plugins/redis.js'
 import { redisTarget } from '../shared/redis/target.js'
 import readsPlugin from './reads/plugin.js'
+import pendingVotesPlugin from './pending-votes/plugin.js'
 import authPlugin from './plugins/auth.js'
 import loginPasswordsPlugin from './plugins/login-passwords.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
@@ -68,8 +69,13 @@ export async function buildApp(config: Config, opts: FastifyServerOptions = {}) 
     target: redisTarget(config), prefix: config.REDIS_PREFIX, shards: config.VOTE_STREAM_SHARDS,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, autoPipelining: config.REDIS_AUTO_PIPELINING,
   })
+  await app.register(pendingVotesPlugin, {
+    target: redisTarget(config), connectionName: `tally-api:pending:${config.REDIS_PREFIX}`, group: config.CONSUMER_GROUP,
+    maxRecords: config.PENDING_VOTES_MAX,
+  })
   await app.register(readsPlugin, {
     target: redisTarget(config), connectionName: `tally-api:reads:${config.REDIS_PREFIX}`, readCacheMs: config.READ_CACHE_MS,
+    rankingRefreshMs: config.RANKING_REFRESH_MS,
   })
   await app.register(authPlugin, {
     secret: config.JWT_SECRET, accessTtlSeconds: config.JWT_ACCESS_TTL, refreshTtlSeconds: config.JWT_REFRESH_TTL,

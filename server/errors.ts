@@ -12,7 +12,8 @@ import { isDbUnavailable, loggableDbError } from '../shared/db/errors.js'
 export const ERROR_CODES = {
   invalid_request: { status: 400, meaning: 'validation failed, or a malformed URL, `Content-Length` or HTTP request' },
   malformed_json: { status: 400, meaning: 'the body is not valid JSON, or is empty with `content-type: application/json`' },
-  invalid_cursor: { status: 400, meaning: '`cursor` was not made by this API' },
+  invalid_cursor: { status: 400, meaning: '`cursor` was not made by this API, or was made for another `ordering`' },
+  invalid_ordering: { status: 400, meaning: '`ordering` is not one the list offers' },
   page_too_deep: {
     status: 400,
     meaning: '`page` × `page_size` over 10,000: page numbers reach the first 10,000 items; walk on with `next_cursor`',
@@ -74,7 +75,10 @@ export const pageTooDeep = (page: number, size: number, maxRows: number) => fail
   `page ${page} with page_size ${size} ends past item ${maxRows}: page numbers reach the first ${maxRows} items; ` +
   'go deeper with ?cursor= and the next_cursor of an earlier page')
 export const bodyTooLarge = (limitBytes: number) => fail('body_too_large', `body exceeds this route's limit of ${limitBytes} bytes`)
-export const invalidCursor = () => fail('invalid_cursor', 'cursor is malformed; use the one from next or previous')
+export const invalidCursor = () =>
+  fail('invalid_cursor', 'cursor is malformed or belongs to another ordering; use the one from next or previous')
+export const invalidOrdering = (given: string, choices: readonly string[]) =>
+  fail('invalid_ordering', `ordering ${JSON.stringify(given.slice(0, 64))} is not one of ${choices.join(', ')}`)
 export const usernameTaken = () => fail('username_taken', 'a user with that username already exists')
 export const invalidCredentials = () => fail('invalid_credentials', 'no active account found with the given credentials')
 export const notAuthenticated = () => fail('not_authenticated', 'authentication credentials were not provided')

@@ -45,8 +45,24 @@ export const ContentItemSchema = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   vote_count: Type.Integer(),
   average_vote: Type.Union([Type.Number(), Type.Null()], { description: 'mean of current scores, null without votes' }),
+  histogram: Type.Array(Type.Integer({ minimum: 0 }), {
+    minItems: 6, maxItems: 6, description: 'how many current votes give each score: [score 0, score 1, …, score 5]; sums to vote_count',
+  }),
+  bayesian_average: Type.Number({
+    description: 'the mean pulled towards the mean C of every vote by m imagined votes: (m·C + sum) / (m + count). ' +
+      'For "top rated" lists: one 5 does not outrank ten votes averaging 4.8. C is refreshed on a schedule (docs/api.md, Rankings)',
+  }),
+  rating_lower_bound: Type.Number({
+    description: 'Evan Miller\'s lower bound of the mean over the six scores (z = RANKING_LOWER_BOUND_Z): the score the content ' +
+      'has with confidence; rises with agreement and with the number of votes',
+  }),
   user_vote: Type.Union([Type.Integer({ minimum: 0, maximum: 5 }), Type.Null()], {
-    description: "the caller's own score; null when anonymous or not voted",
+    description: "the caller's own score; null when anonymous, not voted, or taken back. Includes a vote still on its way " +
+      '(see user_vote_pending)',
+  }),
+  user_vote_pending: Type.Boolean({
+    description: 'true while the caller\'s latest vote (or its retraction) on this content was accepted (202) and is not applied ' +
+      'yet: user_vote shows it already, vote_count, average_vote and histogram not yet. Always false for anonymous callers',
   }),
   locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'votes are refused until then' }),
 }, { $id: 'ContentItem', title: 'ContentItem' })
@@ -81,13 +97,20 @@ export const VoteAccepted = Type.Object({
   }),
 }, { $id: 'VoteAccepted', title: 'VoteAccepted' })
 
+export const VoteRetracted = Type.Object({
+  content: Type.Integer(),
+  score: Type.Null({ description: 'no score: the vote is taken back' }),
+  status: Type.Literal('accepted'),
+  id: Type.String({ description: 'the retraction\'s receipt, as a vote\'s (VoteAccepted.id)', example: '0:1795582396825-1' }),
+}, { $id: 'VoteRetracted', title: 'VoteRetracted' })
+
 const Check = Type.Union([Type.Literal('ok'), Type.Literal('down')])
 export const Liveness = Type.Object({ status: Type.Literal('ok') }, { $id: 'Liveness', title: 'Liveness' })
 export const Readiness = Type.Object({ status: Check, postgres: Check, redis: Check }, { $id: 'Readiness', title: 'Readiness' })
 
 /** Every named component, in the order /docs/json lists them. */
 export const COMPONENTS: readonly TSchema[] = [
-  ErrorReply, ContentItemSchema, ContentPageSchema, Account, TokenPair, AccessToken, VoteAccepted, Liveness, Readiness,
+  ErrorReply, ContentItemSchema, ContentPageSchema, Account, TokenPair, AccessToken, VoteAccepted, VoteRetracted, Liveness, Readiness,
 ]
 
 const RETRY_AFTER = Type.Integer({ minimum: 1 })

@@ -41,6 +41,8 @@ const refusal = (outcome: Refusal, contentId: number) =>
  */
 export function createVoteService(deps: {
   db: Db; redis: RedisClient; keys: RedisKeys; settings: VoteSettings; log: FastifyBaseLogger; count: (outcome: VoteOutcomeName) => void
+  /** Each accepted vote, before its 202 is sent: this process's readers show it at once (server/pending-votes/). */
+  accepted?: (userId: number, contentId: number, score: number | null, entryId: string) => void
 }) {
   const { db, redis, keys, settings, log, count } = deps
   // The deadline is stated in the clock the script reads (Redis' TIME) and carried forward here with the
@@ -70,11 +72,15 @@ export function createVoteService(deps: {
   const callScript = createVoteCaller(redis, keys, settings)
   const receipts = receiptPrefixes(keys.shards)
   const scriptMs = settings.timeoutMs * (1 - DEADLINE_MARGIN)
-  const send = (userId: number, contentId: number, score: number) =>
+  const send = (userId: number, contentId: number, score: number | null) =>
     callScript(userId, contentId, score, Math.floor(redisNow() + scriptMs))
 
-  /** Returns an accepted vote's receipt (server/vote-receipt.ts); throws 404, 429 or 503 as an AppError. */
-  async function castVote(userId: number, contentId: number, score: number): Promise<string> {
+  /**
+   * A score 0..5, or null to take the caller's vote back (a retraction goes the same way: the same checks, the
+   * same stream, in order with their other votes). Returns an accepted vote's receipt (server/vote-receipt.ts);
+   * throws 404, 429 or 503 as an AppError.
+   */
+  async function castVote(userId: number, contentId: number, score: number | null): Promise<string> {
     let outcome: VoteOutcome
     try {
       outcome = await send(userId, contentId, score)
@@ -88,7 +94,10 @@ export function createVoteService(deps: {
       throw queueUnavailable()
     }
     count(outcome.kind)
-    if (outcome.kind === 'accepted') return receipts[keys.shardOf(contentId)]! + outcome.entryId
+    if (outcome.kind === 'accepted') {
+      deps.accepted?.(userId, contentId, score, outcome.entryId)
+      return receipts[keys.shardOf(contentId)]! + outcome.entryId
+    }
     // A Redis that ran the script late, or a clock that stepped.
     if (outcome.kind === 'queue_unavailable' && outcome.reason === 'deadline_passed') void syncClock()
     throw refusal(outcome, contentId)

@@ -57,7 +57,7 @@ export const EnvSchema = Type.Object({
   PENDING_VOTES_MAX: Type.Integer({
     minimum: 1, maximum: 10_000_000, default: 200_000,
     description: 'votes accepted and not yet applied each API process keeps in memory to show voters at once ' +
-      '(about 270 bytes each); past it the oldest show as PostgreSQL has them (server/pending-votes/store.ts)',
+      '(about 150 bytes each); past it the oldest show as PostgreSQL has them (server/pending-votes/store.ts)',
   }),
   RANKING_PRIOR_WEIGHT: Type.Number({
     minimum: 0, maximum: 1_000_000, default: 10,

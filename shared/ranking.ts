@@ -43,8 +43,5 @@ export function ratingLowerBound(h: Histogram, z: number): number {
   return s - z * Math.sqrt(Math.max(s2 - s * s, 0) / (n + 1))
 }
 
-/** C from a global histogram: the mean of every vote, or 2.5 (the middle of 0..5) before any. */
-export function priorMean(h: Histogram): number {
-  const count = voteCount(h)
-  return count > 0 ? voteSum(h) / count : 2.5
-}
+/** C before any vote: the middle of the scale 0..5 (consumer/rankings.ts computes C from the global histogram). */
+export const PRIOR_WITHOUT_VOTES = 2.5

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { RedisTarget } from '../../shared/redis/target.js'
-import { entryVersion } from '../../shared/entry-version.js'
+import { readEntryId, type EntryIdParts } from '../../shared/entry-version.js'
 import { createPendingStore, type PendingVote } from './store.js'
 import { startTail } from './tail.js'
 
@@ -31,9 +31,16 @@ export interface PendingVotesOptions {
   /** PENDING_VOTES_MAX */
   maxRecords: number
   sweepMs?: number
+  /** The tail's pause after a short read (tail.ts lingerMs). */
+  lingerMs?: number
 }
 
 const SWEEP_MS = 1000
+// Votes of other API processes show here up to this much later (this process's own at once, through record).
+// Under a steady trickle of votes it turns one stream read per vote call (each read waking this process and
+// Redis) into one per 10 ms: at 10,000 votes/s in calls of 12, the tail's CPU per vote went from about 20 µs
+// to 10 µs, and Redis' from about 16 µs to 10 µs (XADD's own share included), on a loaded 2-core VM.
+const LINGER_MS = 10
 
 /**
  * This process's view of the votes accepted and not yet resolved: the store (store.ts), fed by the vote
@@ -44,17 +51,18 @@ const SWEEP_MS = 1000
 export default fp<PendingVotesOptions>(async (app, opts) => {
   const { keys } = app
   const store = createPendingStore(opts.maxRecords)
+  const id: EntryIdParts = { ms: 0, seq: 0 }
   const tail = startTail({
-    target: opts.target, connectionName: opts.connectionName, group: opts.group, store, sweepMs: opts.sweepMs ?? SWEEP_MS,
+    target: opts.target, connectionName: opts.connectionName, group: opts.group, store,
+    sweepMs: opts.sweepMs ?? SWEEP_MS, lingerMs: opts.lingerMs ?? LINGER_MS,
     streams: Array.from({ length: keys.shards }, (_, shard) => keys.stream(shard)), log: app.log,
   })
   app.addHook('onClose', () => tail.close())
   const pendingVotes: PendingVotes = {
     record(userId, contentId, score, entryId) {
-      const version = entryVersion(entryId)
       // An id beyond the version's bounds: the consumer dead-letters it, so it never is a pending vote.
-      if (version === null) return
-      store.put(userId, contentId, { score, version, shard: keys.shardOf(contentId), entryId })
+      if (!readEntryId(entryId, id)) return
+      store.putEntry(userId, contentId, score, keys.shardOf(contentId), id.ms, id.seq)
     },
     hasAny: store.hasAny,
     get: store.get,

@@ -134,3 +134,14 @@ test('after its connection drops, the tail reads on from the watermarks', async 
   await vote(2, 1, 2)
   await waitFor(() => store.get(2, 1) !== undefined, { what: 'the vote after the reconnect' })
 })
+
+test('a tail whose Redis does not answer still closes at once', async () => {
+  const started = startTail({
+    target: { url: 'redis://127.0.0.1:1' }, connectionName: 'tally-test:pending:nowhere', streams: ['nowhere'], group: GROUP,
+    store: createPendingStore(10), sweepMs: 50, log: silent,
+  })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const closing = started.close()
+  const closed = await Promise.race([closing.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 2000))])
+  assert.equal(closed, true)
+})

@@ -16,7 +16,7 @@ function idParts(id: string): { ms: number; seq: number } {
 }
 
 /** The id just before `id`: XREAD has no inclusive start, and the oldest unresolved entry must be read too. */
-function idBefore(id: string): string {
+export function idBefore(id: string): string {
   const dash = id.indexOf('-')
   const ms = BigInt(id.slice(0, dash))
   const seq = BigInt(id.slice(dash + 1))

@@ -28,7 +28,8 @@ const codesOf = (reply: Reply) => [...reply.description.matchAll(/^- `([a-z_]+)`
 
 test('/docs/json names its reply schemas as components, and the routes refer to them', async (t) => {
   const doc = await openapi(t)
-  const names = ['ErrorReply', 'ContentItem', 'ContentPage', 'Account', 'TokenPair', 'AccessToken', 'VoteAccepted', 'Liveness', 'Readiness']
+  const names = ['ErrorReply', 'ContentItem', 'ContentPage', 'Account', 'TokenPair', 'AccessToken', 'VoteAccepted', 'VoteRetracted',
+    'Liveness', 'Readiness']
   assert.deepEqual(Object.keys(doc.components.schemas).sort(), [...names].sort())
   const page = doc.components.schemas.ContentPage as { properties: { results: { items: { $ref: string } } } }
   assert.equal(page.properties.results.items.$ref, '#/components/schemas/ContentItem')
@@ -70,7 +71,8 @@ test('every error reply names the codes it can carry, each with the status the e
   const replies = (name: string) => ops.find((o) => o.name === name)!.op.responses
   assert.deepEqual(codesOf(replies('POST /api/vote/')['429']!).sort(), ['content_locked', 'rate_limited'])
   assert.deepEqual(codesOf(replies('POST /api/vote/')['401']!).sort(), ['not_authenticated', 'token_invalid'])
-  assert.deepEqual(codesOf(replies('GET /api/contents/')['400']!).sort(), ['invalid_cursor', 'invalid_request', 'page_too_deep'])
+  assert.deepEqual(codesOf(replies('GET /api/contents/')['400']!).sort(), ['invalid_cursor', 'invalid_ordering', 'invalid_request',
+    'page_too_deep'])
   assert.deepEqual(codesOf(replies('GET /api/contents/')['404']!), ['page_not_found'])
   type Parameter = { name: string; description?: string; schema: { maximum?: number } }
   const list = ops.find((o) => o.name === 'GET /api/contents/')!.op as Operation & { parameters: Parameter[] }

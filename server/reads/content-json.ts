@@ -1,6 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox'
 import { ContentPageSchema, ref, type ContentItem, type ContentPage } from '../schemas.js'
 import type { ContentRow } from './content-queries.js'
+import { bayesianAverage, ratingLowerBound, voteSum, type Histogram, type RankingPrior } from '../../shared/ranking.js'
 
 /*
  * List pages are sent as JSON rendered here once and kept as text, not serialized per request: the
@@ -9,8 +10,25 @@ import type { ContentRow } from './content-queries.js'
  * (detail, creation) goes out as an object, serialized by its route's schema.
  */
 
+const histogramOf = (row: ContentRow): Histogram => [row.votes_0, row.votes_1, row.votes_2, row.votes_3, row.votes_4, row.votes_5]
+
+/** The content's two ranking scores, from its histogram and the prior in force (shared/ranking.ts). */
+function scores(row: ContentRow, prior: RankingPrior) {
+  const histogram = histogramOf(row)
+  return {
+    histogram,
+    bayesian: bayesianAverage(voteSum(histogram), row.vote_count, prior),
+    lowerBound: ratingLowerBound(histogram, prior.z),
+  }
+}
+
+/** The caller's own part of an item: their score, and whether it is still on its way (pending). */
+export interface CallerVote { score: number | null; pending: boolean }
+
 /** One content as its route's schema serializes it. */
-export function contentItem(row: ContentRow, lockedUntilMs: number | null): ContentItem {
+export function contentItem(row: ContentRow, lockedUntilMs: number | null, prior: RankingPrior,
+  caller: CallerVote = { score: row.user_vote, pending: false }): ContentItem {
+  const { histogram, bayesian, lowerBound } = scores(row, prior)
   return {
     id: row.id,
     title: row.title,
@@ -19,16 +37,26 @@ export function contentItem(row: ContentRow, lockedUntilMs: number | null): Cont
     created_at: row.created_at,
     vote_count: row.vote_count,
     average_vote: row.average_vote,
-    user_vote: row.user_vote,
+    histogram: [...histogram],
+    bayesian_average: bayesian,
+    rating_lower_bound: lowerBound,
+    user_vote: caller.score,
+    user_vote_pending: caller.pending,
     locked_until: lockedUntilMs === null ? null : new Date(lockedUntilMs).toISOString(),
   }
 }
 
-/** An item's JSON in two parts, around the value of user_vote, which differs per caller. */
-export function renderItemParts(row: ContentRow, lockedUntilMs: number | null): [string, string] {
+/** The JSON of user_vote's value and user_vote_pending, which differ per caller (renderItemParts goes around it). */
+export const callerJson = (score: number | null, pending: boolean): string =>
+  `${score ?? 'null'},"user_vote_pending":${pending}`
+
+/** An item's JSON in two parts, around callerJson, which differs per caller. */
+export function renderItemParts(row: ContentRow, lockedUntilMs: number | null, prior: RankingPrior): [string, string] {
+  const { histogram, bayesian, lowerBound } = scores(row, prior)
   const before = `{"id":${row.id},"title":${JSON.stringify(row.title)},"description":${JSON.stringify(row.description)},` +
     `"author_id":${row.author_id ?? 'null'},"created_at":${JSON.stringify(row.created_at)},"vote_count":${row.vote_count},` +
-    `"average_vote":${row.average_vote ?? 'null'},"user_vote":`
+    `"average_vote":${row.average_vote ?? 'null'},"histogram":[${histogram.join(',')}],"bayesian_average":${bayesian},` +
+    `"rating_lower_bound":${lowerBound},"user_vote":`
   const after = `,"locked_until":${lockedUntilMs === null ? 'null' : `"${new Date(lockedUntilMs).toISOString()}"`}}`
   return [before, after]
 }

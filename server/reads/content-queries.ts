@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../shared/db/client.js'
 import { batchPerTurn } from '../../shared/turn-batch.js'
 import { arrayLiteral } from '../../shared/db/array-literal.js'
+import { DEFAULT_ORDERING, ORDERINGS, type Ordering } from './orderings.js'
 
 export type ContentRow = {
   id: number
@@ -12,16 +13,29 @@ export type ContentRow = {
   created_at: string
   vote_count: number
   average_vote: number | null
+  /** The histogram: votes giving each score 0..5. */
+  votes_0: number
+  votes_1: number
+  votes_2: number
+  votes_3: number
+  votes_4: number
+  votes_5: number
   user_vote: number | null
+  /** The row's rank key in a ranking's list (what its cursor holds); absent elsewhere. */
+  sort_key?: number
 }
 
-/** Where a page starts: an offset (page numbers), or strictly before/after an id (keyset). */
-export type PageStart = { offset: number } | { beforeId: number } | { afterId: number }
+/**
+ * Where a page starts: an offset (page numbers), or strictly before/after a place (keyset): an id newest first,
+ * (key, id) in a ranking.
+ */
+export type PageStart = { offset: number } | (({ beforeId: number } | { afterId: number }) & { key?: number })
 
 // The columns every content read returns; average_vote is computed from the maintained sums, never from votes.
 const itemColumns = sql`c.id, c.title, c.description, c.author_id,
   to_char(c.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, c.vote_count,
-  case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count end as average_vote`
+  case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count end as average_vote,
+  c.votes_0, c.votes_1, c.votes_2, c.votes_3, c.votes_4, c.votes_5`
 
 // The caller's own score comes from the same select (a primary-key probe per row), so a page is one query.
 const userVote = (userId: number | null) => (userId === null
@@ -79,6 +93,16 @@ export function createContentReads(db: Db) {
     return answers
   })
   return {
+    /**
+     * The caller's rows on these contents with their versions, for settling votes this process knows are on their
+     * way (caller-votes.ts): only readers with a vote pending ask, so it is a plain query, not batched.
+     */
+    async appliedVotes(userId: number, contentIds: readonly number[]): Promise<Map<number, { score: number | null; version: bigint }>> {
+      const rows = await db.execute<{ content_id: number; score: number | null; version: string }>(sql`
+        select content_id, score, version::text as version from votes
+        where user_id = ${userId} and content_id = any(${sql.param(arrayLiteral(contentIds))}::int[])`)
+      return new Map(rows.map((r) => [r.content_id, { score: r.score, version: BigInt(r.version) }]))
+    },
     findContent: (contentId: number, userId: number | null): Promise<ContentRow | undefined> => findContent({ contentId, userId }),
     /** The caller's own scores on these contents (absent: not voted), for a page served from the cache. */
     userVotes: (userId: number, contentIds: readonly number[]): Promise<Map<number, number>> =>
@@ -94,8 +118,10 @@ export function createContentReads(db: Db) {
  * reads the counter row first), so a page past the end costs one counter read however deep it asks.
  * The counter row drives the statement, so it returns one row (page columns null) even for an empty page.
  */
-export function pageQuery(start: PageStart, limit: number, userId: number | null): SQL {
+export function pageQuery(start: PageStart, limit: number, userId: number | null, ordering: Ordering = DEFAULT_ORDERING): SQL {
   const uv = userVote(userId)
+  const column = ORDERINGS[ordering].column
+  if (column !== null) return rankedPageQuery(sql.raw(`c.${column}`), start, limit, uv)
   let where: SQL
   let order = sql`desc`
   if ('beforeId' in start) where = sql`c.id < ${start.beforeId}`
@@ -112,12 +138,37 @@ export function pageQuery(start: PageStart, limit: number, userId: number | null
 }
 
 /**
+ * A ranking's page: one range scan of its index (key desc, id desc), from the cursor's (key, id) as a row
+ * comparison the index answers, or an offset into it (page numbers stop at MAX_PAGE_ROWS). NULLS LAST is spelt
+ * out so the order matches the index's: the keys are never null, but the planner does not know that.
+ */
+function rankedPageQuery(key: SQL, start: PageStart, limit: number, uv: ReturnType<typeof userVote>): SQL {
+  let where = sql`true`
+  let order = sql`desc nulls last`
+  let skip = sql``
+  if ('offset' in start) {
+    if (start.offset > 0) skip = sql`offset ${start.offset}`
+  } else if ('beforeId' in start) where = sql`(${key}, c.id) < (${start.key ?? 0}::float8, ${start.beforeId})`
+  else {
+    where = sql`(${key}, c.id) > (${start.key ?? 0}::float8, ${start.afterId})`
+    order = sql`asc nulls first`
+  }
+  return sql`select p.*, k.value as total
+    from counters k left join lateral (
+      select ${itemColumns}, ${uv.column}, ${key}::float8 as sort_key from contents c ${uv.join}
+      where ${where} order by ${key} ${order}, c.id ${order} ${skip} limit ${limit + 1}
+    ) p on true
+    where k.name = 'contents' order by p.sort_key ${order}, p.id ${order}`
+}
+
+/**
  * One page of contents, newest (highest id) first (pageQuery). `total` is the content count read by the
  * same statement, so it agrees with the rows (both from one snapshot, even while contents are being created).
  */
-export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null):
+export async function listContents(db: Db, start: PageStart, limit: number, userId: number | null, ordering: Ordering = DEFAULT_ORDERING):
 Promise<{ rows: ContentRow[]; hasMore: boolean; total: number }> {
-  const found = await db.queryPrepared<Omit<ContentRow, 'id'> & { id: number | null; total: string }>(pageQuery(start, limit, userId))
+  const found = await db.queryPrepared<Omit<ContentRow, 'id'> & { id: number | null; total: string }>(
+    pageQuery(start, limit, userId, ordering))
   const total = found[0] === undefined ? 0 : Number(found[0].total)
   const page = found.filter((r): r is ContentRow & { total: string } => r.id !== null)
   const rows = page.slice(0, limit).map(({ total: _, ...row }) => row)

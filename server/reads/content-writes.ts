@@ -9,6 +9,7 @@ import type { ContentItem } from '../schemas.js'
 import { insertContent, type ContentRow } from './content-queries.js'
 import type { ChangeTracker } from './change-tracker.js'
 import { contentItem } from './content-json.js'
+import type { PriorWatch } from './ranking-prior.js'
 
 export interface NewContent { title: string; description: string; authorId: number | null }
 
@@ -17,7 +18,7 @@ export interface NewContent { title: string; description: string; authorId: numb
  * committed content is one votes would refuse), then make every list show it. Throws 503
  * service_unavailable, with nothing committed, when Redis does not take the bit.
  */
-export async function createContent(deps: { db: Db; redis: RedisClient; keys: RedisKeys; tracker: ChangeTracker },
+export async function createContent(deps: { db: Db; redis: RedisClient; keys: RedisKeys; tracker: ChangeTracker; prior: PriorWatch },
   input: NewContent, log: FastifyBaseLogger): Promise<ContentItem> {
   const { db, redis, keys, tracker } = deps
   let marked: number | undefined
@@ -43,5 +44,5 @@ export async function createContent(deps: { db: Db; redis: RedisClient; keys: Re
   // Should Redis fail just now, their cached pages miss the item for at most READ_CACHE_MS.
   tracker.allChanged()
   await announceAllChanged(redis, keys.readChanges).catch((err: Error) => log.warn({ err: err.message }, 'new content not announced'))
-  return contentItem(row, null)
+  return contentItem(row, null, deps.prior.current)
 }

@@ -5,8 +5,11 @@ import { listContents, type ContentReads, type PageStart } from './content-queri
 import { lockEnds } from './lock-ends.js'
 import { createPageCache } from './page-cache.js'
 import type { ChangeTracker, Tracked } from './change-tracker.js'
-import { renderItemParts, renderPage, type Envelope, type RenderedPage } from './content-json.js'
+import { callerJson, renderItemParts, renderPage, type CallerVote, type Envelope, type RenderedPage } from './content-json.js'
+import type { CallerVotes } from './caller-votes.js'
+import type { PriorWatch } from './ranking-prior.js'
 import { listEnvelope, type ListRequest, type PageData } from './list-request.js'
+import type { Ordering } from './orderings.js'
 
 // Pages kept per process: the page numbers and cursors people follow (the first ones) repeat. The
 // byte budget counts an estimate of the rendered JSON (UTF-16 parts and UTF-8 bodies) of every entry.
@@ -29,8 +32,12 @@ interface Entry extends Tracked, PageData {
   bytes: number
 }
 
-const pageKey = (start: PageStart, size: number) =>
-  `${'beforeId' in start ? `b${start.beforeId}` : 'afterId' in start ? `a${start.afterId}` : `o${start.offset}`}:${size}`
+const pageKey = (ordering: Ordering, start: PageStart, size: number) => {
+  const place = 'offset' in start
+    ? `o${start.offset}`
+    : `${'beforeId' in start ? `b${start.beforeId}` : `a${start.afterId}`}~${start.key ?? ''}`
+  return `${ordering}:${place}:${size}`
+}
 
 /**
  * Content list pages as JSON bytes. While this process's change tracker is live (subscribed to change
@@ -41,7 +48,8 @@ const pageKey = (start: PageStart, size: number) =>
  * the anonymous bytes. While not live, every read goes to PostgreSQL and reads the locks from Redis.
  */
 export function createListPages(deps: {
-  db: Db; queries: ContentReads; redis: RedisClient; keys: RedisKeys; tracker: ChangeTracker; readCacheMs: number
+  db: Db; queries: ContentReads; callers: CallerVotes; redis: RedisClient; keys: RedisKeys; tracker: ChangeTracker; prior: PriorWatch
+  readCacheMs: number
 }) {
   const { db, queries, redis, keys, tracker } = deps
   const pages = createPageCache<Entry>({
@@ -66,11 +74,11 @@ export function createListPages(deps: {
     return scores
   }
 
-  async function load(start: PageStart, size: number, userId: number | null, since: number | null) {
-    const { rows, hasMore, total: count } = await listContents(db, start, size, userId)
+  async function load(request: ListRequest, userId: number | null, since: number | null) {
+    const { rows, hasMore, total: count } = await listContents(db, request.start, request.size, userId, request.ordering)
     const ids = rows.map((r) => r.id)
     const until = await lockEnds(tracker, redis, keys, ids)
-    const parts = rows.map((row, i) => renderItemParts(row, until[i] ?? null))
+    const parts = rows.map((row, i) => renderItemParts(row, until[i] ?? null, deps.prior.current))
     const entry: Entry = {
       serial: ++serials, since: since ?? -1, verifiedSeq: -1, contentIds: ids, rows, hasMore, count, parts,
       validUntilMs: Math.min(Infinity, ...until.filter((u): u is number => u !== null)),
@@ -82,11 +90,19 @@ export function createListPages(deps: {
     return { entry, scores: scores.size === 0 ? NO_SCORES : scores }
   }
 
-  const items = (entry: Entry, scores: ReadonlyMap<number, number>) =>
-    entry.parts.map(([before, after], i) => `${before}${scores.get(entry.contentIds[i]!) ?? 'null'}${after}`).join(',')
+  const NOT_PENDING = callerJson(null, false)
+  const items = (entry: Entry, scores: ReadonlyMap<number, number>, pending?: ReadonlyMap<number, CallerVote>) =>
+    entry.parts.map(([before, after], i) => {
+      const id = entry.contentIds[i]!
+      const mine = pending?.get(id)
+      if (mine !== undefined) return `${before}${callerJson(mine.score, mine.pending)}${after}`
+      const score = scores.get(id)
+      return `${before}${score === undefined ? NOT_PENDING : callerJson(score, false)}${after}`
+    }).join(',')
 
-  function body(entry: Entry, scores: ReadonlyMap<number, number>, envelope: () => Envelope, base: string, cached: boolean): RenderedPage {
-    if (scores.size > 0) return renderPage(envelope(), items(entry, scores), false)
+  function body(entry: Entry, scores: ReadonlyMap<number, number>, envelope: () => Envelope, base: string, cached: boolean,
+    pending?: ReadonlyMap<number, CallerVote>): RenderedPage {
+    if (scores.size > 0 || pending !== undefined) return renderPage(envelope(), items(entry, scores, pending), false)
     let bytes = entry.bodies.get(base)
     if (bytes === undefined) {
       bytes = renderPage(envelope(), items(entry, NO_SCORES), true)
@@ -101,15 +117,16 @@ export function createListPages(deps: {
    * key, only on the request's base URL; it may refuse the page (past the last) with page_not_found.
    */
   async function list(request: ListRequest, userId: number | null): Promise<RenderedPage> {
-    const key = pageKey(request.start, request.size)
+    const key = pageKey(request.ordering, request.start, request.size)
     const hit = pages.get(key)
     if (hit !== undefined && tracker.isCurrent(hit) && Date.now() < hit.validUntilMs) {
       const scores = userId === null ? NO_SCORES : await callerScores(hit, key, userId)
-      return body(hit, scores, () => listEnvelope(request, hit), request.base, true)
+      const pending = userId === null ? undefined : await deps.callers.page(userId, hit.contentIds)
+      return body(hit, scores, () => listEnvelope(request, hit), request.base, true, pending)
     }
     // Taken BEFORE the query: a change announced after it makes this page stale.
     const since = tracker.begin()
-    const { entry, scores } = await load(request.start, request.size, userId, since)
+    const { entry, scores } = await load(request, userId, since)
     // Before caching: an envelope that refuses the page (past the last) leaves nothing behind.
     const around = listEnvelope(request, entry)
     const cacheable = since !== null && deps.readCacheMs > 0
@@ -117,7 +134,8 @@ export function createListPages(deps: {
       pages.set(key, entry)
       if (userId !== null) remember(userId, entry, key, scores)
     }
-    return body(entry, scores, () => around, request.base, cacheable)
+    const pending = userId === null ? undefined : await deps.callers.page(userId, entry.contentIds)
+    return body(entry, scores, () => around, request.base, cacheable, pending)
   }
 
   return { list }

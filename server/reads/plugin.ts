@@ -10,6 +10,8 @@ import { lockEnds } from './lock-ends.js'
 import { createListPages } from './list-pages.js'
 import { listRequest, type ListQuery } from './list-request.js'
 import { createContent, type NewContent } from './content-writes.js'
+import { watchPrior } from './ranking-prior.js'
+import { createCallerVotes } from './caller-votes.js'
 
 /** The read path of contents, as the routes see it: reply bodies, and the one write that changes every list. */
 export interface Reads {
@@ -37,24 +39,31 @@ declare module 'fastify' {
  * announcements (lock-ends.ts), the cached list pages (list-pages.ts), and the one subscriber that
  * hears what changed (change-listener.ts). Closing the app stops listening.
  */
-export default fp<{ target: RedisTarget; connectionName: string; readCacheMs: number }>(async (app, opts) => {
-  const { db, redis, keys } = app
+export default fp<{ target: RedisTarget; connectionName: string; readCacheMs: number; rankingRefreshMs: number }>(async (app, opts) => {
+  const { db, redis, keys, pendingVotes } = app
   const tracker = createChangeTracker()
   const listener = listenForChanges(tracker, { target: opts.target, connectionName: opts.connectionName, redis, keys, log: app.log })
-  app.addHook('onClose', () => listener.close())
+  // Pages were rendered with the old prior: a new one changes every item's scores.
+  const prior = await watchPrior(db, opts.rankingRefreshMs, app.log, () => tracker.allChanged())
+  app.addHook('onClose', async () => {
+    prior.close()
+    await listener.close()
+  })
   const queries = createContentReads(db)
-  const pages = createListPages({ db, queries, redis, keys, tracker, readCacheMs: opts.readCacheMs })
+  const callers = createCallerVotes(queries, pendingVotes)
+  const pages = createListPages({ db, queries, callers, redis, keys, tracker, prior, readCacheMs: opts.readCacheMs })
 
   const reads: Reads = {
     async content(id, userId) {
       const row = await queries.findContent(id, userId)
       if (!row) return undefined
       const [until = null] = await lockEnds(tracker, redis, keys, [row.id])
-      return contentItem(row, until)
+      const caller = userId === null ? undefined : await callers.one(userId, row.id, row.user_vote)
+      return contentItem(row, until, prior.current, caller)
     },
     listPage: (query, base, userId) => pages.list(listRequest(query, base), userId),
-    createContent: (input, log) => createContent({ db, redis, keys, tracker }, input, log),
+    createContent: (input, log) => createContent({ db, redis, keys, tracker, prior }, input, log),
     changes: tracker,
   }
   app.decorate('reads', reads)
-}, { name: 'reads', dependencies: ['db', 'redis'] })
+}, { name: 'reads', dependencies: ['db', 'redis', 'pendingVotes'] })

@@ -47,7 +47,7 @@ const contentRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['contents'],
       operationId: 'listContents',
-      summary: 'List contents, newest first: page numbers (?page=) or keyset cursors (?cursor=, fast at any depth)',
+      summary: 'List contents, newest first or by a ranking (?ordering=), by page numbers (?page=) or keyset cursors (?cursor=)',
       description: 'With a cursor, page is ignored and next/previous are cursor links. A page past the end is 404; ' +
         `page × page_size over ${MAX_PAGE_ROWS} is 400 page_too_deep (cursors go deeper); ` +
         'the first page of an empty list is a 200 with no results. Pages may be served from memory for up to READ_CACHE_MS.',
@@ -55,7 +55,7 @@ const contentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         // Rendered JSON (server/reads/content-json.ts), sent as it is: the schema documents it.
         200: renderedPageReply('one page of content items, with links to its neighbours'),
-        ...errors('invalid_request', 'invalid_cursor', 'page_too_deep', 'page_not_found', 'rate_limited',
+        ...errors('invalid_request', 'invalid_ordering', 'invalid_cursor', 'page_too_deep', 'page_not_found', 'rate_limited',
           'internal_error', 'service_unavailable'),
       },
     },

@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Id, VoteAccepted, errors, ref } from '../schemas.js'
+import { Id, VoteAccepted, VoteRetracted, errors, ref } from '../schemas.js'
 import { BODY_MEDIA_TYPES } from '../form-body.js'
 import { createVoteService, type VoteSettings } from '../vote-service.js'
 
@@ -11,6 +11,7 @@ const VoteBody = Type.Object({
 const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async (app, opts) => {
   const votes = createVoteService({
     db: app.db, redis: app.redis, keys: app.keys, settings: opts.settings, log: app.log, count: app.countVote,
+    accepted: app.pendingVotes.record,
   })
   app.addHook('onClose', async () => votes.close())
 
@@ -41,6 +42,33 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
     const { content, score } = req.body
     const id = await votes.castVote(req.requireUser(), content, score)
     return reply.code(202).send({ content, score, status: 'accepted' as const, id })
+  })
+
+  app.delete('/vote/:content_id/', {
+    config: { rateLimit: false },
+    onRequest: (req, _reply, done) => { req.requireUser(); done() },
+    schema: {
+      tags: ['votes'],
+      operationId: 'retractVote',
+      summary: 'Take your vote on a content back. Accepted retractions reach PostgreSQL shortly after (202).',
+      description: 'Requires an access token. The retraction goes the way a vote goes, in order with your other votes on the ' +
+        'content: a vote after it counts again, and a retraction delivered late or twice changes nothing. Once applied, ' +
+        'vote_count, average_vote and histogram drop by the retracted score; your reads show user_vote null at once ' +
+        '(user_vote_pending true until applied). Retracting when you have no vote is accepted and changes nothing. ' +
+        'A retraction counts toward the content\'s burst window and your request limit, and is refused while the content is ' +
+        'locked, like a vote: it moves the score as much as a vote does.',
+      security: [{ bearer: [] }],
+      params: Type.Object({ content_id: Id }, { additionalProperties: false }),
+      response: {
+        202: ref(VoteRetracted, 'accepted: the retraction is on the stream, not yet in PostgreSQL'),
+        ...errors('invalid_request', 'not_authenticated', 'token_invalid', 'content_not_found', 'content_locked', 'rate_limited',
+          'internal_error', 'queue_unavailable'),
+      },
+    },
+  }, async (req, reply) => {
+    const content = req.params.content_id
+    const id = await votes.castVote(req.requireUser(), content, null)
+    return reply.code(202).send({ content, score: null, status: 'accepted' as const, id })
   })
 }
 

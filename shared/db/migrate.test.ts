@@ -8,8 +8,8 @@ import { withDatabase } from '../../test/databases.js'
 import { buildTestApp, createContent, registerUser, uniqueName } from '../../test/helpers.js'
 import { migrateDatabase } from './migrate.js'
 
-const TABLES = ['contents', 'counters', 'legacy_accounts', 'legacy_contents', 'legacy_imports', 'legacy_refresh_tokens', 'ranking_prior', 'recorded_batches',
-  'recorded_entries', 'score_totals', 'stream_baselines', 'stream_entries', 'stream_horizons', 'users', 'votes']
+const TABLES = ['contents', 'counters', 'legacy_accounts', 'legacy_contents', 'legacy_imports', 'legacy_refresh_tokens', 'ranking_prior',
+  'recorded_batches', 'recorded_entries', 'score_totals', 'stream_baselines', 'stream_entries', 'stream_horizons', 'users', 'votes']
 
 const adminSql = () => postgres(withDatabase(process.env.DATABASE_URL!, 'postgres'), { max: 1, onnotice: () => {} })
 

@@ -123,7 +123,7 @@ export const MAX_VOTES_PER_CALL = 64
 const shardOfVote = (vote: VoteRequest) => vote.shard
 
 /**
- * `(user, content, score, deadline) → outcome`. Votes asked for in the same turn of the event loop
+ * `(user, content, score, deadline) → outcome`; a null score takes the user's vote back. Votes asked for in the same turn of the event loop
  * are sent together, one EVALSHA per shard, when the turn's I/O is done (shared/turn-batch.ts, one group
  * per shard). A vote waits no longer than it would have for its own command, and each is still decided
  * alone and in order; what the batch shares is the command's fixed cost, in the API (one command to build,
@@ -149,9 +149,11 @@ export function createVoteCaller(redis: Redis | Cluster, keys: RedisKeys, rules:
     return redis.castVotes(String(keyNames.length), ...keyNames, ...args)
   }, { groups: { count: keys.shards, of: shardOfVote }, maxPerCall: MAX_VOTES_PER_CALL, answers: parseVoteReplies })
 
-  return (userId: number, contentId: number, score: number, deadlineMs: number): Promise<VoteOutcome> => callScript({
+  // A retraction (score null) is the score "-" on the stream (consumer/decode.ts reads it back).
+  return (userId: number, contentId: number, score: number | null, deadlineMs: number): Promise<VoteOutcome> => callScript({
     shard: keys.shardOf(contentId),
-    user: String(userId), content: String(contentId), score: scores[score] ?? String(score), deadline: String(deadlineMs),
+    user: String(userId), content: String(contentId), score: score === null ? '-' : scores[score] ?? String(score),
+    deadline: String(deadlineMs),
     window: keys.window(contentId), requests: keys.voteRequests(contentId, userId),
   })
 }

@@ -15,7 +15,8 @@
           (every key shares the shard's {shard} hash tag, so the script touches one Cluster slot)
   ARGV[1] limit: votes accepted per window   ARGV[2] window length, s   ARGV[3] lock length, s
   ARGV[4] the voter's request limit per minute in this shard (ceil(RATE_LIMIT_PER_MINUTE / shards))
-  then for vote i: ARGV[1 + 4i] user id   ARGV[2 + 4i] content id   ARGV[3 + 4i] score 0..5
+  then for vote i: ARGV[1 + 4i] user id   ARGV[2 + 4i] content id   ARGV[3 + 4i] score 0..5, or "-": the voter
+                   takes their vote back (a retraction: counted, refused and locked as a vote is)
                    ARGV[4 + 4i] deadline, ms on Redis' clock: past it the caller has already answered
                    503, so do nothing
   Returns a flat array, two values per vote in the order given (VOTE_REPLIES in vote-script.ts names the
