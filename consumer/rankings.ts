@@ -1,4 +1,5 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
+import { RERANK_HEAD, RERANK_TAIL } from '../shared/db/rank-keys.js'
 import type { Logger } from 'pino'
 import type { Db } from '../shared/db/client.js'
 import { PRIOR_WITHOUT_VOTES } from '../shared/ranking.js'
@@ -26,30 +27,14 @@ export interface RankingSettings {
 const CHUNK = 2000
 // Contents per statement a sweep walks by id range (most need no change and are only read).
 const SWEEP_RANGE = 20_000
+// A full sweep every this many ticks (10 minutes at the default RANKING_REFRESH_MS) catches what no tick was told
+// of: a commit whose consumer died before its tick, rows skipped while locked, totals changed by a user's deletion.
+const SWEEP_EVERY_TICKS = 60
 // pg_try_advisory_xact_lock key of the prior's replacement: 'tally' as bytes, then 1.
 const PRIOR_LOCK = 0x74616c6c79_01
 
-/** The rank keys of the locked rows, from their newest version, where they differ; the row locks in id order. */
-const rerank = (where: ReturnType<typeof sql>) => sql`
-  with p as (select mean, weight, z from ranking_prior), keys as (
-    select c.id, c.vote_count as k1, case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count else -1 end as k2,
-      tally_bayesian_average(c.vote_sum, c.vote_count, p.mean, p.weight) as k3,
-      tally_rating_lower_bound(c.votes_0, c.votes_1, c.votes_2, c.votes_3, c.votes_4, c.votes_5, p.z) as k4
-    from contents c, p where ${where}
-  ), locked as (
-    select c.id from contents c join keys k on k.id = c.id
-    where (c.rank_vote_count, c.rank_average_vote, c.rank_bayesian_average, c.rank_rating_lower_bound)
-      is distinct from (k.k1, k.k2, k.k3, k.k4)
-    order by c.id for no key update of c
-  ), updated as (
-    update contents c set rank_vote_count = c.vote_count,
-      rank_average_vote = case when c.vote_count > 0 then c.vote_sum::float8 / c.vote_count else -1 end,
-      rank_bayesian_average = tally_bayesian_average(c.vote_sum, c.vote_count, p.mean, p.weight),
-      rank_rating_lower_bound = tally_rating_lower_bound(c.votes_0, c.votes_1, c.votes_2, c.votes_3, c.votes_4, c.votes_5, p.z)
-    from locked l, p where c.id = l.id
-    returning c.id
-  )
-  select count(*)::int as changed from updated`
+/** The re-rank statement (shared/db/rank-keys.ts) over the contents `where` selects. */
+const rerank = (where: SQL) => sql.join([sql.raw(RERANK_HEAD), where, sql.raw(RERANK_TAIL)])
 
 /** Re-rank these contents; returns how many keys changed. */
 export async function rerankContents(db: Db, ids: readonly number[]): Promise<number> {
@@ -107,6 +92,7 @@ export function createReranker(deps: { db: Db; settings: RankingSettings; log: L
   const { db, settings, log } = deps
   let dirty = new Set<number>()
   let needsSweep = true
+  let ticks = 0
   let running: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
   let stopped = false
@@ -114,7 +100,7 @@ export function createReranker(deps: { db: Db; settings: RankingSettings; log: L
 
   async function tick(): Promise<void> {
     try {
-      if (await refreshPrior(db, settings)) needsSweep = true
+      if (await refreshPrior(db, settings) || ++ticks % SWEEP_EVERY_TICKS === 0) needsSweep = true
       let changed = 0
       if (needsSweep) {
         needsSweep = false

@@ -12,6 +12,7 @@ import type { BadHashPolicy, ImportContext, ImportOptions } from './import-conte
 import { importContents } from './import-contents.js'
 import { importUsers } from './import-users.js'
 import { importVotes } from './import-votes.js'
+import { RERANK_HEAD, RERANK_TAIL } from '../shared/db/rank-keys.js'
 import { emptyReport, formatImportReport, ImportRefused, type ImportReport } from './report.js'
 import { continueSequence, oldLastId, readOldIds } from './sequences.js'
 
@@ -61,6 +62,8 @@ export async function importDjango(opts: ImportOptions): Promise<ImportReport> {
           await importUsers(ctx)
           await importContents(ctx)
           await importVotes(ctx)
+          // The imported contents take their places in the orderings with this commit (shared/db/rank-keys.ts).
+          await tx.unsafe(`${RERANK_HEAD} true ${RERANK_TAIL}`)
           await tx`insert into legacy_imports (source_read_at, users_last_id, contents_last_id)
             values (${r.sourceReadAt}, ${oldLastId(old.users)}, ${oldLastId(old.contents)})`
           if (opts.dryRun) throw DRY_RUN

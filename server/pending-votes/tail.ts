@@ -136,8 +136,9 @@ export function startTail(opts: TailOptions): Tail {
         failures = 0
       } catch (err) {
         if (stop.signal.aborted) break
-        // Entries may have been missed meanwhile only on a Redis that lost them; either way, start again from the watermarks.
-        restartDue = true
+        // The cursors stay: a failed read (a slot moving, a failover under way) loses no entry, and reading every shard
+        // again from its watermark after each one made a busy tail re-read whole streams. A Redis that lost its data
+        // comes back through a reconnect, and 'ready' restarts from the watermarks.
         if (failures === 0) opts.log.warn({ err: (err as Error).message }, 'pending votes: reading the vote streams failed; retrying')
         await pause(backoffMs(failures++, RETRY))
       }
