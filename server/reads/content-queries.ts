@@ -121,7 +121,7 @@ export function createContentReads(db: Db) {
 export function pageQuery(start: PageStart, limit: number, userId: number | null, ordering: Ordering = DEFAULT_ORDERING): SQL {
   const uv = userVote(userId)
   const column = ORDERINGS[ordering].column
-  if (column !== null) return rankedPageQuery(sql.raw(`c.${column}`), start, limit, uv)
+  if (column !== null) return rankedPageQuery(sql.raw(`c.${column}`), sql.raw(ORDERINGS[ordering].type), start, limit, uv)
   let where: SQL
   let order = sql`desc`
   if ('beforeId' in start) where = sql`c.id < ${start.beforeId}`
@@ -142,15 +142,15 @@ export function pageQuery(start: PageStart, limit: number, userId: number | null
  * comparison the index answers, or an offset into it (page numbers stop at MAX_PAGE_ROWS). NULLS LAST is spelt
  * out so the order matches the index's: the keys are never null, but the planner does not know that.
  */
-function rankedPageQuery(key: SQL, start: PageStart, limit: number, uv: ReturnType<typeof userVote>): SQL {
+function rankedPageQuery(key: SQL, type: SQL, start: PageStart, limit: number, uv: ReturnType<typeof userVote>): SQL {
   let where = sql`true`
   let order = sql`desc nulls last`
   let skip = sql``
   if ('offset' in start) {
     if (start.offset > 0) skip = sql`offset ${start.offset}`
-  } else if ('beforeId' in start) where = sql`(${key}, c.id) < (${start.key ?? 0}::float8, ${start.beforeId})`
+  } else if ('beforeId' in start) where = sql`(${key}, c.id) < (${start.key ?? 0}::${type}, ${start.beforeId})`
   else {
-    where = sql`(${key}, c.id) > (${start.key ?? 0}::float8, ${start.afterId})`
+    where = sql`(${key}, c.id) > (${start.key ?? 0}::${type}, ${start.afterId})`
     order = sql`asc nulls first`
   }
   return sql`select p.*, k.value as total

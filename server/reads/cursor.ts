@@ -32,5 +32,7 @@ export function decodeCursor(text: string): { cursor: Cursor; ordering: Ordering
   const key = Number(match[3])
   // Only the text encodeCursor writes for that number: one place, one cursor.
   if (!Number.isFinite(key) || String(key) !== match[3]) return null
+  // An integer key (vote counts) is compared as int4: nothing else can name a place in that ordering.
+  if (ORDERINGS[ordering].type === 'int' && !(Number.isInteger(key) && Math.abs(key) <= MAX_ID)) return null
   return { cursor: { ...place, key }, ordering }
 }
