@@ -62,7 +62,9 @@ export async function importDjango(opts: ImportOptions): Promise<ImportReport> {
           await importUsers(ctx)
           await importContents(ctx)
           await importVotes(ctx)
-          // The imported contents take their places in the orderings with this commit (shared/db/rank-keys.ts).
+          // The imported contents take their places in the orderings with this commit (shared/db/rank-keys.ts), without
+          // JIT, which compiled this cheap statement for longer than it runs.
+          await tx`set local jit = off`
           await tx.unsafe(`${RERANK_HEAD} true ${RERANK_TAIL}`)
           await tx`insert into legacy_imports (source_read_at, users_last_id, contents_last_id)
             values (${r.sourceReadAt}, ${oldLastId(old.users)}, ${oldLastId(old.contents)})`

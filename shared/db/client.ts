@@ -25,6 +25,8 @@ export interface DbOptions {
   connectTimeoutSeconds?: number
   /** application_name of the connections: pg_stat_activity (and the bench) tells the API's from a consumer's. */
   name?: string
+  /** Session settings sent when each connection starts (e.g. `{ jit: 'off' }`). */
+  settings?: Record<string, string>
 }
 
 export function createDb(url: string, opts: DbOptions = {}): Db {
@@ -37,7 +39,7 @@ export function createDb(url: string, opts: DbOptions = {}): Db {
     // postgres.js counts attempts from 1 and wants seconds.
     backoff: (attempt: number) => backoffMs(attempt - 1, { baseMs: 50, maxMs: 250 }) / 1000,
     onnotice: () => {},
-    ...(opts.name ? { connection: { application_name: opts.name } } : {}),
+    ...(opts.name || opts.settings ? { connection: { ...opts.settings, ...(opts.name ? { application_name: opts.name } : {}) } } : {}),
     // bigint columns (vote_sum; version, int8 since migration 0004) stay exact: postgres.js hands them back as strings by default.
   })
   const db = drizzle(client, { schema }) as unknown as Db
