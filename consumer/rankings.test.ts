@@ -12,7 +12,7 @@ import { openDb, seedContents, seedUsers } from '../test/consumer-helpers.js'
 import { bayesianAverage, ratingLowerBound, type Histogram } from '../shared/ranking.js'
 import type { Db } from '../shared/db/client.js'
 
-const settings = { weight: 10, z: 1.65, tolerance: 0.01, refreshMs: 60_000 }
+const settings = { weight: 10, z: 1.65, tolerance: 0.01, refreshMs: 60_000, maxPerTick: 5000 }
 let entry = 0
 const vote = (userId: number, contentId: number, score: number | null): Vote => decodeEntry('votes',
   [`${++entry}-0`, ['user', String(userId), 'content', String(contentId), 'score', score === null ? '-' : String(score)]]) as Vote
@@ -68,12 +68,13 @@ test('C follows the mean of every vote past the tolerance, and a sweep re-ranks 
   assert.deepEqual(await readPrior(db), { mean: 5, weight: 10, z: 1.65 })
   assert.equal(await refreshPrior(db, settings), false, 'C has not moved since')
   assert.equal(await refreshPrior(db, { ...settings, weight: 25 }), true, 'a new m replaces the prior too')
-  assert.equal(await sweepRankings(db), 3, 'every content\'s bayesian key moved with C and m')
+  assert.deepEqual(await sweepRankings(db, 0, 2), { changed: 2, next: b! + 1 }, 'a sweep stops at its budget')
+  assert.deepEqual(await sweepRankings(db, b! + 1), { changed: 1, next: null }, 'and goes on from there: every content moved with C')
   for (const row of await keysOf(db, [a!, b!])) {
     const want = await expectedKeys(db, row)
     assert.deepEqual([row.k1, row.k2, row.k3, row.k4], [want.k1, want.k2, want.k3, want.k4])
   }
-  assert.equal(await sweepRankings(db), 0)
+  assert.deepEqual(await sweepRankings(db), { changed: 0, next: null })
 })
 
 test('the re-ranker re-ranks what its commits changed at its tick, and says so', async (t) => {

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { RERANK_HEAD, RERANK_TAIL } from '../shared/db/rank-keys.js'
+import { RERANK_HEAD, rerankTail } from '../shared/db/rank-keys.js'
 import type { Logger } from 'pino'
 import type { Db } from '../shared/db/client.js'
 import { PRIOR_WITHOUT_VOTES } from '../shared/ranking.js'
@@ -21,6 +21,8 @@ export interface RankingSettings {
   z: number
   tolerance: number
   refreshMs: number
+  /** Contents re-ranked at most per tick (RANKING_MAX_PER_TICK): what is left waits for the next ticks. */
+  maxPerTick: number
 }
 
 // Contents re-ranked per statement: each holds its rows' locks until it commits, and votes for them wait that long.
@@ -33,8 +35,9 @@ const SWEEP_EVERY_TICKS = 60
 // pg_try_advisory_xact_lock key of the prior's replacement: 'tally' as bytes, then 1.
 const PRIOR_LOCK = 0x74616c6c79_01
 
-/** The re-rank statement (shared/db/rank-keys.ts) over the contents `where` selects. */
-const rerank = (where: SQL) => sql.join([sql.raw(RERANK_HEAD), where, sql.raw(RERANK_TAIL)])
+/** The re-rank statement (shared/db/rank-keys.ts) over the contents `where` selects, writing at most `limit`. */
+const rerank = (where: SQL, limit?: number) => sql.join([sql.raw(RERANK_HEAD), where, sql.raw(rerankTail(limit))])
+type Reranked = { changed: number; last: number | null }
 
 /** Re-rank these contents; returns how many keys changed. */
 export async function rerankContents(db: Db, ids: readonly number[]): Promise<number> {
@@ -48,16 +51,24 @@ export async function rerankContents(db: Db, ids: readonly number[]): Promise<nu
   return changed
 }
 
-/** Re-rank every content whose keys differ from what its votes and the prior give; returns how many changed. */
-export async function sweepRankings(db: Db): Promise<number> {
-  const [range] = await db.execute<{ low: number | null; high: number | null }>(sql`select min(id) as low, max(id) as high from contents`)
-  if (range?.low === null || range?.low === undefined) return 0
+/**
+ * Re-rank the contents from id `from` on whose keys differ from what their votes and the prior give, writing at most
+ * `budget` of them: how many changed, and where the next call goes on (null: the sweep reached the end).
+ */
+export async function sweepRankings(db: Db, from = 0, budget = Infinity): Promise<{ changed: number; next: number | null }> {
+  const [range] = await db.execute<{ high: number | null }>(sql`select max(id) as high from contents`)
+  const high = range?.high ?? null
   let changed = 0
-  for (let from = range.low; from <= range.high!; from += SWEEP_RANGE) {
-    const [row] = await db.execute<{ changed: number }>(rerank(sql`c.id between ${from} and ${from + SWEEP_RANGE - 1}`))
+  if (high === null) return { changed, next: null }
+  for (let low = from; low <= high; low += SWEEP_RANGE) {
+    const left = budget - changed
+    const [row] = await db.execute<Reranked>(rerank(sql`c.id between ${low} and ${low + SWEEP_RANGE - 1}`,
+      Number.isFinite(left) ? left : undefined))
     changed += row!.changed
+    // The budget ran out inside this range: the next call goes on after the last row written.
+    if (changed >= budget) return { changed, next: row!.last === null ? low + SWEEP_RANGE : row!.last + 1 }
   }
-  return changed
+  return { changed, next: null }
 }
 
 /**
@@ -90,29 +101,44 @@ export async function refreshPrior(db: Db, settings: RankingSettings): Promise<b
  */
 export function createReranker(deps: { db: Db; settings: RankingSettings; log: Logger; announce: () => Promise<void> }) {
   const { db, settings, log } = deps
-  let dirty = new Set<number>()
-  let needsSweep = true
+  // Insertion-ordered: the contents changed longest ago are re-ranked first.
+  const dirty = new Set<number>()
+  // Where a sweep goes on at the next tick (null: no sweep under way).
+  let sweepFrom: number | null = 0
   let ticks = 0
   let running: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
   let stopped = false
   const once = () => (running ??= tick().finally(() => { running = undefined }))
 
+  /** The first `n` changed contents, taken out of the set. */
+  function takeDirty(n: number): number[] {
+    const ids: number[] = []
+    for (const id of dirty) {
+      if (ids.length >= n) break
+      ids.push(id)
+      dirty.delete(id)
+    }
+    return ids
+  }
+
   async function tick(): Promise<void> {
     try {
-      if (await refreshPrior(db, settings) || ++ticks % SWEEP_EVERY_TICKS === 0) needsSweep = true
+      if (await refreshPrior(db, settings) || ++ticks % SWEEP_EVERY_TICKS === 0) sweepFrom = 0
       let changed = 0
-      if (needsSweep) {
-        needsSweep = false
-        dirty = new Set()
-        changed = await sweepRankings(db)
-      } else if (dirty.size > 0) {
-        const ids = [...dirty]
-        dirty = new Set()
+      let budget = settings.maxPerTick
+      if (dirty.size > 0) {
+        const ids = takeDirty(budget)
         changed = await rerankContents(db, ids).catch((err: unknown) => {
           for (const id of ids) dirty.add(id)
           throw err
         })
+        budget -= ids.length
+      }
+      if (sweepFrom !== null && budget > 0) {
+        const swept = await sweepRankings(db, sweepFrom, budget)
+        sweepFrom = swept.next
+        changed += swept.changed
       }
       if (changed > 0) await deps.announce()
     } catch (err) {

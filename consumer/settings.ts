@@ -66,5 +66,5 @@ export function consumerSettings(config: Config, consumer: string, keys: RedisKe
 /** The re-ranker's settings (consumer/rankings.ts). */
 export const rankingSettings = (config: Config): RankingSettings => ({
   weight: config.RANKING_PRIOR_WEIGHT, z: config.RANKING_LOWER_BOUND_Z, tolerance: config.RANKING_PRIOR_TOLERANCE,
-  refreshMs: config.RANKING_REFRESH_MS,
+  refreshMs: config.RANKING_REFRESH_MS, maxPerTick: config.RANKING_MAX_PER_TICK,
 })

@@ -71,6 +71,11 @@ export const EnvSchema = Type.Object({
     description: 'how often a consumer re-ranks the contents its votes changed and refreshes the prior mean C: ' +
       'the orderings lag the votes by at most about this much',
   }),
+  RANKING_MAX_PER_TICK: Type.Integer({
+    minimum: 1, maximum: 10_000_000, default: 5000,
+    description: 'contents a consumer re-ranks at most per RANKING_REFRESH_MS: bounds what rankings cost PostgreSQL ' +
+      'when votes spread over more contents than that; the rest wait for the next ticks',
+  }),
   RANKING_PRIOR_TOLERANCE: Type.Number({
     minimum: 0, maximum: 5, default: 0.01,
     description: 'how far the mean of all votes must move from the C in force before C is replaced and every rank key computed again',

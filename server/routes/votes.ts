@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Id, VoteAccepted, VoteRetracted, errors, ref } from '../schemas.js'
 import { BODY_MEDIA_TYPES } from '../form-body.js'
 import { createVoteService, type VoteSettings } from '../vote-service.js'
@@ -15,13 +16,17 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
   })
   app.addHook('onClose', async () => votes.close())
 
+  // What a vote and a retraction share. The per-user limit is counted by the vote script itself, in the call that
+  // decides the vote, not by the plugin. The token is checked before the body is even read (onRequest): an anonymous
+  // caller gets 401 whatever it sends, and an unauthenticated client cannot make the API parse 16 KiB bodies. A
+  // callback hook, not an async one: no promise per vote. A throw here reaches the error handler.
+  const voterOnly = {
+    config: { rateLimit: false as const },
+    onRequest: (req: FastifyRequest, _reply: FastifyReply, done: () => void) => { req.requireUser(); done() },
+  }
+
   app.post('/vote/', {
-    // The per-user limit is counted by the vote script itself, in the call that decides the vote, not by the plugin.
-    config: { rateLimit: false },
-    // Before the body is even read (onRequest): an anonymous caller gets 401 whatever it sends, and an
-    // unauthenticated client cannot make the API parse 16 KiB bodies.
-    // A callback hook, not an async one: no promise per vote. A throw here reaches the error handler.
-    onRequest: (req, _reply, done) => { req.requireUser(); done() },
+    ...voterOnly,
     schema: {
       tags: ['votes'],
       operationId: 'castVote',
@@ -45,8 +50,7 @@ const voteRoutes: FastifyPluginAsyncTypebox<{ settings: VoteSettings }> = async 
   })
 
   app.delete('/vote/:content_id/', {
-    config: { rateLimit: false },
-    onRequest: (req, _reply, done) => { req.requireUser(); done() },
+    ...voterOnly,
     schema: {
       tags: ['votes'],
       operationId: 'retractVote',
