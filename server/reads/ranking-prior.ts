@@ -1,11 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Db } from '../../shared/db/client.js'
-import { readPrior } from '../../shared/db/ranking-prior.js'
+import { DEFAULT_PRIOR, readPrior } from '../../shared/db/ranking-prior.js'
 import type { RankingPrior } from '../../shared/ranking.js'
 import { withTimeout } from '../../shared/timeout.js'
 
-// What migration 0014 starts with, until the row is read.
-const DEFAULT_PRIOR: RankingPrior = { mean: 2.5, weight: 10, z: 1.65 }
 const FIRST_READ_MS = 2000
 
 /**
